@@ -1,0 +1,133 @@
+"""Which job run and task this process belongs to.
+
+The executor tells a task's kernel who it is through environment variables that all start with
+``JUPYTER_TASKVALUES_``. This module is the only one that reads the process environment::
+
+    JUPYTER_TASKVALUES_RUNS_DIR     the runs directory (also honoured outside a job run)
+    JUPYTER_TASKVALUES_RUN_ID       the job run this process is a task of
+    JUPYTER_TASKVALUES_TASK_KEY     the task it runs
+    JUPYTER_TASKVALUES_ITERATION    the for-each iteration index, when it is one
+    JUPYTER_TASKVALUES_ATTEMPT      1 on the first attempt, 2 on the first retry, ...
+    JUPYTER_TASKVALUES_PARAMETERS   the task's resolved parameters, a JSON object of strings
+    JUPYTER_TASKVALUES_MAX_VALUES   the most values the run may hold (default 250)
+
+With no ``RUN_ID`` and ``TASK_KEY`` the process is not in a job run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "ENV_PREFIX",
+    "TaskContext",
+    "current_context",
+    "default_runs_dir",
+    "environment_for",
+]
+
+ENV_PREFIX = "JUPYTER_TASKVALUES_"
+RUNS_DIR_ENV = ENV_PREFIX + "RUNS_DIR"
+_RUN_ID = ENV_PREFIX + "RUN_ID"
+_TASK_KEY = ENV_PREFIX + "TASK_KEY"
+_ITERATION = ENV_PREFIX + "ITERATION"
+_ATTEMPT = ENV_PREFIX + "ATTEMPT"
+_PARAMETERS = ENV_PREFIX + "PARAMETERS"
+_MAX_VALUES = ENV_PREFIX + "MAX_VALUES"
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """The task of a job run that this process executes."""
+
+    run_id: str
+    task_key: str
+    runs_dir: str
+    iteration: int | None = None
+    attempt: int = 1
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    max_values: int | None = None
+
+
+def default_runs_dir(environ: Mapping[str, str] | None = None) -> str:
+    """Return the runs directory: ``$JUPYTER_TASKVALUES_RUNS_DIR``, else ``<jupyter data dir>/taskvalues/runs``.
+
+    The Jupyter data directory follows ``jupyter --data-dir``: ``$JUPYTER_DATA_DIR``, else
+    ``$XDG_DATA_HOME/jupyter`` or ``~/.local/share/jupyter`` on Linux, ``~/Library/Jupyter`` on macOS and
+    ``%APPDATA%\\jupyter`` on Windows. The CLI's ``--runs-dir``, the kernel, the widget and the server
+    extension's ``TaskValuesExtension.runs_dir`` all start from this one default.
+    """
+    env = os.environ if environ is None else environ
+    explicit = env.get(RUNS_DIR_ENV)
+    if explicit:
+        return explicit
+    data_dir = env.get("JUPYTER_DATA_DIR")
+    if not data_dir:
+        if sys.platform == "darwin":
+            data_dir = str(Path.home() / "Library" / "Jupyter")
+        elif os.name == "nt":
+            data_dir = str(Path(env.get("APPDATA") or Path.home()) / "jupyter")
+        else:
+            xdg = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+            data_dir = str(Path(xdg) / "jupyter")
+    return str(Path(data_dir) / "taskvalues" / "runs")
+
+
+def current_context(environ: Mapping[str, str] | None = None) -> TaskContext | None:
+    """Return this process's task context, or ``None`` when it is not in a job run."""
+    env = os.environ if environ is None else environ
+    run_id = env.get(_RUN_ID)
+    task_key = env.get(_TASK_KEY)
+    if not run_id or not task_key:
+        return None
+    iteration = env.get(_ITERATION)
+    raw_parameters = env.get(_PARAMETERS)
+    parameters: dict[str, str] = {}
+    if raw_parameters:
+        loaded = json.loads(raw_parameters)
+        if isinstance(loaded, dict):
+            parameters = {str(k): str(v) for k, v in loaded.items()}
+    max_values = env.get(_MAX_VALUES)
+    return TaskContext(
+        run_id=run_id,
+        task_key=task_key,
+        runs_dir=default_runs_dir(env),
+        iteration=int(iteration) if iteration not in (None, "") else None,
+        attempt=int(env.get(_ATTEMPT) or 1),
+        parameters=parameters,
+        max_values=int(max_values) if max_values else None,
+    )
+
+
+def environment_for(context: TaskContext) -> dict[str, str]:
+    """Return the environment variables that make a process a task of ``context``."""
+    env = {
+        RUNS_DIR_ENV: context.runs_dir,
+        _RUN_ID: context.run_id,
+        _TASK_KEY: context.task_key,
+        _ATTEMPT: str(context.attempt),
+        _PARAMETERS: json.dumps(dict(context.parameters)),
+    }
+    if context.iteration is not None:
+        env[_ITERATION] = str(context.iteration)
+    if context.max_values is not None:
+        env[_MAX_VALUES] = str(context.max_values)
+    return env
+
+
+def install(context: TaskContext | None, environ: MutableMapping[str, str] | None = None) -> None:
+    """Make this process a task of ``context`` (or no task, with ``None``) by setting its environment.
+
+    A kernel started ahead of its task (a warm kernel) learns its task this way, and so do the processes it
+    starts afterwards (``%sh`` cells, subprocesses).
+    """
+    env = os.environ if environ is None else environ
+    for name in (_RUN_ID, _TASK_KEY, _ITERATION, _ATTEMPT, _PARAMETERS, _MAX_VALUES):
+        env.pop(name, None)
+    if context is not None:
+        env.update(environment_for(context))

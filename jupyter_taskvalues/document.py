@@ -1,0 +1,156 @@
+"""The run document: one JSON shape for a run, used by the CLI's ``--json``, the REST API and the widget.
+
+Shape (every key is always present; ``null`` where unknown)::
+
+    {
+      "format": 1,
+      "run_id": "20261129-044735-123-a1b2c3", "job_id": null, "job_name": "income",
+      "state": "RUNNING" | "SUCCESS" | "SUCCESS_WITH_FAILURES" | "FAILED" | "TIMEDOUT" | "CANCELED"
+               | "PENDING" | "INTERRUPTED",
+      "start_time": "2026-11-29T04:47:35.123Z", "end_time": null, "duration_seconds": null,
+      "parameters": {"name": "value"}, "repair_count": 0, "source": "examples/income/job.yml",
+      "value_count": 3,
+      "tasks": {
+        "<task_key>": {
+          "task_key": "...", "type": "notebook" | "condition" | "for_each",
+          "depends_on": [{"task_key": "...", "outcome": null}], "run_if": "ALL_SUCCESS",
+          "notebook_path": "...", "state": "PENDING" | "RUNNING" | "SUCCESS" | "FAILED" | "TIMEDOUT"
+              | "CANCELED" | "EXCLUDED" | "UPSTREAM_FAILED" | "UPSTREAM_CANCELED",
+          "attempts": [{"attempt": 1, "state": "...", "start_time": "...", "end_time": "...",
+                        "error": null, "values": {...}}],
+          "start_time": null, "end_time": null, "duration_seconds": null,
+          "parameters": {"resolved": "parameters"}, "values": {"key": <JSON value>},
+          "value_info": {"key": {"size": 17, "set_at": "...", "attempt": 1}},
+          "exit_value": null, "error": null, "output_notebook": null, "outcome": null,
+          "iterations": [{"index": 0, "input": <element>, "state": "...", "attempts": [...],
+                          "start_time": "...", "end_time": "...", "parameters": {...}, "values": {...},
+                          "error": null, "exit_value": null, "output_notebook": "..."}],
+          "history": [{"repair": 0, "state": "FAILED", "attempts": [...], ...}]
+        }
+      }
+    }
+
+``iterations`` is ``null`` for tasks that are not for-each tasks. ``history`` holds the task's earlier runs
+when the run was repaired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .store import RunStore, ValueRecord
+
+__all__ = ["duration", "run_document", "run_summary", "task_document"]
+
+_TASK_DEFAULTS: dict[str, Any] = {
+    "type": "notebook",
+    "depends_on": [],
+    "run_if": "ALL_SUCCESS",
+    "notebook_path": None,
+    "state": "PENDING",
+    "attempts": [],
+    "start_time": None,
+    "end_time": None,
+    "parameters": {},
+    "exit_value": None,
+    "error": None,
+    "output_notebook": None,
+    "outcome": None,
+    "iterations": None,
+    "history": [],
+}
+
+
+def duration(start: str | None, end: str | None) -> float | None:
+    """Return the seconds between two ISO timestamps of the store, or ``None`` if either is missing."""
+    if not start or not end:
+        return None
+    return round((_parse(end) - _parse(start)).total_seconds(), 3)
+
+
+def _parse(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _values(records: dict[str, ValueRecord]) -> tuple[dict[str, Any], dict[str, Any]]:
+    values = {key: r.value for key, r in sorted(records.items())}
+    info = {
+        key: {"size": r.size, "set_at": r.set_at, "attempt": r.attempt} for key, r in sorted(records.items())
+    }
+    return values, info
+
+
+def task_document(store: RunStore, run_id: str, task_key: str, static: dict[str, Any]) -> dict[str, Any]:
+    """Return the document of one task: its static description, its record, and its values."""
+    doc: dict[str, Any] = {"task_key": task_key, **_TASK_DEFAULTS}
+    doc.update({k: v for k, v in static.items() if k in _TASK_DEFAULTS})
+    record = store.read_task(run_id, task_key)
+    if record:
+        doc.update(record)
+    doc["duration_seconds"] = duration(doc["start_time"], doc["end_time"])
+    doc["values"], doc["value_info"] = _values(store.list_values(run_id, task_key))
+    attempts = []
+    current = len(doc["attempts"])
+    for attempt in doc["attempts"]:
+        attempt = dict(attempt)
+        number = attempt.get("attempt")
+        if number == current:
+            attempt["values"] = doc["values"]
+        elif isinstance(number, int):
+            attempt["values"], _ = _values(store.attempt_values(run_id, task_key, number))
+        attempts.append(attempt)
+    doc["attempts"] = attempts
+    if doc["iterations"] is not None:
+        per_iteration = store.list_iteration_values(run_id, task_key)
+        iterations = []
+        for iteration in doc["iterations"]:
+            iteration = dict(iteration)
+            index = iteration.get("index")
+            records = per_iteration.get(index, {}) if isinstance(index, int) else {}
+            iteration["values"], iteration["value_info"] = _values(records)
+            iterations.append(iteration)
+        doc["iterations"] = iterations
+    return doc
+
+
+def run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    """Return the light summary of a run record used by run lists (no tasks' values)."""
+    return {
+        "run_id": run["run_id"],
+        "job_id": run.get("job_id"),
+        "job_name": run.get("job_name"),
+        "state": run.get("state"),
+        "start_time": run.get("start_time"),
+        "end_time": run.get("end_time"),
+        "created": run.get("created"),
+        "duration_seconds": duration(run.get("start_time"), run.get("end_time")),
+        "task_count": len(run.get("tasks", {})),
+        "repair_count": run.get("repair_count", 0),
+        "source": run.get("source"),
+    }
+
+
+def run_document(store: RunStore, run_id: str) -> dict[str, Any]:
+    """Return the run document of ``run_id`` (the shape in this module's docstring)."""
+    run = store.read_run(run_id)
+    tasks = {
+        key: task_document(store, run_id, key, static if isinstance(static, dict) else {})
+        for key, static in run.get("tasks", {}).items()
+    }
+    return {
+        "format": run.get("format"),
+        "run_id": run["run_id"],
+        "job_id": run.get("job_id"),
+        "job_name": run.get("job_name"),
+        "state": run.get("state"),
+        "start_time": run.get("start_time"),
+        "end_time": run.get("end_time"),
+        "duration_seconds": duration(run.get("start_time"), run.get("end_time")),
+        "parameters": run.get("parameters", {}),
+        "repair_count": run.get("repair_count", 0),
+        "source": run.get("source"),
+        "created": run.get("created"),
+        "value_count": store.count_values(run_id),
+        "tasks": tasks,
+    }

@@ -1,0 +1,579 @@
+"""The run store: every job run, its tasks' records and their task values, in one runs directory.
+
+This module alone knows the layout on disk. Everything else calls :class:`RunStore`. Layout, format 1::
+
+    <runs dir>/<run id>/
+        run.json                       the run: job, parameters, state, timings, task list (runner writes)
+        tasks/<task>/task.json         one task's record: state, attempts, parameters, error... (runner writes)
+        values/<task>/<key>.json       a value set by the task's current attempt (the task's kernel writes)
+        values/<task>/@<i>/<key>.json  a value set by for-each iteration ``i``
+        values/.count, values/.lock    the number of values in the run, and the lock that guards it
+        attempts/<task>/<n>/...        values of an earlier attempt, moved aside when the task is retried
+        notebooks/<task>.ipynb         the executed notebooks
+
+``<task>`` and ``<key>`` are the names themselves when they are short, lower-case and plain; anything else is
+stored under ``~`` plus a SHA-256 prefix, so that no key can reach outside the run, collide on a case-insensitive
+file system, or exceed a file-name limit. The real key is kept inside the file.
+
+Guarantees:
+
+- **Atomic writes.** Every file is written to a temporary file in the same directory, then renamed over its
+  target: a reader sees the old content or the new, never a torn file, and a writer killed half-way leaves at
+  most a ``.tmp-*`` file, which every listing ignores.
+- **No lock on the hot path.** Overwriting a key takes no lock. Creating a key takes a short ``flock`` on the
+  run's ``values/.lock`` so that the per-run limit holds exactly even when many processes race.
+- **Cheap watching.** :meth:`RunStore.fingerprint` stats a handful of directories to tell whether a run changed,
+  without reading values (a rename into a directory updates its modification time).
+
+No ``fsync`` is done: a value survives any crash of the writing process, not a crash of the operating system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .exceptions import (
+    InvalidRunIdError,
+    RunNotFoundError,
+    StoreError,
+    TaskNotFoundError,
+    ValueLimitError,
+    ValueNotFoundError,
+)
+from .values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: key creation is not serialized
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["FORMAT_VERSION", "RunStore", "ValueRecord", "new_run_id", "utcnow"]
+
+FORMAT_VERSION = 1
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
+_TMP_PREFIX = ".tmp-"
+_FILE_MODE = 0o644
+
+
+def utcnow() -> str:
+    """Return the current UTC time as an ISO 8601 string with milliseconds (``2026-11-29T04:47:35.123Z``)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def new_run_id() -> str:
+    """Return a fresh run id; ids sort by creation time (``20261129-044735-123-a1b2c3``)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}-{secrets.token_hex(3)}"
+
+
+def _name(key: str) -> str:
+    """Return the file-system name that stores ``key`` (see the module docstring)."""
+    if _PLAIN_NAME_RE.match(key) and key not in (".", ".."):
+        return key
+    return "~" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class ValueRecord:
+    """A stored task value with its metadata."""
+
+    task_key: str
+    key: str
+    value: Any
+    size: int
+    set_at: str
+    attempt: int
+    iteration: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the metadata as a JSON object (the value under ``"value"``)."""
+        return {
+            "key": self.key,
+            "value": self.value,
+            "size": self.size,
+            "set_at": self.set_at,
+            "attempt": self.attempt,
+            "iteration": self.iteration,
+        }
+
+
+class RunStore:
+    """Runs, task records and task values under one runs directory.
+
+    Parameters
+    ----------
+    root
+        The runs directory; created on first write.
+    max_values
+        The most values one run may hold (Databricks: 250). A run created with another limit keeps its own.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, max_values: int = MAX_VALUES_PER_RUN) -> None:
+        self.root = Path(root).expanduser()
+        self.max_values = max_values
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    # -- runs ---------------------------------------------------------------------------------------------
+
+    def run_dir(self, run_id: str) -> Path:
+        """Return the directory of ``run_id``; raise :class:`InvalidRunIdError` for an id that is not one."""
+        if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id) or ".." in run_id:
+            raise InvalidRunIdError(
+                f"{run_id!r} is not a valid run id: ids are letters, digits, '_', '-' and '.', "
+                "at most 128 characters. List runs with `jupyter-taskvalues runs`.",
+                run_id=str(run_id),
+            )
+        return self.root / run_id
+
+    def create_run(
+        self,
+        *,
+        job_name: str,
+        tasks: Mapping[str, Mapping[str, Any]],
+        parameters: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+        job_id: str | None = None,
+        max_values: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create a run and return its id. ``tasks`` maps each task key to its static description."""
+        run_id = run_id or new_run_id()
+        path = self.run_dir(run_id)
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            (path / "values").mkdir()
+            (path / "tasks").mkdir()
+        except FileExistsError as e:
+            raise StoreError(f"Run {run_id!r} already exists in {self.root}.", run_id=run_id) from e
+        except OSError as e:
+            raise StoreError(f"Cannot create run {run_id!r} in {self.root}: {e.strerror}.", run_id=run_id) from e
+        record: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "run_id": run_id,
+            "job_id": job_id,
+            "job_name": job_name,
+            "state": "PENDING",
+            "created": utcnow(),
+            "start_time": None,
+            "end_time": None,
+            "parameters": dict(parameters or {}),
+            "repair_count": 0,
+            "max_values": max_values if max_values is not None else self.max_values,
+            "tasks": {key: dict(info) for key, info in tasks.items()},
+            "runner": _runner_identity(),
+        }
+        record.update(extra or {})
+        _write_json(path / "run.json", record)
+        return run_id
+
+    def read_run(self, run_id: str) -> dict[str, Any]:
+        """Return the run record, with ``state`` read as ``INTERRUPTED`` if its runner died while running."""
+        record = self._read_run_raw(run_id)
+        if record.get("state") in ("PENDING", "RUNNING") and _runner_is_dead(record.get("runner")):
+            record["state"] = "INTERRUPTED"
+        return record
+
+    def _read_run_raw(self, run_id: str) -> dict[str, Any]:
+        path = self.run_dir(run_id) / "run.json"
+        try:
+            record = _read_json(path)
+        except FileNotFoundError:
+            raise RunNotFoundError(
+                f"No run {run_id!r} in {self.root}. List runs with `jupyter-taskvalues runs`.",
+                run_id=run_id,
+            ) from None
+        if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
+            raise StoreError(
+                f"Run {run_id!r} was written in a format this version cannot read "
+                f"({record.get('format') if isinstance(record, dict) else 'unknown'}; expected {FORMAT_VERSION}).",
+                run_id=run_id,
+            )
+        return record
+
+    def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
+        """Update fields of the run record (only the runner calls this) and return the record."""
+        record = self._read_run_raw(run_id)
+        record.update(fields)
+        if record.get("state") in ("PENDING", "RUNNING"):
+            record["runner"] = _runner_identity()
+        _write_json(self.run_dir(run_id) / "run.json", record)
+        return record
+
+    def run_ids(self) -> list[str]:
+        """Return every run id, newest first."""
+        try:
+            entries = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return sorted((name for name in entries if _RUN_ID_RE.match(name)), reverse=True)
+
+    def list_runs(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Return run records, newest first, reading only the requested page."""
+        ids = self.run_ids()
+        page = ids[offset : offset + limit if limit is not None else None]
+        runs = []
+        for run_id in page:
+            with contextlib.suppress(RunNotFoundError, StoreError, ValueError):
+                runs.append(self.read_run(run_id))
+        return runs
+
+    def count_runs(self) -> int:
+        """Return how many runs the runs directory holds."""
+        return len(self.run_ids())
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and everything it stored."""
+        path = self.run_dir(run_id)
+        if not (path / "run.json").exists():
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
+        shutil.rmtree(path)
+
+    # -- task records -------------------------------------------------------------------------------------
+
+    def task_keys(self, run_id: str) -> list[str]:
+        """Return the task keys of the run's job, in definition order."""
+        return list(self._read_run_raw(run_id).get("tasks", {}))
+
+    def write_task(self, run_id: str, task_key: str, record: Mapping[str, Any]) -> None:
+        """Replace the record of one task of the run (only the runner calls this)."""
+        directory = self.run_dir(run_id) / "tasks" / _name(task_key)
+        directory.mkdir(parents=True, exist_ok=True)
+        _write_json(directory / "task.json", {"task_key": task_key, **record})
+
+    def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
+        """Return the record of one task, or ``None`` if the runner has not written one yet."""
+        path = self.run_dir(run_id) / "tasks" / _name(task_key) / "task.json"
+        try:
+            record = _read_json(path)
+        except FileNotFoundError:
+            return None
+        return record if isinstance(record, dict) else None
+
+    # -- values -------------------------------------------------------------------------------------------
+
+    def _values_dir(self, run_id: str, task_key: str, iteration: int | None) -> Path:
+        path = self.run_dir(run_id) / "values" / _name(task_key)
+        return path / f"@{int(iteration)}" if iteration is not None else path
+
+    def set_value(
+        self,
+        run_id: str,
+        task_key: str,
+        key: str,
+        value: Any,
+        *,
+        iteration: int | None = None,
+        attempt: int = 1,
+        max_values: int | None = None,
+    ) -> ValueRecord:
+        """Store ``value`` under ``key`` for a task of a run; setting a key again overwrites it.
+
+        Raises :class:`InvalidKeyError` or :class:`InvalidValueError` (nothing is stored) for a key or value
+        that breaks a rule, and :class:`ValueLimitError` when a new key would exceed the run's limit.
+        """
+        check_key(key)
+        text = encode_value(key, value, task_key=task_key)
+        size = len(text.encode("utf-8"))
+        record = ValueRecord(task_key, key, None, size, utcnow(), attempt, iteration)
+        header = json.dumps(
+            {k: v for k, v in record.to_json().items() if k != "value"} | {"task_key": task_key},
+            ensure_ascii=False,
+        )
+        payload = header[:-1] + ',"value":' + text + "}"
+        directory = self._values_dir(run_id, task_key, iteration)
+        target = directory / (_name(key) + ".json")
+        if target.exists():
+            _write_text(target, payload)
+        else:
+            limit = max_values if max_values is not None else self._run_limit(run_id)
+            self._create_value(run_id, directory, target, payload, key, task_key, limit)
+        return ValueRecord(task_key, key, decode_value(text), size, record.set_at, attempt, iteration)
+
+    def _run_limit(self, run_id: str) -> int:
+        limit = self._read_run_raw(run_id).get("max_values")
+        return int(limit) if limit is not None else self.max_values
+
+    def _create_value(
+        self, run_id: str, directory: Path, target: Path, payload: str, key: str, task_key: str, limit: int
+    ) -> None:
+        values_root = self.run_dir(run_id) / "values"
+        if not values_root.is_dir():
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        with _locked(values_root / ".lock"):
+            if target.exists():  # another process created it while we waited
+                _write_text(target, payload)
+                return
+            count = _read_count(values_root)
+            if count >= limit:
+                raise ValueLimitError(
+                    f"Cannot set task value {key!r} of task {task_key!r}: run {run_id!r} already holds "
+                    f"{count} values, the limit is {limit}. Store fewer, larger values (a dict) instead.",
+                    key=key,
+                    task_key=task_key,
+                    run_id=run_id,
+                )
+            _write_text(values_root / ".count", str(count + 1))
+            _write_text(target, payload)
+
+    def get_value_record(self, run_id: str, task_key: str, key: str, *, iteration: int | None = None) -> ValueRecord:
+        """Return the stored value record; raise :class:`TaskNotFoundError` or :class:`ValueNotFoundError`."""
+        path = self._values_dir(run_id, task_key, iteration) / (_name(key) + ".json")
+        try:
+            return _record_from(_read_json(path))
+        except FileNotFoundError:
+            pass
+        run = self._read_run_raw(run_id)
+        if task_key not in run.get("tasks", {}):
+            known = ", ".join(repr(k) for k in run.get("tasks", {})) or "none"
+            raise TaskNotFoundError(
+                f"Task {task_key!r} is not part of run {run_id!r} of job {run.get('job_name')!r}. "
+                f"Its tasks are: {known}.",
+                task_key=task_key,
+                run_id=run_id,
+            ) from None
+        raise ValueNotFoundError(
+            f"Task {task_key!r} of run {run_id!r} set no value {key!r}. Pass a default, or check that the "
+            "task sets it and that this task depends on it.",
+            task_key=task_key,
+            key=key,
+            run_id=run_id,
+        ) from None
+
+    def get_value(self, run_id: str, task_key: str, key: str, *, iteration: int | None = None) -> Any:
+        """Return a fresh copy of a stored value (see :meth:`get_value_record`)."""
+        return self.get_value_record(run_id, task_key, key, iteration=iteration).value
+
+    def list_values(
+        self, run_id: str, task_key: str, *, iteration: int | None = None
+    ) -> dict[str, ValueRecord]:
+        """Return the current values of one task (or one of its iterations), keyed by value key."""
+        return {r.key: r for r in self._scan(self._values_dir(run_id, task_key, iteration))}
+
+    def list_iteration_values(self, run_id: str, task_key: str) -> dict[int, dict[str, ValueRecord]]:
+        """Return the values of every for-each iteration of a task, keyed by iteration index."""
+        directory = self._values_dir(run_id, task_key, None)
+        result: dict[int, dict[str, ValueRecord]] = {}
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(directory):
+                if entry.name.startswith("@") and entry.name[1:].isdigit():
+                    result[int(entry.name[1:])] = {r.key: r for r in self._scan(Path(entry.path))}
+        return result
+
+    def all_values(self, run_id: str) -> dict[str, dict[str, ValueRecord]]:
+        """Return the current values of every task of the run (iterations excluded)."""
+        return {task: self.list_values(run_id, task) for task in self.task_keys(run_id)}
+
+    def count_values(self, run_id: str) -> int:
+        """Return how many values the run holds (the number checked against its limit)."""
+        return _read_count(self.run_dir(run_id) / "values")
+
+    def _scan(self, directory: Path) -> Iterator[ValueRecord]:
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.endswith(".json") and not entry.name.startswith("."):
+                with contextlib.suppress(FileNotFoundError):
+                    yield _record_from(_read_json(Path(entry.path)))
+
+    def archive_attempt(self, run_id: str, task_key: str, attempt: int) -> None:
+        """Move the task's current values aside as those of ``attempt``, so that the next attempt starts empty."""
+        source = self._values_dir(run_id, task_key, None)
+        if not source.exists():
+            return
+        target = self.run_dir(run_id) / "attempts" / _name(task_key) / str(attempt)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        values_root = self.run_dir(run_id) / "values"
+        with _locked(values_root / ".lock"):
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(source, target)
+            _write_text(values_root / ".count", str(_recount(values_root)))
+
+    def attempt_values(self, run_id: str, task_key: str, attempt: int) -> dict[str, ValueRecord]:
+        """Return the values an earlier attempt of a task had set when it was moved aside."""
+        directory = self.run_dir(run_id) / "attempts" / _name(task_key) / str(attempt)
+        return {r.key: r for r in self._scan(directory)}
+
+    def clear_task_values(self, run_id: str, task_key: str) -> None:
+        """Delete every value of a task, iterations included (a repair re-runs it from scratch)."""
+        values_root = self.run_dir(run_id) / "values"
+        with _locked(values_root / ".lock"):
+            shutil.rmtree(self._values_dir(run_id, task_key, None), ignore_errors=True)
+            _write_text(values_root / ".count", str(_recount(values_root)))
+
+    # -- notebooks and watching ---------------------------------------------------------------------------
+
+    def notebook_path(self, run_id: str, task_key: str, iteration: int | None = None) -> Path:
+        """Return where the executed notebook of a task (or iteration) is kept."""
+        suffix = f"@{iteration}" if iteration is not None else ""
+        directory = self.run_dir(run_id) / "notebooks"
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory / f"{_name(task_key)}{suffix}.ipynb"
+
+    def fingerprint(self, run_id: str) -> str:
+        """Return a short string that changes whenever anything in the run changes.
+
+        It stats the run record, the task records and the value directories, and reads no value.
+        """
+        base = self.run_dir(run_id)
+        parts: list[str] = []
+        try:
+            parts.append(str(os.stat(base / "run.json").st_mtime_ns))
+        except FileNotFoundError:
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
+        for sub in ("tasks", "values"):
+            for entry in _scandir(base / sub):
+                if not entry.is_dir():
+                    continue
+                target = Path(entry.path) / "task.json" if sub == "tasks" else Path(entry.path)
+                with contextlib.suppress(FileNotFoundError):
+                    parts.append(f"{entry.name}:{os.stat(target).st_mtime_ns}")
+                if sub == "values":
+                    for inner in _scandir(Path(entry.path)):
+                        if inner.name.startswith("@"):
+                            with contextlib.suppress(FileNotFoundError):
+                                parts.append(f"{inner.name}:{inner.stat().st_mtime_ns}")
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+    def sweep(self, run_id: str) -> int:
+        """Remove temporary files left by writers that were killed mid-write; return how many."""
+        removed = 0
+        for dirpath, _dirs, files in os.walk(self.run_dir(run_id)):
+            for name in files:
+                if name.startswith(_TMP_PREFIX):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(dirpath, name))
+                        removed += 1
+        return removed
+
+
+# -- file helpers ---------------------------------------------------------------------------------------------
+
+
+def _scandir(path: Path) -> Sequence[os.DirEntry[str]]:
+    try:
+        return list(os.scandir(path))
+    except FileNotFoundError:
+        return []
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a temporary file in the same directory, then a rename."""
+    tmp = path.with_name(f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+        try:
+            data = text.encode("utf-8")
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except FileNotFoundError:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    except OSError as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise StoreError(f"Cannot write {path}: {e.strerror or e}.") from e
+
+
+def _write_json(path: Path, data: Any) -> None:
+    _write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def _read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _record_from(data: Mapping[str, Any]) -> ValueRecord:
+    return ValueRecord(
+        task_key=data["task_key"],
+        key=data["key"],
+        value=data["value"],
+        size=int(data.get("size", 0)),
+        set_at=data.get("set_at", ""),
+        attempt=int(data.get("attempt", 1)),
+        iteration=data.get("iteration"),
+    )
+
+
+def _read_count(values_root: Path) -> int:
+    try:
+        return int((values_root / ".count").read_text() or 0)
+    except FileNotFoundError:
+        return 0
+
+
+def _recount(values_root: Path) -> int:
+    return sum(
+        1
+        for _dirpath, _dirs, files in os.walk(values_root)
+        for name in files
+        if name.endswith(".json") and not name.startswith(".")
+    )
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if needed) for the duration of the block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _runner_identity() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": _process_start(os.getpid())}
+
+
+def _process_start(pid: int) -> str | None:
+    """Return the kernel's start tick of a process on Linux (tells a live runner from a reused pid)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _runner_is_dead(runner: Any) -> bool:
+    """Return True when the run's runner was on this host and its process is gone."""
+    if not isinstance(runner, dict) or runner.get("host") != socket.gethostname():
+        return False
+    pid = runner.get("pid")
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    started = runner.get("started")
+    return started is not None and _process_start(pid) != started
