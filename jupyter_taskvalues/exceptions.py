@@ -16,6 +16,7 @@ so code written for Databricks (``except ValueError:``) keeps working::
     ├── ReferenceResolutionError (ValueError)    a ``{{...}}`` reference is unknown or missing
     ├── JobSpecError (ValueError)                a job definition is invalid; lists every problem
     ├── NotebookFormatError (ValueError)         a task's notebook cannot be read or has an unsupported cell
+    ├── ParameterTypeError (ValueError)          a parameter does not convert to its default's type
     └── WidgetNotFoundError (ValueError)         ``dbutils.widgets.get`` of an undefined widget
 
 Errors carry the fields a caller needs (``task_key``, ``key``, ``run_id``...) and survive pickling, so they can
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidValueError",
     "JobSpecError",
     "NotebookFormatError",
+    "ParameterTypeError",
     "ReferenceResolutionError",
     "RunNotFoundError",
     "StoreError",
@@ -120,6 +122,13 @@ class JobSpecError(TaskValuesError, ValueError):
 
 class NotebookFormatError(TaskValuesError, ValueError):
     """A task's notebook cannot be read, or holds a cell this runner cannot execute."""
+
+
+class ParameterTypeError(TaskValuesError, ValueError):
+    """A job parameter's string does not convert to the type of the default in the notebook's parameters cell.
+
+    Fields: ``parameter`` (the name), ``value`` (the string passed) and ``expected`` (the type's name).
+    """
 
 
 class WidgetNotFoundError(TaskValuesError, ValueError):
