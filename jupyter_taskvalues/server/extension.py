@@ -1,0 +1,59 @@
+"""The extension's settings and how it is loaded into a Jupyter Server."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tornado.web import url
+from traitlets import Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from ..context import RUNS_DIR_ENV, default_runs_dir
+from ..store import RunStore
+
+if TYPE_CHECKING:
+    from jupyter_server.serverapp import ServerApp
+
+__all__ = ["SETTINGS_KEY", "TaskValuesExtension", "load"]
+
+SETTINGS_KEY = "taskvalues_extension"
+
+
+class TaskValuesExtension(LoggingConfigurable):  # type: ignore[misc]
+    """Settings of the task values server extension (``c.TaskValuesExtension.<name>`` in Jupyter config)."""
+
+    runs_dir = Unicode(
+        help=(
+            "The runs directory the REST API and the JupyterLab panel read. Default: the environment "
+            f"variable {RUNS_DIR_ENV}, else <jupyter data dir>/taskvalues/runs (the same default as the "
+            "jupyter-taskvalues CLI and the kernels of job runs)."
+        ),
+    ).tag(config=True)
+
+    @default("runs_dir")
+    def _default_runs_dir(self) -> str:
+        return default_runs_dir()
+
+    @property
+    def store(self) -> RunStore:
+        """The run store over :attr:`runs_dir` (a fresh object: a changed setting takes effect at once)."""
+        return RunStore(self.runs_dir)
+
+
+def load(serverapp: ServerApp) -> TaskValuesExtension:
+    """Create the settings object from the server's config and register the routes under the base URL."""
+    from jupyter_server.utils import url_path_join
+
+    from .handlers import ROUTES
+
+    extension = TaskValuesExtension(parent=serverapp, config=serverapp.config)
+    web_app = serverapp.web_app
+    web_app.settings[SETTINGS_KEY] = extension
+    base_url = web_app.settings["base_url"]
+    handlers: list[Any] = [
+        url(url_path_join(base_url, pattern), handler, name=f"taskvalues-{name}")
+        for name, pattern, handler in ROUTES
+    ]
+    web_app.add_handlers(".*$", handlers)  # type: ignore[no-untyped-call]
+    serverapp.log.info("jupyter_taskvalues: serving runs from %s", extension.runs_dir)
+    return extension

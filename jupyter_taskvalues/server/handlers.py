@@ -1,0 +1,284 @@
+"""Thin authenticated JSON handlers over the run store; every route is in :data:`ROUTES`.
+
+Routes, under ``{base_url}taskvalues/api/``::
+
+    GET runs?limit=50&offset=0
+        {"runs": [run summary...], "total": n, "limit": 50, "offset": 0, "runs_dir": "..."}, newest first
+    GET runs/<run_id>
+        the run document (ETag; If-None-Match gives 304 while the run is unchanged)
+    GET runs/<run_id>/values
+        {"run_id", "values": {task: {key: {"value", "size", "set_at", "attempt", "iteration"}}}}
+    GET runs/<run_id>/tasks/<task_key>
+        one task's document (ETag as above)
+    GET runs/<run_id>/tasks/<task_key>/notebook[?iteration=i]
+        {"run_id", "task_key", "iteration", "name", "path", "notebook"}: ``path`` is the executed notebook's
+        path relative to the server's root directory when the contents manager can open it there (then
+        ``notebook`` is null); otherwise ``path`` is null and ``notebook`` is the notebook's JSON, served only
+        when the file is inside the runs directory, so that the client can show a read-only copy.
+
+Errors are JSON ``{"message": ...}``: 400 for a malformed run id or query argument, 404 for an unknown run,
+task or notebook. A run id is checked by the store before any file is touched, so no request reaches a path
+outside the runs directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..document import run_document, run_summary, task_document
+from ..exceptions import InvalidRunIdError, RunNotFoundError, StoreError, TaskNotFoundError, TaskValuesError
+from .extension import SETTINGS_KEY, TaskValuesExtension
+
+if TYPE_CHECKING:
+    from ..store import RunStore
+
+__all__ = ["API_PREFIX", "AUTH_RESOURCE", "MAX_LIMIT", "ROUTES"]
+
+API_PREFIX = "taskvalues/api"
+AUTH_RESOURCE = "taskvalues"
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+
+T = TypeVar("T")
+
+_STATUS: tuple[tuple[type[TaskValuesError], int], ...] = (
+    (InvalidRunIdError, 400),
+    (RunNotFoundError, 404),
+    (TaskNotFoundError, 404),
+    (StoreError, 500),
+)
+
+
+class TaskValuesHandler(APIHandler):  # type: ignore[misc]
+    """Base of the extension's handlers: the store, store errors as JSON HTTP errors, ETags."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def extension(self) -> TaskValuesExtension:
+        extension: TaskValuesExtension = self.settings[SETTINGS_KEY]
+        return extension
+
+    @property
+    def store(self) -> RunStore:
+        return self.extension.store
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Write ``{"message": ...}``, the message formatted from the error (it may contain ``%``)."""
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        if isinstance(error, web.HTTPError) and error.log_message:
+            message = error.log_message % error.args if error.args else error.log_message
+        else:
+            message = self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message}))
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a store call off the event loop; turn store errors into HTTP errors with their message."""
+        try:
+            return await asyncio.to_thread(function, *args)
+        except TaskValuesError as e:
+            for kind, status in _STATUS:
+                if isinstance(e, kind):
+                    raise web.HTTPError(status, "%s", e.message) from e
+            raise web.HTTPError(400, "%s", e.message) from e
+
+    def int_argument(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+        """Return an integer query argument, or raise a 400 that names it and its range."""
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and {maximum}" if maximum is not None else ""
+            message = f"Query argument {name!r} is {raw!r}; it must be an integer between {minimum}{upper}."
+            raise web.HTTPError(400, "%s", message)
+        return value
+
+    def not_modified(self, etag: str) -> bool:
+        """Set the ETag header; return True (with a 304 finished) when the client's copy is current."""
+        quoted = f'"{etag}"'
+        self.set_header("Etag", quoted)
+        wanted = self.request.headers.get("If-None-Match", "")
+        tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+        if quoted in tags or "*" in tags:
+            self.set_status(304)
+            self.finish()
+            return True
+        return False
+
+
+class RunsHandler(TaskValuesHandler):
+    """``GET runs``: run summaries, newest first, one page at a time."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        limit = self.int_argument("limit", DEFAULT_LIMIT, minimum=0, maximum=MAX_LIMIT)
+        offset = self.int_argument("offset", 0, minimum=0)
+        store = self.store
+
+        def page() -> dict[str, Any]:
+            runs = store.list_runs(limit=limit, offset=offset)
+            return {
+                "runs": [run_summary(run) for run in runs],
+                "total": store.count_runs(),
+                "limit": limit,
+                "offset": offset,
+                "runs_dir": str(store.root),
+            }
+
+        self.finish(json.dumps(await self.call(page)))
+
+
+class RunHandler(TaskValuesHandler):
+    """``GET runs/<run_id>``: the run document, with an ETag from the store's cheap fingerprint."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        store = self.store
+        # The fingerprint is taken before the document is read: if the run changes in between, the client
+        # holds a newer document under an older tag and simply fetches once more.
+        if self.not_modified(await self.call(store.fingerprint, run_id)):
+            return
+        self.finish(json.dumps(await self.call(run_document, store, run_id)))
+
+
+class ValuesHandler(TaskValuesHandler):
+    """``GET runs/<run_id>/values``: every task's current values with their metadata."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        store = self.store
+
+        def values() -> dict[str, Any]:
+            store.read_run(run_id)
+            return {
+                "run_id": run_id,
+                "values": {
+                    task: {key: record.to_json() for key, record in sorted(records.items())}
+                    for task, records in store.all_values(run_id).items()
+                },
+            }
+
+        self.finish(json.dumps(await self.call(values)))
+
+
+def _task(store: RunStore, run_id: str, task_key: str) -> dict[str, Any]:
+    run = store.read_run(run_id)
+    tasks = run.get("tasks", {})
+    if task_key not in tasks:
+        known = ", ".join(repr(k) for k in tasks) or "none"
+        raise TaskNotFoundError(
+            f"Task {task_key!r} is not part of run {run_id!r}. Its tasks are: {known}.",
+            task_key=task_key,
+            run_id=run_id,
+        )
+    static = tasks[task_key]
+    return task_document(store, run_id, task_key, static if isinstance(static, dict) else {})
+
+
+class TaskHandler(TaskValuesHandler):
+    """``GET runs/<run_id>/tasks/<task_key>``: one task's document."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, task_key: str) -> None:
+        store = self.store
+        if self.not_modified(await self.call(store.fingerprint, run_id)):
+            return
+        self.finish(json.dumps(await self.call(_task, store, run_id, task_key)))
+
+
+class NotebookHandler(TaskValuesHandler):
+    """``GET runs/<run_id>/tasks/<task_key>/notebook``: where to open an executed notebook, or its JSON."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, task_key: str) -> None:
+        iteration = self.get_query_argument("iteration", None)
+        index = self.int_argument("iteration", 0, minimum=0) if iteration is not None else None
+        store = self.store
+        doc = await self.call(_task, store, run_id, task_key)
+        recorded = doc.get("output_notebook")
+        if index is not None:
+            entry = next((i for i in doc.get("iterations") or [] if i.get("index") == index), None)
+            if entry is None:
+                message = f"Task {task_key!r} of run {run_id!r} has no iteration {index}."
+                raise web.HTTPError(404, "%s", message)
+            recorded = entry.get("output_notebook")
+        which = f"task {task_key!r}" + (f" (iteration {index})" if index is not None else "")
+        if not isinstance(recorded, str) or not recorded:
+            raise web.HTTPError(404, "%s", f"The {which} of run {run_id!r} has no executed notebook yet.")
+        run_dir = store.run_dir(run_id)
+        path = Path(recorded) if Path(recorded).is_absolute() else run_dir / recorded
+        path = path.resolve()
+        if not path.is_file():
+            raise web.HTTPError(
+                404, "%s", f"The executed notebook of {which} of run {run_id!r} is gone ({path.name})."
+            )
+        reply: dict[str, Any] = {
+            "run_id": run_id,
+            "task_key": task_key,
+            "iteration": index,
+            "name": path.name,
+            "path": self._contents_path(path),
+            "notebook": None,
+        }
+        if reply["path"] is None:
+            if not path.is_relative_to(store.root.resolve()):
+                raise web.HTTPError(
+                    404,
+                    "%s",
+                    f"The executed notebook of {which} of run {run_id!r} is outside the server's root "
+                    "directory and the runs directory; open it from a terminal.",
+                )
+            reply["notebook"] = await asyncio.to_thread(_read_json, path)
+        self.finish(json.dumps(reply))
+
+    def _contents_path(self, path: Path) -> str | None:
+        """Return ``path`` as a contents-manager path when the server can open it, else ``None``."""
+        manager = self.contents_manager
+        root = getattr(manager, "root_dir", None)
+        if not isinstance(root, str):
+            return None
+        root_path = Path(root).resolve()
+        if not path.is_relative_to(root_path):
+            return None
+        relative = path.relative_to(root_path).as_posix()
+        hidden = any(part.startswith(".") for part in relative.split("/"))
+        if hidden and not getattr(manager, "allow_hidden", False):
+            return None
+        return relative
+
+
+def _read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+_RUN = r"runs/(?P<run_id>[^/]+)"
+_TASK = _RUN + r"/tasks/(?P<task_key>[^/]+)"
+
+#: ``(name, pattern relative to the base URL, handler)`` for every route of the extension.
+ROUTES: list[tuple[str, str, type[TaskValuesHandler]]] = [
+    ("runs", API_PREFIX + r"/runs/?", RunsHandler),
+    ("run", API_PREFIX + "/" + _RUN + "/?", RunHandler),
+    ("values", API_PREFIX + "/" + _RUN + "/values/?", ValuesHandler),
+    ("task", API_PREFIX + "/" + _TASK + "/?", TaskHandler),
+    ("notebook", API_PREFIX + "/" + _TASK + "/notebook/?", NotebookHandler),
+]
