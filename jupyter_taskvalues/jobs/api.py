@@ -1,0 +1,195 @@
+"""The Python API: run a job, repair a run, and read past runs.
+
+``async_run_job`` is the real implementation; ``run_job`` is its synchronous twin (as nbclient's
+``execute = run_sync(async_execute)``), for scripts, tests and notebooks::
+
+    from jupyter_taskvalues import run_job
+    run = run_job("examples/income/databricks.yml", parameters={"seed": "7"})
+    run["state"], run["tasks"]["Best_Model"]["values"]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..context import default_runs_dir
+from ..document import run_document
+from ..exceptions import JobSpecError
+from ..store import RunStore
+from ..values import MAX_VALUES_PER_RUN
+from .model import JobSpec
+from .scheduler import JobRun, RunHooks, RunOptions, downstream_of, repairable
+from .spec import load_job, merge_parameters
+
+__all__ = [
+    "async_repair_run",
+    "async_run_job",
+    "list_runs",
+    "open_store",
+    "read_run",
+    "repair_run",
+    "run_job",
+]
+
+T = TypeVar("T")
+
+
+def open_store(runs_dir: str | os.PathLike[str] | None = None, *, max_values: int | None = None) -> RunStore:
+    """Return the run store over ``runs_dir`` (default: :func:`~jupyter_taskvalues.context.default_runs_dir`)."""
+    return RunStore(runs_dir or default_runs_dir(), max_values=max_values or MAX_VALUES_PER_RUN)
+
+
+def _static_tasks(spec: JobSpec) -> dict[str, dict[str, Any]]:
+    """The description of each task kept in the run record: what the panels draw before the task runs."""
+    tasks = {}
+    for task in spec.tasks:
+        notebook = task.notebook or (task.for_each.task.notebook if task.for_each else None)
+        tasks[task.task_key] = {
+            "type": task.kind,
+            "depends_on": [{"task_key": d.task_key, "outcome": d.outcome} for d in task.depends_on],
+            "run_if": task.run_if,
+            "notebook_path": str(notebook.path) if notebook else None,
+            "description": task.description,
+        }
+    return tasks
+
+
+async def async_run_job(
+    job: str | os.PathLike[str] | JobSpec,
+    *,
+    job_name: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    options: RunOptions | None = None,
+    hooks: RunHooks | None = None,
+    run_id: str | None = None,
+    on_created: Any = None,
+) -> dict[str, Any]:
+    """Run a job and return its run document.
+
+    Parameters
+    ----------
+    job
+        A job file (Jobs API JSON/YAML or an Asset Bundle's ``databricks.yml``) or a loaded :class:`JobSpec`.
+    job_name
+        Which job of a bundle that defines several.
+    parameters
+        Job parameter overrides; each must be a parameter the job defines.
+    on_created
+        Called with the :class:`~.scheduler.JobRun` once the run exists (the CLI uses it to wire Ctrl-C).
+    """
+    spec = job if isinstance(job, JobSpec) else load_job(job, job=job_name)
+    options = options or RunOptions()
+    store = open_store(runs_dir, max_values=options.max_values)
+    merged = merge_parameters(spec, parameters or {})
+    run_id = store.create_run(
+        job_name=spec.name,
+        job_id=spec.job_id,
+        tasks=_static_tasks(spec),
+        parameters=merged,
+        run_id=run_id,
+        max_values=options.max_values,
+        extra={"source": spec.source, "job": job_name, "overrides": dict(parameters or {})},
+    )
+    runner = JobRun(spec, store, run_id, parameters=merged, options=options, hooks=hooks)
+    if on_created is not None:
+        on_created(runner)
+    await runner.run()
+    return run_document(store, run_id)
+
+
+async def async_repair_run(
+    run_id: str,
+    *,
+    tasks: Sequence[str] | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    options: RunOptions | None = None,
+    hooks: RunHooks | None = None,
+    on_created: Any = None,
+) -> dict[str, Any]:
+    """Re-run the failed, timed-out and canceled tasks of a finished run (or ``tasks``) and all downstream.
+
+    Successful tasks keep their records and values; each re-run task's earlier record moves to its
+    ``history``; ``{{job.repair_count}}`` counts the repairs. The job file is read again from where the run
+    was started, as Databricks repairs with the job's current settings.
+    """
+    store = open_store(runs_dir)
+    run = store.read_run(run_id)
+    if run["state"] in ("RUNNING", "PENDING"):
+        raise JobSpecError(
+            f"Run {run_id!r} is still running; wait for it to finish (or cancel it) before repairing it.",
+            run_id=run_id,
+        )
+    source = run.get("source")
+    if not source or not Path(source).exists():
+        raise JobSpecError(
+            f"Run {run_id!r} cannot be repaired: its job file {source!r} no longer exists.", run_id=run_id
+        )
+    spec = load_job(source, job=run.get("job"))
+    states = {key: (store.read_task(run_id, key) or {}).get("state", "PENDING") for key in spec.task_keys}
+    if tasks:
+        unknown = [t for t in tasks if t not in states]
+        if unknown:
+            raise JobSpecError(
+                f"Cannot repair task(s) {', '.join(map(repr, unknown))}: not part of job {spec.name!r} "
+                f"(tasks: {', '.join(spec.task_keys)}).",
+                run_id=run_id,
+            )
+        roots = set(tasks)
+    else:
+        roots = repairable(states)
+    rerun = downstream_of(spec, roots)
+    repair_count = int(run.get("repair_count", 0)) + 1
+    store.update_run(run_id, repair_count=repair_count, state="PENDING")
+    runner = JobRun(
+        spec,
+        store,
+        run_id,
+        parameters=dict(run.get("parameters", {})),
+        options=options,
+        hooks=hooks,
+        rerun=rerun,
+        repair_count=repair_count,
+    )
+    if on_created is not None:
+        on_created(runner)
+    await runner.run()
+    return run_document(store, run_id)
+
+
+def _run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Called from a running loop (a notebook): run in a worker thread with a loop of its own.
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def run_job(job: str | os.PathLike[str] | JobSpec, **kwargs: Any) -> dict[str, Any]:
+    """Synchronous :func:`async_run_job`; works in a notebook too (it runs on a thread of its own there)."""
+    return _run_sync(async_run_job(job, **kwargs))
+
+
+def repair_run(run_id: str, **kwargs: Any) -> dict[str, Any]:
+    """Synchronous :func:`async_repair_run`."""
+    return _run_sync(async_repair_run(run_id, **kwargs))
+
+
+def read_run(run_id: str, *, runs_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Return the run document of a past (or running) run."""
+    return run_document(open_store(runs_dir), run_id)
+
+
+def list_runs(
+    *, runs_dir: str | os.PathLike[str] | None = None, limit: int | None = 20, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Return the run records, newest first."""
+    return open_store(runs_dir).list_runs(limit=limit, offset=offset)

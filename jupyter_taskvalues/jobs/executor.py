@@ -1,0 +1,212 @@
+"""Execute one notebook task in a fresh kernel, the way papermill does, as numbered steps.
+
+``execute_notebook``: read the notebook (any supported format) → inject parameters → take a fresh kernel →
+make it the task (:mod:`jupyter_taskvalues.kernel`) → run the cells with nbclient → keep the executed notebook
+→ hand the kernel back to be shut down off the critical path.
+
+A cell that calls ``dbutils.notebook.exit(value)`` ends the notebook successfully with ``value`` as its result.
+A timeout or a cancel interrupts the kernel, then kills it (and its child processes) if it does not stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..context import TaskContext
+from ..exceptions import NotebookFormatError
+from ..kernel import bootstrap_code
+from ..store import utcnow
+from .kernels import Kernel, KernelStartError
+
+__all__ = ["KernelSource", "NotebookResult", "NotebookRun", "execute_notebook"]
+
+#: Largest text kept for one output in an executed notebook; a task printing more keeps a note instead.
+MAX_OUTPUT_BYTES = 1_000_000
+_INTERRUPT_GRACE = 2.0
+
+
+class KernelSource(Protocol):
+    """Where kernels come from: a :class:`~.kernels.KernelPool`, or anything that acts like one."""
+
+    async def acquire(self) -> Kernel: ...
+
+    def release(self, kernel: Kernel) -> None: ...
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """One execution of a notebook as (an attempt of) a task."""
+
+    notebook: Path
+    task: TaskContext
+    output_path: Path
+    parameters: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+
+
+@dataclass
+class NotebookResult:
+    """What happened: a result state as the Jobs API names it, and the details."""
+
+    state: str  # SUCCESS, FAILED, TIMEDOUT or CANCELED
+    start_time: str
+    end_time: str = ""
+    error: str | None = None
+    exit_value: str | None = None
+    output_notebook: str | None = None
+    ename: str | None = None
+
+
+async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookResult:
+    """Execute ``run.notebook`` as ``run.task`` and return the result; never raises for a task failure.
+
+    Cancelling the coroutine interrupts the kernel; the result is then recorded as ``CANCELED`` by the caller.
+    """
+    from .notebooks import inject_parameters, read_notebook  # lazy: nbformat is slow to import
+
+    result = NotebookResult(state="FAILED", start_time=utcnow())
+    try:
+        nb = inject_parameters(read_notebook(run.notebook), run.parameters)
+    except (NotebookFormatError, ValueError, OSError) as e:
+        result.error = str(e)
+        result.end_time = utcnow()
+        return result
+
+    try:
+        kernel = await kernels.acquire()
+    except KernelStartError as e:
+        result.error = str(e)
+        result.end_time = utcnow()
+        return result
+
+    cwd = str(run.notebook.parent)
+    client = _notebook_client(nb, kernel, cwd)
+    try:
+        await asyncio.wait_for(_run_cells(client, kernel, run, cwd, result), run.timeout)
+    except asyncio.TimeoutError:
+        result.state = "TIMEDOUT"
+        result.error = f"The task timed out after {run.timeout:g} s (timeout_seconds)."
+        await _stop_execution(kernel)
+    except asyncio.CancelledError:
+        result.state = "CANCELED"
+        result.error = "The run was canceled."
+        await _stop_execution(kernel)
+        result.end_time = utcnow()
+        _keep_notebook(nb, run.output_path, result)
+        kernels.release(kernel)
+        raise
+    result.end_time = utcnow()
+    _keep_notebook(nb, run.output_path, result)
+    kernels.release(kernel)
+    return result
+
+
+def _notebook_client(nb: Any, kernel: Kernel, cwd: str) -> Any:
+    from nbclient import NotebookClient
+
+    client = NotebookClient(
+        nb,
+        km=kernel.manager,
+        timeout=None,
+        allow_errors=False,
+        record_timing=True,
+        resources={"metadata": {"path": cwd}},
+    )
+    client.kc = kernel.client
+    client.reset_execution_trackers()
+    return client
+
+
+async def _run_cells(client: Any, kernel: Kernel, run: NotebookRun, cwd: str, result: NotebookResult) -> None:
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+
+    try:
+        await _bootstrap(kernel, run.task, cwd)
+        for index, cell in enumerate(client.nb.cells):
+            await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+    except CellExecutionError as e:
+        if e.ename == "NotebookExit":
+            result.state = "SUCCESS"
+            result.exit_value = e.evalue
+            return
+        result.ename = e.ename
+        result.error = f"{e.ename}: {e.evalue}" + _cell_label(client, e)
+        return
+    except DeadKernelError:
+        result.error = "The kernel died while running the notebook (it crashed or was killed)."
+        result.ename = "DeadKernelError"
+        return
+    except _BootstrapError as e:
+        result.error = str(e)
+        return
+    result.state = "SUCCESS"
+
+
+def _cell_label(client: Any, error: Any) -> str:
+    for index, cell in enumerate(client.nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("evalue") == error.evalue:
+                return f" (in cell {index + 1})"
+    return ""
+
+
+class _BootstrapError(RuntimeError):
+    pass
+
+
+async def _bootstrap(kernel: Kernel, task: TaskContext, cwd: str) -> None:
+    """Make the kernel the task: run the bootstrap silently and check that it worked."""
+    msg_id = kernel.client.execute(bootstrap_code(task, cwd), silent=True, store_history=False)
+    while True:
+        reply = await kernel.client.get_shell_msg(timeout=None)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    content = reply["content"]
+    if content.get("status") != "ok":
+        raise _BootstrapError(
+            f"The kernel could not become task {task.task_key!r}: {content.get('ename')}: "
+            f"{content.get('evalue')}. Is jupyter-taskvalues installed in the kernel's environment?"
+        )
+
+
+async def _stop_execution(kernel: Kernel) -> None:
+    """Interrupt the running cell; kill the kernel (and its children) if it does not become idle quickly."""
+    with contextlib.suppress(Exception):
+        await kernel.manager.interrupt_kernel()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _INTERRUPT_GRACE
+    from queue import Empty
+
+    while loop.time() < deadline:
+        try:
+            msg = await kernel.client.get_iopub_msg(timeout=max(0.01, deadline - loop.time()))
+        except (Empty, Exception):  # noqa: BLE001 - a closed channel means the kernel is gone
+            break
+        if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+            return
+    await kernel.kill()
+
+
+def _keep_notebook(nb: Any, path: Path, result: NotebookResult) -> None:
+    """Write the executed notebook (outputs capped) next to the run, atomically."""
+    import nbformat
+
+    from .notebooks import cap_outputs
+
+    cap_outputs(nb, MAX_OUTPUT_BYTES)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        nbformat.write(nb, str(tmp))
+        os.replace(tmp, path)
+    except (OSError, ValueError) as e:
+        result.error = (result.error + "\n" if result.error else "") + f"Could not keep the notebook: {e}"
+        return
+    result.output_notebook = str(path)

@@ -1,0 +1,496 @@
+"""Run a job's DAG: start each task when its dependencies are done and its ``run_if`` holds, in parallel.
+
+``JobRun.run()`` reads as its steps: mark the run started → start every ready task (notebook tasks in fresh
+kernels, condition tasks inline, for-each tasks as iterations) → as each finishes, record it and start what it
+unblocked → when nothing is left, judge the job by its leaf tasks and record the result.
+
+Retries, timeouts, cancel and repair (SPEC §4) all live here; the kernel work lives in :mod:`.executor`.
+Values of a failed attempt are moved aside when the task is retried, so the next attempt starts with none and
+downstream tasks read only the final attempt's values; the run document still lists each attempt's values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..context import TaskContext
+from ..exceptions import ReferenceResolutionError, TaskValuesError, ValueNotFoundError
+from ..references import ResolutionContext, render, resolve, resolve_json
+from ..store import RunStore, utcnow
+from .executor import NotebookResult, NotebookRun, execute_notebook
+from .kernels import KernelPool
+from .model import JobSpec, Task
+from .states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
+
+__all__ = ["JobRun", "RunHooks", "RunOptions", "downstream_of"]
+
+log = logging.getLogger(__name__)
+_NO_INPUT: Any = object()
+
+
+@dataclass
+class RunOptions:
+    """How a run executes. ``max_parallel`` bounds the kernels running at once (default: the CPU count)."""
+
+    max_parallel: int = field(default_factory=lambda: os.cpu_count() or 1)
+    warm_kernels: int | None = None  # kernels started ahead; default: max_parallel
+    kernel_name: str = "python3"
+    startup_timeout: float = 60.0
+    max_values: int | None = None
+
+
+class RunHooks:
+    """Callbacks the scheduler makes as a run progresses (the CLI's live display subclasses this)."""
+
+    def run_started(self, run_id: str, spec: JobSpec) -> None:
+        """The run was created and is about to start its first tasks."""
+
+    def task_changed(self, run_id: str, task_key: str, record: dict[str, Any]) -> None:
+        """A task's record changed (a new state, attempt or iteration)."""
+
+    def run_finished(self, run_id: str, state: str) -> None:
+        """The run reached its final state."""
+
+
+def downstream_of(spec: JobSpec, roots: Iterable[str]) -> set[str]:
+    """Return ``roots`` and every task that depends on one of them, directly or not."""
+    result = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for task in spec.tasks:
+            if task.task_key not in result and any(d.task_key in result for d in task.depends_on):
+                result.add(task.task_key)
+                changed = True
+    return result
+
+
+class JobRun:
+    """One run (or repair) of a job.
+
+    Parameters
+    ----------
+    spec
+        The validated job.
+    store
+        Where the run is recorded.
+    run_id
+        The run, already created in ``store``.
+    parameters
+        The job parameters of this run, defaults merged with overrides.
+    rerun
+        For a repair: the tasks to run again. Every other task keeps its record and values.
+    """
+
+    def __init__(
+        self,
+        spec: JobSpec,
+        store: RunStore,
+        run_id: str,
+        *,
+        parameters: dict[str, str],
+        options: RunOptions | None = None,
+        hooks: RunHooks | None = None,
+        rerun: set[str] | None = None,
+        repair_count: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.run_id = run_id
+        self.parameters = parameters
+        self.options = options or RunOptions()
+        self.hooks = hooks or RunHooks()
+        self.repair_count = repair_count
+        self.records: dict[str, dict[str, Any]] = {}
+        self.states: dict[str, str] = {}
+        self._rerun = set(spec.task_keys) if rerun is None else rerun
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._canceled = False
+        self._timed_out = False
+        self._slots = asyncio.Semaphore(max(1, self.options.max_parallel))
+        warm = self.options.warm_kernels
+        self._pool = KernelPool(
+            self.options.max_parallel if warm is None else warm,
+            self.options.kernel_name,
+            startup_timeout=self.options.startup_timeout,
+        )
+        self._start = dt.datetime.now(dt.timezone.utc)
+
+    # -- the run ------------------------------------------------------------------------------------------
+
+    async def run(self) -> str:
+        """Execute the job and return its result state. Never raises for a task's failure."""
+        self._load_records()
+        self.store.update_run(self.run_id, state="RUNNING", start_time=utcnow(), end_time=None)
+        self.hooks.run_started(self.run_id, self.spec)
+        self._pool.expect(sum(1 for t in self.spec.tasks if t.task_key in self._rerun and t.kind == "notebook"))
+        try:
+            timeout = self.spec.timeout_seconds or None
+            try:
+                await asyncio.wait_for(self._drive(), timeout)
+            except asyncio.TimeoutError:
+                self._timed_out = True
+                await self._stop_all("TIMEDOUT", "The job timed out (timeout_seconds of the job).")
+        finally:
+            await self._pool.close()
+            with contextlib.suppress(OSError, TaskValuesError):
+                self.store.sweep(self.run_id)
+        leaves = [t.task_key for t in self.spec.tasks if not any(
+            t.task_key in (d.task_key for d in other.depends_on) for other in self.spec.tasks
+        )]
+        state = job_result(self.states, leaves, canceled=self._canceled, timed_out=self._timed_out)
+        self.store.update_run(self.run_id, state=state, end_time=utcnow())
+        self.hooks.run_finished(self.run_id, state)
+        return state
+
+    def cancel(self) -> None:
+        """Cancel the run: running tasks are interrupted and marked ``CANCELED``, the rest ``UPSTREAM_CANCELED``."""
+        self._canceled = True
+        for future in self._running.values():
+            future.cancel()
+
+    async def _drive(self) -> None:
+        while True:
+            self._start_ready_tasks()
+            if not self._running:
+                return
+            finished, _ = await asyncio.wait(self._running.values(), return_when=asyncio.FIRST_COMPLETED)
+            for key, future in list(self._running.items()):
+                if future in finished:
+                    del self._running[key]
+                    if not future.cancelled() and future.exception() is not None:
+                        self._internal_error(key, future.exception())
+
+    async def _stop_all(self, state: str, message: str) -> None:
+        running = dict(self._running)
+        for future in running.values():
+            future.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)
+        for key in running:
+            record = self.records[key]
+            record["error"] = message
+            self._finish(key, state)
+        self._running.clear()
+        for task in self.spec.tasks:
+            if task.task_key not in self.states or self.states[task.task_key] not in FINAL_STATES:
+                self._finish(task.task_key, "UPSTREAM_CANCELED")
+
+    def _start_ready_tasks(self) -> None:
+        progressed = True
+        while progressed:
+            progressed = False
+            for task in self.spec.tasks:
+                key = task.task_key
+                if self.states.get(key) in FINAL_STATES or key in self._running:
+                    continue
+                dependency_states = [self._dependency_state(d.task_key, d.outcome) for d in task.depends_on]
+                if any(state not in FINAL_STATES for state in dependency_states):
+                    continue
+                verdict = "UPSTREAM_CANCELED" if self._canceled else run_if_verdict(task.run_if, dependency_states)
+                if verdict is not None:
+                    if task.kind == "notebook":
+                        self._pool.demand = max(0, self._pool.demand - 1)
+                    self._finish(key, verdict)
+                    progressed = True
+                    continue
+                self._running[key] = asyncio.ensure_future(self._run_task(task))
+
+    def _dependency_state(self, task_key: str, outcome: str | None) -> str:
+        state = self.states.get(task_key, "PENDING")
+        if outcome is not None and state == "SUCCESS" and self.records[task_key].get("outcome") != outcome:
+            return "EXCLUDED"
+        return state
+
+    # -- records ------------------------------------------------------------------------------------------
+
+    def _load_records(self) -> None:
+        """Start every task's record: fresh for tasks that run, kept (with their history) for the others."""
+        for task in self.spec.tasks:
+            key = task.task_key
+            old = self.store.read_task(self.run_id, key)
+            if key not in self._rerun and old is not None and old.get("state") in FINAL_STATES:
+                self.records[key] = old
+                self.states[key] = old["state"]
+                continue
+            history = list(old.get("history", [])) if old else []
+            if old is not None and old.get("state") != "PENDING":
+                history.append({k: v for k, v in old.items() if k not in ("history", "task_key")}
+                               | {"repair": len(history)})
+                self.store.clear_task_values(self.run_id, key)
+            self.records[key] = _fresh_record(task) | {"history": history}
+            self.states[key] = "PENDING"
+            self.store.write_task(self.run_id, key, self.records[key])
+
+    def _update(self, key: str, **fields: Any) -> None:
+        record = self.records[key]
+        record.update(fields)
+        if "state" in fields:
+            self.states[key] = fields["state"]
+        self.store.write_task(self.run_id, key, record)
+        self.hooks.task_changed(self.run_id, key, record)
+
+    def _finish(self, key: str, state: str) -> None:
+        record = self.records[key]
+        now = utcnow()
+        self._update(key, state=state, start_time=record.get("start_time") or now, end_time=now)
+
+    def _internal_error(self, key: str, error: BaseException | None) -> None:
+        log.error("task %s failed inside the runner", key, exc_info=error)
+        self.records[key]["error"] = f"Internal error in the runner: {type(error).__name__}: {error}"
+        self._finish(key, "FAILED")
+
+    # -- one task -----------------------------------------------------------------------------------------
+
+    async def _run_task(self, task: Task) -> None:
+        key = task.task_key
+        self._update(key, state="RUNNING", start_time=utcnow())
+        try:
+            if task.kind == "condition":
+                self._run_condition(task)
+            elif task.kind == "for_each":
+                await self._run_for_each(task)
+            else:
+                outcome = await self._run_notebook_attempts(task, self.records[key], key)
+                self.records[key].update(outcome)
+                self._finish(key, outcome["state"])
+        except asyncio.CancelledError:
+            if self.states.get(key) not in FINAL_STATES:
+                self.records[key].setdefault("error", None)
+                self.records[key]["error"] = self.records[key]["error"] or "The run was canceled."
+                self._finish(key, "CANCELED")
+            raise
+
+    def _run_condition(self, task: Task) -> None:
+        assert task.condition is not None
+        key = task.task_key
+        try:
+            left = resolve(task.condition.left, self._context(task, execution_count=1))
+            right = resolve(task.condition.right, self._context(task, execution_count=1))
+            outcome = _compare(task.condition.op, left, right, key)
+        except (ReferenceResolutionError, ValueError) as e:
+            self.records[key]["error"] = str(e)
+            self._finish(key, "FAILED")
+            return
+        self.records[key].update(outcome="true" if outcome else "false", parameters={"left": left, "right": right})
+        self._finish(key, "SUCCESS")
+
+    async def _run_for_each(self, task: Task) -> None:
+        assert task.for_each is not None
+        key = task.task_key
+        try:
+            inputs = resolve_json(task.for_each.inputs, self._context(task, execution_count=1))
+        except (ReferenceResolutionError, ValueError) as e:
+            self.records[key]["error"] = f"Cannot read the inputs of for-each task {key!r}: {e}"
+            self._finish(key, "FAILED")
+            return
+        nested = task.for_each.task
+        iterations = [
+            {"index": i, "input": item, "state": "PENDING", "attempts": [], "start_time": None,
+             "end_time": None, "parameters": {}, "error": None, "exit_value": None, "output_notebook": None}
+            for i, item in enumerate(inputs)
+        ]
+        self._update(key, iterations=iterations, parameters={"inputs": render(inputs)})
+        if nested.kind == "notebook":
+            self._pool.expect(len(iterations))
+        limit = asyncio.Semaphore(max(1, task.for_each.concurrency))
+
+        async def one(iteration: dict[str, Any]) -> None:
+            async with limit:
+                iteration.update(state="RUNNING", start_time=utcnow())
+                self._update(key)
+                if nested.kind == "condition":
+                    assert nested.condition is not None
+                    ctx = self._context(nested, execution_count=1, element=iteration["input"])
+                    try:
+                        left = resolve(nested.condition.left, ctx)
+                        right = resolve(nested.condition.right, ctx)
+                        iteration["outcome"] = "true" if _compare(nested.condition.op, left, right, key) else "false"
+                        iteration["state"] = "SUCCESS"
+                    except (ReferenceResolutionError, ValueError) as e:
+                        iteration.update(state="FAILED", error=str(e))
+                else:
+                    outcome = await self._run_notebook_attempts(nested, iteration, key, iteration)
+                    iteration.update(outcome)
+                iteration["end_time"] = utcnow()
+                self._update(key)
+
+        await asyncio.gather(*(one(it) for it in iterations))
+        failed = [it["index"] for it in iterations if it["state"] != "SUCCESS"]
+        if failed:
+            self.records[key]["error"] = (
+                f"{len(failed)} of {len(iterations)} iterations failed (iterations {_ranges(failed)})."
+            )
+        self._finish(key, "FAILED" if failed else "SUCCESS")
+
+    async def _run_notebook_attempts(
+        self, task: Task, record: dict[str, Any], key: str, iteration: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Run a notebook task (or one for-each iteration of it) with its retry policy; return the outcome."""
+        assert task.notebook is not None
+        index = iteration["index"] if iteration is not None else None
+        element = iteration["input"] if iteration is not None else _NO_INPUT
+        attempts: list[dict[str, Any]] = record.setdefault("attempts", [])
+        while True:
+            number = len(attempts) + 1
+            if number > 1 and iteration is None:
+                self.store.archive_attempt(self.run_id, key, number - 1)
+            try:
+                parameters = self._notebook_parameters(task, number, element)
+            except ReferenceResolutionError as e:
+                return {"state": "FAILED", "error": str(e)}
+            record["parameters"] = parameters
+            attempt: dict[str, Any] = {"attempt": number, "state": "QUEUED", "start_time": utcnow(),
+                                       "end_time": None, "error": None}
+            attempts.append(attempt)
+            self._update(key)
+            context = TaskContext(
+                run_id=self.run_id,
+                task_key=key,
+                runs_dir=str(self.store.root),
+                iteration=index,
+                attempt=number,
+                parameters=parameters,
+                max_values=self.options.max_values,
+            )
+            request = NotebookRun(
+                notebook=task.notebook.path,
+                task=context,
+                output_path=self.store.notebook_path(self.run_id, key, index),
+                parameters=parameters,
+                timeout=float(task.timeout_seconds) or None,
+            )
+            async with self._slots:
+                attempt["state"] = "RUNNING"
+                self._update(key)
+                try:
+                    result = await execute_notebook(request, self._pool)
+                except asyncio.CancelledError:
+                    attempt.update(state="CANCELED", end_time=utcnow(), error="The run was canceled.")
+                    if iteration is not None:
+                        iteration.update(state="CANCELED", error="The run was canceled.")
+                    raise
+            attempt.update(state=result.state, end_time=result.end_time, error=result.error)
+            outcome = _outcome(result)
+            if result.state == "SUCCESS" or not _should_retry(task, result, number):
+                return outcome
+            self._update(key)
+            await asyncio.sleep(task.min_retry_interval_millis / 1000)
+
+    def _notebook_parameters(self, task: Task, execution_count: int, element: Any) -> dict[str, str]:
+        """Resolve the task's ``base_parameters``, then push the job parameters down (they win, as on Databricks)."""
+        assert task.notebook is not None
+        ctx = self._context(task, execution_count=execution_count, element=element)
+        parameters = {name: resolve(value, ctx) for name, value in task.notebook.base_parameters.items()}
+        parameters.update(self.parameters)
+        return parameters
+
+    def _context(self, task: Task, *, execution_count: int, element: Any = _NO_INPUT) -> ResolutionContext:
+        store, run_id = self.store, self.run_id
+
+        def task_value(task_key: str, key: str) -> Any:
+            return store.get_value(run_id, task_key, key)
+
+        def task_info(task_key: str, name: str) -> Any:
+            state = self.states.get(task_key, "PENDING")
+            if name == "result_state":
+                return state.lower()
+            if name == "error_code":
+                return "" if state in ("SUCCESS", "EXCLUDED", "PENDING", "RUNNING") else state
+            if name == "run_id":
+                return f"{run_id}.{task_key}"
+            raise ValueNotFoundError(f"Unknown task field {name!r}.", task_key=task_key, key=name)
+
+        notebook_path = str(task.notebook.path) if task.notebook is not None else ""
+        return ResolutionContext(
+            job_id=self.spec.job_id or "",
+            job_name=self.spec.name,
+            run_id=run_id,
+            repair_count=self.repair_count,
+            parameters=self.parameters,
+            start_time=self._start,
+            trigger_time=self._start,
+            trigger_type="ONE_TIME" if not self.repair_count else "RETRY",
+            task_name=task.task_key,
+            task_run_id=f"{run_id}.{task.task_key}",
+            execution_count=execution_count,
+            notebook_path=notebook_path,
+            input=element,
+            task_value=task_value,
+            task_info=task_info,
+            allow_missing=self.spec.allow_missing_references,
+        )
+
+
+def _fresh_record(task: Task) -> dict[str, Any]:
+    return {
+        "state": "PENDING",
+        "attempts": [],
+        "start_time": None,
+        "end_time": None,
+        "parameters": {},
+        "exit_value": None,
+        "error": None,
+        "output_notebook": None,
+        "outcome": None,
+        "iterations": [] if task.kind == "for_each" else None,
+    }
+
+
+def _outcome(result: NotebookResult) -> dict[str, Any]:
+    return {
+        "state": result.state,
+        "error": result.error,
+        "exit_value": result.exit_value,
+        "output_notebook": result.output_notebook,
+    }
+
+
+def _should_retry(task: Task, result: NotebookResult, attempt: int) -> bool:
+    if result.state == "CANCELED":
+        return False
+    if result.state == "TIMEDOUT" and not task.retry_on_timeout:
+        return False
+    return task.max_retries == -1 or attempt <= task.max_retries
+
+
+_NUMERIC_OPS = {
+    "GREATER_THAN": lambda a, b: a > b,
+    "GREATER_THAN_OR_EQUAL": lambda a, b: a >= b,
+    "LESS_THAN": lambda a, b: a < b,
+    "LESS_THAN_OR_EQUAL": lambda a, b: a <= b,
+}
+
+
+def _compare(op: str, left: str, right: str, task_key: str) -> bool:
+    """Compare two resolved operands as a condition task does: strings for equality, numbers otherwise."""
+    if op == "EQUAL_TO":
+        return left == right
+    if op == "NOT_EQUAL":
+        return left != right
+    numbers = []
+    for side, text in (("left", left), ("right", right)):
+        try:
+            numbers.append(float(text))
+        except ValueError:
+            raise ValueError(
+                f"Condition task {task_key!r}: the {side} operand {text!r} is not a number, but {op} compares "
+                "numbers. Use EQUAL_TO/NOT_EQUAL for strings, or fix the value it reads."
+            ) from None
+    return bool(_NUMERIC_OPS[op](numbers[0], numbers[1]))
+
+
+def _ranges(indices: list[int]) -> str:
+    shown = ", ".join(str(i) for i in indices[:10])
+    return shown + (f" and {len(indices) - 10} more" if len(indices) > 10 else "")
+
+
+def repairable(states: dict[str, str]) -> set[str]:
+    """Return the tasks a repair re-runs by default: failed, timed out, canceled, or never finished."""
+    return {key for key, state in states.items() if state in REPAIRABLE_STATES or state not in FINAL_STATES}

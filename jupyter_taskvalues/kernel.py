@@ -1,0 +1,49 @@
+"""What runs inside a task's kernel before the notebook's first cell.
+
+The executor sends one silent ``execute_request`` that calls :func:`enter_task`. It makes the kernel a task of
+the run (the task context in ``os.environ``, so subprocesses inherit it too), moves it into the notebook's folder,
+and loads the IPython extension so that ``dbutils`` is in the namespace without an import, as on Databricks.
+A kernel started ahead of its task (a warm kernel) learns everything here, so it can serve any task.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from . import context
+
+__all__ = ["bootstrap_code", "enter_task"]
+
+
+def bootstrap_code(task: context.TaskContext, cwd: str) -> str:
+    """Return the Python source that makes a kernel execute ``task`` in ``cwd``."""
+    payload = {
+        "run_id": task.run_id,
+        "task_key": task.task_key,
+        "runs_dir": task.runs_dir,
+        "iteration": task.iteration,
+        "attempt": task.attempt,
+        "parameters": dict(task.parameters),
+        "max_values": task.max_values,
+        "cwd": cwd,
+    }
+    return f"import jupyter_taskvalues.kernel as _jtv\n_jtv.enter_task({json.dumps(payload)!r})\ndel _jtv\n"
+
+
+def enter_task(payload: str) -> None:
+    """Install the task context described by ``payload`` (JSON) in this kernel."""
+    data: dict[str, Any] = json.loads(payload)
+    cwd = data.pop("cwd")
+    task = context.TaskContext(**data)
+    context.install(task)
+    os.chdir(cwd)
+    if sys.path and sys.path[0] not in ("", cwd):
+        sys.path.insert(0, cwd)
+    from IPython import get_ipython  # in a kernel IPython is already imported
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.extension_manager.load_extension("jupyter_taskvalues")
