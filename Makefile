@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make demo` runs the main example job, `make test` runs every test.
+# Both create .venv on first use (Python 3.10+ and Node.js 20+ needed; the lab extension is built by pip).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: demo test test-core test-server test-browser lint install clean
+
+$(VENV)/.base:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.examples: $(VENV)/.base pyproject.toml
+	rm -rf jupyter_taskvalues/labextension
+	$(PIP) install --quiet -e '.[examples]'
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base pyproject.toml
+	rm -rf jupyter_taskvalues/labextension
+	$(PIP) install --quiet -e '.[test,dev]'
+	touch $@
+
+install: $(VENV)/.test
+
+demo: $(VENV)/.examples
+	$(VENV)/bin/jupyter-taskvalues run examples/income/databricks.yml --runs-dir .taskvalues/runs
+
+test: $(VENV)/.test
+	bash scripts/ensure-chromium
+	$(MAKE) lint test-core test-server test-browser
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check jupyter_taskvalues tests benchmarks
+	$(VENV)/bin/mypy
+
+test-core: $(VENV)/.test
+	$(PY) -m pytest tests --ignore=tests/server --ignore=tests/browser
+
+test-server: $(VENV)/.test
+	$(PY) -m pytest tests/server -p pytest_jupyter.jupyter_server
+
+test-browser: $(VENV)/.test
+	$(PY) -m pytest tests/browser
+
+clean:
+	rm -rf $(VENV) jupyter_taskvalues/labextension labextension/lib labextension/node_modules .taskvalues
