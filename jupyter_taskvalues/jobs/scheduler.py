@@ -22,7 +22,7 @@ from typing import Any
 
 from ..context import TaskContext
 from ..exceptions import ReferenceResolutionError, TaskValuesError, ValueNotFoundError
-from ..references import ResolutionContext, render, resolve, resolve_json
+from ..references import NO_INPUT, ResolutionContext, render, resolve, resolve_json
 from ..store import RunStore, utcnow
 from .executor import NotebookResult, NotebookRun, execute_notebook
 from .kernels import KernelPool
@@ -32,7 +32,6 @@ from .states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
 __all__ = ["JobRun", "RunHooks", "RunOptions", "downstream_of"]
 
 log = logging.getLogger(__name__)
-_NO_INPUT: Any = object()
 
 
 @dataclass
@@ -130,7 +129,9 @@ class JobRun:
         self._load_records()
         self.store.update_run(self.run_id, state="RUNNING", start_time=utcnow(), end_time=None)
         self.hooks.run_started(self.run_id, self.spec)
-        self._pool.expect(sum(1 for t in self.spec.tasks if t.task_key in self._rerun and t.kind == "notebook"))
+        self._pool.expect(
+            sum(1 for t in self.spec.tasks if t.task_key in self._rerun and t.kind == "notebook")
+        )
         try:
             timeout = self.spec.timeout_seconds or None
             try:
@@ -142,9 +143,11 @@ class JobRun:
             await self._pool.close()
             with contextlib.suppress(OSError, TaskValuesError):
                 self.store.sweep(self.run_id)
-        leaves = [t.task_key for t in self.spec.tasks if not any(
-            t.task_key in (d.task_key for d in other.depends_on) for other in self.spec.tasks
-        )]
+        leaves = [
+            t.task_key
+            for t in self.spec.tasks
+            if not any(t.task_key in (d.task_key for d in other.depends_on) for other in self.spec.tasks)
+        ]
         state = job_result(self.states, leaves, canceled=self._canceled, timed_out=self._timed_out)
         self.store.update_run(self.run_id, state=state, end_time=utcnow())
         self.hooks.run_finished(self.run_id, state)
@@ -193,7 +196,9 @@ class JobRun:
                 dependency_states = [self._dependency_state(d.task_key, d.outcome) for d in task.depends_on]
                 if any(state not in FINAL_STATES for state in dependency_states):
                     continue
-                verdict = "UPSTREAM_CANCELED" if self._canceled else run_if_verdict(task.run_if, dependency_states)
+                verdict = (
+                    "UPSTREAM_CANCELED" if self._canceled else run_if_verdict(task.run_if, dependency_states)
+                )
                 if verdict is not None:
                     if task.kind == "notebook":
                         self._pool.demand = max(0, self._pool.demand - 1)
@@ -221,8 +226,10 @@ class JobRun:
                 continue
             history = list(old.get("history", [])) if old else []
             if old is not None and old.get("state") != "PENDING":
-                history.append({k: v for k, v in old.items() if k not in ("history", "task_key")}
-                               | {"repair": len(history)})
+                history.append(
+                    {k: v for k, v in old.items() if k not in ("history", "task_key")}
+                    | {"repair": len(history)}
+                )
                 self.store.clear_task_values(self.run_id, key)
             self.records[key] = _fresh_record(task) | {"history": history}
             self.states[key] = "PENDING"
@@ -278,7 +285,9 @@ class JobRun:
             self.records[key]["error"] = str(e)
             self._finish(key, "FAILED")
             return
-        self.records[key].update(outcome="true" if outcome else "false", parameters={"left": left, "right": right})
+        self.records[key].update(
+            outcome="true" if outcome else "false", parameters={"left": left, "right": right}
+        )
         self._finish(key, "SUCCESS")
 
     async def _run_for_each(self, task: Task) -> None:
@@ -292,8 +301,18 @@ class JobRun:
             return
         nested = task.for_each.task
         iterations = [
-            {"index": i, "input": item, "state": "PENDING", "attempts": [], "start_time": None,
-             "end_time": None, "parameters": {}, "error": None, "exit_value": None, "output_notebook": None}
+            {
+                "index": i,
+                "input": item,
+                "state": "PENDING",
+                "attempts": [],
+                "start_time": None,
+                "end_time": None,
+                "parameters": {},
+                "error": None,
+                "exit_value": None,
+                "output_notebook": None,
+            }
             for i, item in enumerate(inputs)
         ]
         self._update(key, iterations=iterations, parameters={"inputs": render(inputs)})
@@ -311,7 +330,9 @@ class JobRun:
                     try:
                         left = resolve(nested.condition.left, ctx)
                         right = resolve(nested.condition.right, ctx)
-                        iteration["outcome"] = "true" if _compare(nested.condition.op, left, right, key) else "false"
+                        iteration["outcome"] = (
+                            "true" if _compare(nested.condition.op, left, right, key) else "false"
+                        )
                         iteration["state"] = "SUCCESS"
                     except (ReferenceResolutionError, ValueError) as e:
                         iteration.update(state="FAILED", error=str(e))
@@ -335,7 +356,7 @@ class JobRun:
         """Run a notebook task (or one for-each iteration of it) with its retry policy; return the outcome."""
         assert task.notebook is not None
         index = iteration["index"] if iteration is not None else None
-        element = iteration["input"] if iteration is not None else _NO_INPUT
+        element = iteration["input"] if iteration is not None else NO_INPUT
         attempts: list[dict[str, Any]] = record.setdefault("attempts", [])
         while True:
             number = len(attempts) + 1
@@ -346,8 +367,13 @@ class JobRun:
             except ReferenceResolutionError as e:
                 return {"state": "FAILED", "error": str(e)}
             record["parameters"] = parameters
-            attempt: dict[str, Any] = {"attempt": number, "state": "QUEUED", "start_time": utcnow(),
-                                       "end_time": None, "error": None}
+            attempt: dict[str, Any] = {
+                "attempt": number,
+                "state": "QUEUED",
+                "start_time": utcnow(),
+                "end_time": None,
+                "error": None,
+            }
             attempts.append(attempt)
             self._update(key)
             context = TaskContext(
@@ -367,7 +393,7 @@ class JobRun:
                 timeout=float(task.timeout_seconds) or None,
             )
             async with self._slots:
-                attempt["state"] = "RUNNING"
+                attempt.update(state="RUNNING", start_time=utcnow())
                 self._update(key)
                 try:
                     result = await execute_notebook(request, self._pool)
@@ -391,7 +417,7 @@ class JobRun:
         parameters.update(self.parameters)
         return parameters
 
-    def _context(self, task: Task, *, execution_count: int, element: Any = _NO_INPUT) -> ResolutionContext:
+    def _context(self, task: Task, *, execution_count: int, element: Any = NO_INPUT) -> ResolutionContext:
         store, run_id = self.store, self.run_id
 
         def task_value(task_key: str, key: str) -> Any:
@@ -413,7 +439,7 @@ class JobRun:
             job_name=self.spec.name,
             run_id=run_id,
             repair_count=self.repair_count,
-            parameters=self.parameters,
+            job_parameters=self.parameters,
             start_time=self._start,
             trigger_time=self._start,
             trigger_type="ONE_TIME" if not self.repair_count else "RETRY",
@@ -421,7 +447,7 @@ class JobRun:
             task_run_id=f"{run_id}.{task.task_key}",
             execution_count=execution_count,
             notebook_path=notebook_path,
-            input=element,
+            for_each_input=element,
             task_value=task_value,
             task_info=task_info,
             allow_missing=self.spec.allow_missing_references,
