@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import ValueNotFoundError, WidgetNotFoundError
@@ -156,13 +155,19 @@ class JobsUtils:
 # -- dbutils.widgets -----------------------------------------------------------------------------------------
 
 
-@dataclass
 class _Widget:
-    kind: str
-    value: str
-    default: str
-    choices: tuple[str, ...]
-    label: str | None
+    """One defined widget. A plain class: a dataclass would cost a millisecond at import time."""
+
+    __slots__ = ("choices", "default", "kind", "label", "value")
+
+    def __init__(
+        self, kind: str, value: str, default: str, choices: tuple[str, ...], label: str | None
+    ) -> None:
+        self.kind = kind
+        self.value = value
+        self.default = default
+        self.choices = choices
+        self.label = label
 
 
 class WidgetsUtils:

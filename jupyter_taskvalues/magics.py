@@ -15,7 +15,6 @@ import json
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from IPython.core.error import UsageError
@@ -43,12 +42,12 @@ _CELL_CHARS = 120
 # -- the value table -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class ValueTable:
     """Task values shown as a table: HTML in a notebook, aligned text in a terminal. Values are escaped."""
 
-    title: str
-    records: Sequence[ValueRecord]
+    def __init__(self, title: str, records: Sequence[ValueRecord]) -> None:
+        self.title = title
+        self.records = list(records)
 
     def rows(self) -> list[tuple[str, str, str, str, str]]:
         """Return one ``(task, key, value as JSON, size, time set)`` row per value."""
