@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .exceptions import JobSpecError, TaskValuesError
+from .exceptions import JobSpecError, StoreError, TaskValuesError
 
 if TYPE_CHECKING:
     from .jobs.model import JobSpec
@@ -115,9 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (JobSpecError, UsageError) as e:
         _error(e, args)
         return 2
-    except TaskValuesError as e:
+    except StoreError as e:
         _error(e, args)
-        return 1 if not isinstance(e, ValueError) else 2
+        return 1
+    except TaskValuesError as e:  # an unknown run, task or key: a usage mistake
+        _error(e, args)
+        return 2
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
