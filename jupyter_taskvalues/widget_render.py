@@ -319,7 +319,8 @@ def graph_html(doc: Mapping[str, Any], *, selected: str | None = None) -> str:
             sx, sy, ex, ey = x1 + _NODE_W, y1 + _NODE_H / 2, x2, y2 + _NODE_H / 2
             mid = (sx + ex) / 2
             edges.append(
-                f'<path d="M{sx},{sy} C{mid},{sy} {mid},{ey} {ex - 4},{ey}" fill="none" stroke-width="1.4" '
+                f'<path class="jtv-edge" d="M{sx},{sy} C{mid},{sy} {mid},{ey} {ex - 4},{ey}" fill="none" '
+                'stroke-width="1.4" '
                 f'style="stroke:{_EDGE}" marker-end="url(#jtv-arrow)"/>'
             )
             if outcome is not None:
