@@ -1,0 +1,826 @@
+"""Load a job definition into a :class:`~.model.JobSpec` and validate it before anything runs.
+
+:func:`load_job` reads Jobs API JSON/YAML and Asset Bundles (see :mod:`.sources`), builds the model, and
+checks the whole job: every problem is collected, each with its location, and raised at once as one
+:class:`~jupyter_taskvalues.exceptions.JobSpecError`::
+
+    tasks[2] (task_key 'train').depends_on[0]: unknown task 'ingets'; did you mean 'ingest'?
+
+Choices (**ours**, where Databricks' behaviour is unknown or cannot apply locally):
+
+- Only notebook, condition and for-each tasks run locally; any other task type is a problem.
+- A field this loader does not know is a problem when it is a near miss of a known one (``depend_on``); other
+  unknown fields are ignored, so exports carrying settings newer than this loader still load. The known
+  Databricks settings that mean nothing locally (clusters, notifications, schedules, tags...) are ignored.
+- ``base_parameters``, parameter defaults and condition operands must be strings on Databricks; numbers and
+  booleans are accepted and written as a reference renders them (``true``, ``3``); lists and maps are
+  problems.
+- A notebook path without a notebook suffix is tried with :data:`NOTEBOOK_SUFFIXES` in order, as Databricks
+  paths omit the extension. Relative paths are relative to the file that names them.
+- A reference to a task (``{{tasks.x...}}``) must name a task upstream of the reader, directly or not; job
+  parameter defaults cannot read tasks at all.
+- ``allow_missing_references`` (leave a reference to a value never set as literal text) is switched on by a
+  top-level ``jupyter_taskvalues: {allow_missing_references: true}`` or, to keep the file deployable to
+  Databricks unchanged, by the job tag ``jupyter_taskvalues_allow_missing_references: "true"``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from ..exceptions import JobSpecError
+from ..references import check_reference, find_references, format_reference, render
+from .model import (
+    RUN_IF_CONDITIONS,
+    ConditionTask,
+    Dependency,
+    ForEachTask,
+    JobParameter,
+    JobSpec,
+    NotebookTask,
+    Task,
+)
+from .sources import BASE_DIR, RawJob, read_jobs
+
+if TYPE_CHECKING:
+    from .model import ConditionOp, RunIf
+
+__all__ = [
+    "CONDITION_OPS",
+    "NOTEBOOK_SUFFIXES",
+    "find_notebook",
+    "job_problems",
+    "list_jobs",
+    "load_job",
+    "merge_parameters",
+    "parse_param_overrides",
+    "validate_job",
+]
+
+#: Tried in this order when a notebook path has no notebook suffix.
+NOTEBOOK_SUFFIXES: Final = (".ipynb", ".py", ".md", ".Rmd", ".qmd", ".myst", ".mystnb")
+CONDITION_OPS: Final = (
+    "EQUAL_TO",
+    "NOT_EQUAL",
+    "GREATER_THAN",
+    "GREATER_THAN_OR_EQUAL",
+    "LESS_THAN",
+    "LESS_THAN_OR_EQUAL",
+)
+_NUMERIC_OPS: Final = CONDITION_OPS[2:]
+_MAX_TASK_KEY: Final = 100
+_MAX_CONCURRENCY: Final = 100
+_TASK_KEY_RE: Final = re.compile(r"[\w-]+", re.ASCII)
+_WORKSPACE_PREFIXES: Final = ("/Workspace/", "/Users/", "/Repos/", "/Shared/", "/Volumes/")
+_ALLOW_MISSING_TAG: Final = "jupyter_taskvalues_allow_missing_references"
+
+_RUNNABLE_TYPES: Final = ("notebook_task", "condition_task", "for_each_task")
+_OTHER_TYPES: Final = (
+    "spark_jar_task",
+    "spark_python_task",
+    "spark_submit_task",
+    "python_wheel_task",
+    "pipeline_task",
+    "sql_task",
+    "dbt_task",
+    "dbt_cloud_task",
+    "run_job_task",
+    "clean_rooms_notebook_task",
+    "dashboard_task",
+    "power_bi_task",
+    "gen_ai_compute_task",
+    "alert_task",
+)
+_JOB_FIELDS: Final = frozenset(
+    {
+        "name", "tasks", "parameters", "timeout_seconds", "max_concurrent_runs", "jupyter_taskvalues", "tags",
+        "description", "job_clusters", "email_notifications", "webhook_notifications",
+        "notification_settings",
+        "health", "schedule", "trigger", "continuous", "git_source", "queue", "run_as", "edit_mode", "format",
+        "deployment", "environments", "budget_policy_id", "usage_policy_id", "performance_target",
+        "access_control_list", "permissions", "job_id", "created_time", "creator_user_name",
+        "run_as_user_name", "run_as_owner", "settings", "effective_budget_policy_id",
+        "effective_usage_policy_id", "run_name", "idempotency_token", "max_retries",
+    }
+)  # fmt: skip
+_TASK_FIELDS: Final = frozenset(
+    {
+        "task_key", "description", "depends_on", "run_if", "max_retries", "min_retry_interval_millis",
+        "retry_on_timeout", "timeout_seconds", "existing_cluster_id", "new_cluster", "job_cluster_key",
+        "compute_key", "environment_key", "libraries", "email_notifications", "webhook_notifications",
+        "notification_settings", "health", "disable_auto_optimization", "disabled", "compute",
+        *_RUNNABLE_TYPES, *_OTHER_TYPES,
+    }
+)  # fmt: skip
+_NOTEBOOK_FIELDS: Final = frozenset({"notebook_path", "base_parameters", "source", "warehouse_id"})
+
+
+class _Problems:
+    """Problems collected so far; ``done`` remembers (location, check) pairs already reported."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.done: set[tuple[str, str]] = set()
+
+    def add(self, where: str, message: str, *, check: str = "") -> None:
+        self.items.append(f"{where}: {message}" if where else message)
+        if check:
+            self.done.add((where, check))
+
+    def unknown_fields(self, raw: Mapping[Any, Any], known: Collection[str], where: str) -> None:
+        for name in raw:
+            if name is BASE_DIR:
+                continue
+            if not isinstance(name, str):
+                self.add(where, f"field {name!r} is not a string; field names are strings.")
+            elif name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+                if close:
+                    self.add(where, f"unknown field {name!r}; did you mean {close[0]!r}?")
+
+
+def _did_you_mean(word: str, choices: Collection[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _task_where(prefix: str, task_key: str) -> str:
+    return f"{prefix} (task_key {task_key!r})" if task_key else prefix
+
+
+# --------------------------------------------------------------------------------------------------- building
+
+
+def _string(value: Any, where: str, field: str, problems: _Problems) -> str | None:
+    """Return a scalar as the string Databricks expects (rendered like a reference), else report it."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return render(value)
+    problems.add(
+        where,
+        f"{field} is a {type(value).__name__}; it must be a string. Write it as a JSON string, "
+        f"for example {json.dumps(render(value))[:80]}.",
+    )
+    return None
+
+
+def _integer(raw: Mapping[str, Any], field: str, default: int, where: str, problems: _Problems) -> int:
+    value = raw.get(field, default)
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,18}\s*", value):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    problems.add(where, f"{field} must be a whole number, not {value!r}.")
+    return default
+
+
+def _boolean(raw: Mapping[str, Any], field: str, where: str, problems: _Problems) -> bool:
+    value = raw.get(field, False)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    problems.add(where, f"{field} must be true or false, not {value!r}.")
+    return False
+
+
+def find_notebook(notebook_path: str, base_dir: Path) -> Path:
+    """Return the local file ``notebook_path`` names, relative to ``base_dir`` unless absolute.
+
+    A path that is not a file is tried with each of :data:`NOTEBOOK_SUFFIXES` appended (Databricks notebook
+    paths omit the extension). When nothing exists, the path as written (made absolute) is returned.
+    """
+    path = Path(notebook_path).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    path = Path(os.path.normpath(path))
+    if path.is_file():
+        return path
+    for suffix in NOTEBOOK_SUFFIXES:
+        candidate = path.with_name(path.name + suffix)
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def _build_task(raw: Any, prefix: str, base_dir: Path, problems: _Problems, *, nested: bool = False) -> Task:
+    if not isinstance(raw, Mapping):
+        problems.add(
+            prefix, f"a task must be a mapping with a task_key, not {type(raw).__name__}.", check="key"
+        )
+        problems.done.add((prefix, "kind"))
+        return Task(task_key="")
+    key = raw.get("task_key")
+    if isinstance(key, (int, float)) and not isinstance(key, bool):
+        key = str(key)
+    if key is not None and not isinstance(key, str):
+        problems.add(prefix, f"task_key must be a string, not {type(key).__name__}.", check="key")
+        key = ""
+    where = _task_where(prefix, key or "")
+    problems.unknown_fields(raw, _TASK_FIELDS, where)
+    kinds = [k for k in (*_RUNNABLE_TYPES, *_OTHER_TYPES) if raw.get(k) is not None]
+    unsupported = [k for k in kinds if k in _OTHER_TYPES]
+    if unsupported:
+        problems.add(
+            where,
+            f"it is a {unsupported[0]}; only notebook, condition and for-each tasks run locally. "
+            "Replace it with a notebook_task or remove it.",
+            check="kind",
+        )
+    elif len(kinds) > 1:
+        problems.add(where, f"it has {' and '.join(kinds)}; a task has exactly one type.", check="kind")
+    elif not kinds:
+        problems.add(
+            where,
+            "it has no task type; give it a notebook_task, condition_task or for_each_task.",
+            check="kind",
+        )
+
+    depends_on = []
+    deps = raw.get("depends_on") or []
+    if not isinstance(deps, list):
+        problems.add(where, "depends_on must be a list of {task_key: ...} mappings.")
+        deps = []
+    for i, dep in enumerate(deps):
+        dep_where = f"{where}.depends_on[{i}]"
+        if isinstance(dep, str):
+            dep = {"task_key": dep}  # noqa: PLW2901 - the short form names the task only
+        if not isinstance(dep, Mapping) or not isinstance(dep.get("task_key"), str):
+            problems.add(dep_where, "a dependency is a mapping with a task_key: {task_key: ingest}.")
+            continue
+        problems.unknown_fields(dep, ("task_key", "outcome"), dep_where)
+        outcome = dep.get("outcome")
+        if isinstance(outcome, bool):
+            outcome = "true" if outcome else "false"
+        depends_on.append(Dependency(dep["task_key"], None if outcome is None else str(outcome)))
+
+    run_if = raw.get("run_if", "ALL_SUCCESS")
+    if not isinstance(run_if, str):
+        problems.add(
+            where, f"run_if must be one of {', '.join(RUN_IF_CONDITIONS)}, not {run_if!r}.", check="run_if"
+        )
+        run_if = "ALL_SUCCESS"
+
+    notebook = condition = for_each = None
+    if isinstance(raw.get("notebook_task"), Mapping):
+        notebook = _build_notebook(raw["notebook_task"], f"{where}.notebook_task", base_dir, problems)
+    elif raw.get("notebook_task") is not None:
+        problems.add(where, "notebook_task must be a mapping with a notebook_path.")
+    if isinstance(raw.get("condition_task"), Mapping):
+        condition = _build_condition(raw["condition_task"], f"{where}.condition_task", problems)
+    elif raw.get("condition_task") is not None:
+        problems.add(where, "condition_task must be a mapping with op, left and right.")
+    if isinstance(raw.get("for_each_task"), Mapping):
+        for_each = _build_for_each(raw["for_each_task"], f"{where}.for_each_task", base_dir, problems)
+    elif raw.get("for_each_task") is not None:
+        problems.add(where, "for_each_task must be a mapping with inputs and task.")
+
+    description = raw.get("description")
+    return Task(
+        task_key=key or "",
+        depends_on=tuple(depends_on),
+        run_if=cast("RunIf", run_if),
+        notebook=notebook,
+        condition=condition,
+        for_each=for_each,
+        description=description if isinstance(description, str) else "",
+        max_retries=_integer(raw, "max_retries", 0, where, problems),
+        min_retry_interval_millis=_integer(raw, "min_retry_interval_millis", 0, where, problems),
+        retry_on_timeout=_boolean(raw, "retry_on_timeout", where, problems),
+        timeout_seconds=_integer(raw, "timeout_seconds", 0, where, problems),
+    )
+
+
+def _build_notebook(raw: Mapping[Any, Any], where: str, base_dir: Path, problems: _Problems) -> NotebookTask:
+    problems.unknown_fields(raw, _NOTEBOOK_FIELDS, where)
+    written = raw.get("notebook_path")
+    if not isinstance(written, str) or not written.strip():
+        problems.add(where, "notebook_path is missing; give the notebook's path relative to this file.")
+        written = ""
+    folder = raw.get(BASE_DIR, base_dir)
+    path = find_notebook(written, folder) if written else folder
+    parameters: dict[str, str] = {}
+    given = raw.get("base_parameters") or {}
+    if not isinstance(given, Mapping):
+        problems.add(where, "base_parameters must be a mapping of parameter names to strings.")
+        given = {}
+    for name, value in given.items():
+        text = _string(value, where, f"base_parameters.{name}", problems)
+        if text is not None:
+            parameters[str(name)] = text
+    return NotebookTask(path=path, base_parameters=parameters, source_path=written)
+
+
+def _build_condition(raw: Mapping[Any, Any], where: str, problems: _Problems) -> ConditionTask:
+    problems.unknown_fields(raw, ("op", "left", "right"), where)
+    operands = []
+    for side in ("left", "right"):
+        if side not in raw:
+            problems.add(where, f"{side} is missing; a condition compares left and right.")
+        operands.append(_string(raw.get(side, ""), where, side, problems) or "")
+    op = raw.get("op")
+    if not isinstance(op, str):
+        problems.add(where, f"op must be one of {', '.join(CONDITION_OPS)}, not {op!r}.", check="op")
+        op = "EQUAL_TO"
+    return ConditionTask(op=cast("ConditionOp", op), left=operands[0], right=operands[1])
+
+
+def _build_for_each(raw: Mapping[Any, Any], where: str, base_dir: Path, problems: _Problems) -> ForEachTask:
+    problems.unknown_fields(raw, ("inputs", "concurrency", "task"), where)
+    inputs = raw.get("inputs")
+    if isinstance(inputs, list):
+        inputs = json.dumps(inputs, separators=(",", ":"))
+    elif not isinstance(inputs, str):
+        problems.add(
+            where,
+            'inputs is missing or not a string; give a JSON array (\'["a", "b"]\') or a reference to one.',
+            check="inputs",
+        )
+        inputs = "[]"
+    nested_where = f"{where}.task"
+    if "task" not in raw:
+        problems.add(where, "task is missing; give the task to run for each input.")
+        problems.done.update({(nested_where, "key"), (nested_where, "kind")})
+    task = _build_task(raw.get("task", {}), nested_where, base_dir, problems, nested=True)
+    return ForEachTask(inputs=inputs, task=task, concurrency=_integer(raw, "concurrency", 1, where, problems))
+
+
+def _build_job(raw_job: RawJob, problems: _Problems) -> JobSpec:
+    raw = raw_job.settings
+    problems.unknown_fields(raw, _JOB_FIELDS, "")
+    for problem in raw_job.problems:
+        problems.add("", problem)
+    name = raw.get("name", raw.get("run_name"))
+    name = render(name) if isinstance(name, (str, int, float)) else raw_job.key
+    tasks: list[Task] = []
+    raw_tasks = raw.get("tasks")
+    if not isinstance(raw_tasks, list) or not raw_tasks:
+        problems.add("tasks", "the job has no tasks; give a list of tasks, each with a task_key.")
+        raw_tasks = []
+    for i, raw_task in enumerate(raw_tasks):
+        tasks.append(_build_task(raw_task, f"tasks[{i}]", raw_job.file.parent, problems))
+    parameters = []
+    raw_parameters = raw.get("parameters") or []
+    if not isinstance(raw_parameters, list):
+        problems.add("parameters", "job parameters are a list of {name, default} mappings.")
+        raw_parameters = []
+    for i, item in enumerate(raw_parameters):
+        where = f"parameters[{i}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"]:
+            problems.add(
+                where, "a job parameter is a mapping with a name and a default: {name: env, default: dev}."
+            )
+            continue
+        where = f"{where} (name {item['name']!r})"
+        problems.unknown_fields(item, ("name", "default"), where)
+        if "default" not in item:
+            problems.add(
+                where, 'default is missing; every job parameter has one (use "" for an empty default).'
+            )
+        default = _string(item.get("default", ""), where, "default", problems)
+        parameters.append(JobParameter(item["name"], default or ""))
+    extension = raw.get("jupyter_taskvalues") or {}
+    if not isinstance(extension, Mapping):
+        problems.add("jupyter_taskvalues", "must be a mapping: {allow_missing_references: true}.")
+        extension = {}
+    problems.unknown_fields(extension, ("allow_missing_references",), "jupyter_taskvalues")
+    tags = raw.get("tags")
+    tagged = isinstance(tags, Mapping) and str(tags.get(_ALLOW_MISSING_TAG, "")).lower() in ("true", "1")
+    allow_missing = _boolean(extension, "allow_missing_references", "jupyter_taskvalues", problems) or tagged
+    return JobSpec(
+        name=name,
+        tasks=tuple(tasks),
+        parameters=tuple(parameters),
+        job_id=raw_job.job_id,
+        timeout_seconds=_integer(raw, "timeout_seconds", 0, "", problems),
+        max_concurrent_runs=_integer(raw, "max_concurrent_runs", 1, "", problems),
+        source=str(raw_job.file),
+        allow_missing_references=allow_missing,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- validation
+
+
+def _all_tasks(spec: JobSpec) -> Iterator[tuple[str, Task, Task | None]]:
+    """Yield (location, task, enclosing for-each task or None) for every task, nested ones included."""
+    for i, task in enumerate(spec.tasks):
+        where = _task_where(f"tasks[{i}]", task.task_key)
+        yield where, task, None
+        if task.for_each is not None:
+            yield (
+                _task_where(f"{where}.for_each_task.task", task.for_each.task.task_key),
+                task.for_each.task,
+                task,
+            )
+
+
+def _ancestors(spec: JobSpec) -> dict[str, set[str]]:
+    """Return, for every task key, the keys it depends on directly or indirectly (cycles tolerated)."""
+    direct = {t.task_key: {d.task_key for d in t.depends_on} for t in spec.tasks}
+    result: dict[str, set[str]] = {}
+    for key, parents in direct.items():
+        seen: set[str] = set()
+        stack = list(parents)
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(direct.get(current, ()))
+        result[key] = seen
+    return result
+
+
+def _cycles(spec: JobSpec) -> list[list[str]]:
+    """Return each dependency cycle once, as the path ``[a, b, a]``, from its first task in the file."""
+    order = {t.task_key: i for i, t in enumerate(spec.tasks)}
+    edges = {t.task_key: [d.task_key for d in t.depends_on if d.task_key in order] for t in spec.tasks}
+    found: dict[tuple[str, ...], list[str]] = {}
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    for start, targets in edges.items():
+        if state.get(start):
+            continue
+        path: list[str] = [start]
+        iterators = [iter(targets)]
+        state[start] = 1
+        while iterators:
+            nxt = next(iterators[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                iterators.pop()
+            elif state.get(nxt) == 1:
+                cycle = path[path.index(nxt) :]
+                first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+                rotated = cycle[first:] + cycle[:first]
+                found.setdefault(tuple(rotated), [*rotated, rotated[0]])
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                iterators.append(iter(edges[nxt]))
+    return list(found.values())
+
+
+def _notebook_problem(notebook: NotebookTask) -> str | None:
+    if notebook.path.is_file() or not notebook.source_path:
+        return None
+    written = notebook.source_path
+    if written.startswith(_WORKSPACE_PREFIXES) or written.startswith("${workspace"):
+        return (
+            f"notebook {written!r} is a Databricks workspace path, which does not exist on this machine. "
+            "Export the notebook next to the job file and give its path relative to the file."
+        )
+    tried = (
+        "" if notebook.path.suffix in NOTEBOOK_SUFFIXES else f" (also tried {', '.join(NOTEBOOK_SUFFIXES)})"
+    )
+    return f"notebook {written!r} not found: {str(notebook.path)!r} does not exist{tried}."
+
+
+def _reference_problems(
+    template: str,
+    where: str,
+    *,
+    spec_keys: Collection[str],
+    parameter_names: Collection[str],
+    in_for_each: bool,
+    reader: str | None,
+    upstream: Collection[str],
+) -> Iterator[str]:
+    for ref in find_references(template):
+        problem = check_reference(
+            ref, task_keys=spec_keys, parameter_names=parameter_names, in_for_each=in_for_each
+        )
+        if problem is not None:
+            yield f"{where}: {problem}" + ("" if problem.endswith(("?", ".")) else ".")
+        elif ref.path[0] == "tasks":
+            shown = format_reference(ref.path)
+            if reader is None:
+                yield (
+                    f"{where}: {shown} reads a task, but job parameters are set before any task runs; "
+                    "put the reference in the base_parameters of the task that needs it."
+                )
+            elif ref.path[1] not in upstream:
+                yield (
+                    f"{where}: task {reader!r} reads {shown} but does not depend on {ref.path[1]!r} "
+                    f"(directly or indirectly); add it to depends_on."
+                )
+
+
+def job_problems(spec: JobSpec) -> list[str]:
+    """Return every problem of ``spec``, each prefixed with its location; an empty list when it is valid.
+
+    Checks task keys (present, ``^[\\w-]+$``, at most 100 characters, unique), dependencies (known, no cycles,
+    ``outcome`` only on a condition task, ``"true"``/``"false"``), ``run_if``, task types, condition ``op``
+    and numeric operands, for-each (not nested, concurrency 1..100, ``inputs`` a JSON array or a reference),
+    retries and timeouts, that notebooks exist, and every ``{{...}}`` reference.
+    """
+    return sorted(_model_problems(spec, set()), key=_task_order)
+
+
+def _model_problems(spec: JobSpec, done: set[tuple[str, str]]) -> list[str]:
+    problems: list[str] = []
+
+    def add(where: str, message: str, check: str = "") -> None:
+        if not check or (where, check) not in done:
+            problems.append(f"{where}: {message}" if where else message)
+
+    everything = list(_all_tasks(spec))
+    keys = [task.task_key for _, task, _ in everything if task.task_key]
+    top_keys = {task.task_key for task in spec.tasks}
+    kinds = {task.task_key: task.kind for _, task, _ in everything}
+    first_at: dict[str, str] = {}
+    for where, task, parent in everything:
+        key = task.task_key
+        prefix = where.split(" (task_key", 1)[0]
+        if not key:
+            add(prefix, "task_key is missing; give every task a unique task_key.", "key")
+        elif not _TASK_KEY_RE.fullmatch(key) or len(key) > _MAX_TASK_KEY:
+            add(
+                where,
+                f"task_key {key[:120]!r} is invalid: use at most {_MAX_TASK_KEY} letters, digits, "
+                "'_' or '-'.",
+                "key",
+            )
+        if key and key in first_at:
+            add(where, f"task_key {key!r} is also used by {first_at[key]}; task keys must be unique.")
+        elif key:
+            first_at[key] = where.split(" (task_key", 1)[0]
+
+        set_kinds = [k for k, v in (("notebook", task.notebook), ("condition", task.condition),
+                                    ("for_each", task.for_each)) if v is not None]  # fmt: skip
+        if not set_kinds:
+            add(
+                where,
+                "it has no task type; give it a notebook_task, condition_task or for_each_task.",
+                "kind",
+            )
+        elif len(set_kinds) > 1:
+            add(
+                where, f"it has {' and '.join(set_kinds)} tasks at once; a task has exactly one type.", "kind"
+            )
+
+        if parent is not None and task.depends_on:
+            add(
+                where,
+                "the task a for-each task runs cannot have depends_on; put the dependencies on "
+                f"{parent.task_key!r}.",
+            )
+        for i, dep in enumerate(task.depends_on):
+            dep_where = f"{where}.depends_on[{i}]"
+            if dep.task_key not in top_keys:
+                add(dep_where, f"unknown task {dep.task_key!r}{_did_you_mean(dep.task_key, top_keys)}")
+            elif dep.task_key == key:
+                add(dep_where, f"task {key!r} depends on itself; remove this dependency.")
+            if dep.outcome is not None:
+                if dep.task_key in kinds and kinds[dep.task_key] != "condition":
+                    add(
+                        dep_where,
+                        f"outcome is set, but {dep.task_key!r} is a {kinds[dep.task_key]} task; outcome "
+                        "picks a branch of a condition task only. Remove it.",
+                    )
+                elif dep.outcome not in ("true", "false"):
+                    add(dep_where, f'outcome must be "true" or "false", not {dep.outcome!r}.')
+
+        if task.run_if not in RUN_IF_CONDITIONS:
+            add(
+                where,
+                f"run_if {task.run_if!r} is not one of {', '.join(RUN_IF_CONDITIONS)}"
+                f"{_did_you_mean(str(task.run_if), RUN_IF_CONDITIONS)}",
+                "run_if",
+            )
+        if task.max_retries < -1:
+            add(where, f"max_retries is {task.max_retries}; use -1 (retry forever), 0 or more.")
+        for field in ("min_retry_interval_millis", "timeout_seconds"):
+            if getattr(task, field) < 0:
+                add(where, f"{field} is {getattr(task, field)}; it cannot be negative (0 means none).")
+
+        if task.notebook is not None:
+            problem = _notebook_problem(task.notebook)
+            if problem:
+                add(f"{where}.notebook_task", problem)
+        if task.condition is not None:
+            _condition_problems(task.condition, f"{where}.condition_task", add)
+        if task.for_each is not None:
+            fe_where = f"{where}.for_each_task"
+            if parent is not None:
+                add(
+                    where,
+                    "a for-each task cannot run another for-each task; flatten the inputs into one list.",
+                )
+            if not 1 <= task.for_each.concurrency <= _MAX_CONCURRENCY:
+                add(fe_where, f"concurrency is {task.for_each.concurrency}; use 1 to {_MAX_CONCURRENCY}.")
+            if not find_references(task.for_each.inputs):
+                try:
+                    parsed = json.loads(task.for_each.inputs)
+                except (ValueError, RecursionError) as e:
+                    parsed = e
+                if not isinstance(parsed, list):
+                    add(
+                        fe_where,
+                        f"inputs {task.for_each.inputs[:80]!r} is not a JSON array; give one, such as "
+                        '\'["a", "b"]\', or a reference to a task value that is a list.',
+                        "inputs",
+                    )
+
+    if spec.timeout_seconds < 0:
+        add("timeout_seconds", f"is {spec.timeout_seconds}; it cannot be negative (0 means none).")
+    names = [p.name for p in spec.parameters]
+    for name in {n for n in names if names.count(n) > 1}:
+        add("parameters", f"job parameter {name!r} is defined {names.count(name)} times; define it once.")
+    for cycle in _cycles(spec):
+        add("tasks", f"dependency cycle {' -> '.join(cycle)}; remove one of these dependencies.")
+    problems.extend(_all_reference_problems(spec, everything, keys, names))
+    return problems
+
+
+def _condition_problems(condition: ConditionTask, where: str, add: Callable[..., None]) -> None:
+    if condition.op not in CONDITION_OPS:
+        add(where, f"op {condition.op!r} is not one of {', '.join(CONDITION_OPS)}"
+                   f"{_did_you_mean(str(condition.op), CONDITION_OPS)}", "op")  # fmt: skip
+        return
+    if condition.op in _NUMERIC_OPS:
+        for side, operand in (("left", condition.left), ("right", condition.right)):
+            if not find_references(operand):
+                try:
+                    float(operand)
+                except ValueError:
+                    add(where, f"{side} {operand!r} is not a number, and {condition.op} compares numbers.")
+
+
+def _all_reference_problems(
+    spec: JobSpec, everything: list[tuple[str, Task, Task | None]], keys: list[str], names: list[str]
+) -> Iterator[str]:
+    ancestors = _ancestors(spec)
+    for where, task, parent in everything:
+        owner = parent if parent is not None else task
+        common: dict[str, Any] = {
+            "spec_keys": keys,
+            "parameter_names": names,
+            "in_for_each": parent is not None,
+            "reader": task.task_key,
+            "upstream": ancestors.get(owner.task_key, set()),
+        }
+        if task.notebook is not None:
+            for name, value in task.notebook.base_parameters.items():
+                yield from _reference_problems(
+                    value, f"{where}.notebook_task.base_parameters.{name}", **common
+                )
+        if task.condition is not None:
+            yield from _reference_problems(task.condition.left, f"{where}.condition_task.left", **common)
+            yield from _reference_problems(task.condition.right, f"{where}.condition_task.right", **common)
+        if task.for_each is not None:
+            yield from _reference_problems(
+                task.for_each.inputs, f"{where}.for_each_task.inputs", **{**common, "in_for_each": False}
+            )
+    for i, parameter in enumerate(spec.parameters):
+        yield from _reference_problems(
+            parameter.default,
+            f"parameters[{i}] (name {parameter.name!r}).default",
+            spec_keys=keys,
+            parameter_names=names,
+            in_for_each=False,
+            reader=None,
+            upstream=(),
+        )
+
+
+def _error(source: str, name: str | None, problems: list[str]) -> JobSpecError:
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    job = f" (job {name!r})" if name else ""
+    lines = "\n".join(f"  - {p}" for p in problems)
+    return JobSpecError(
+        f"Job file {source!r}{job} is invalid; {count}:\n{lines}", problems=list(problems), path=source
+    )
+
+
+def _task_order(problem: str) -> int:
+    """Sort key keeping job-level problems first, then each task's problems in file order."""
+    match = re.match(r"tasks\[(\d+)\]", problem)
+    return int(match.group(1)) + 1 if match else 0
+
+
+def validate_job(spec: JobSpec) -> None:
+    """Raise :class:`JobSpecError` listing every problem of ``spec`` (see :func:`job_problems`), if any."""
+    problems = job_problems(spec)
+    if problems:
+        raise _error(spec.source or "<in memory>", spec.name, problems)
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+
+
+def list_jobs(path: str | Path, *, target: str | None = None) -> list[str]:
+    """Return the keys of the jobs ``path`` defines (one for a Jobs API file, any number for a bundle)."""
+    return [raw.key for raw in read_jobs(path, target=target)]
+
+
+def _pick(raws: list[RawJob], job: str | None, path: str | Path) -> RawJob:
+    def label(raw: RawJob) -> str:
+        name = raw.settings.get("name")
+        return f"{raw.key!r}" + (f" (name {name!r})" if isinstance(name, str) and name != raw.key else "")
+
+    listing = ", ".join(label(raw) for raw in raws)
+    if job is None:
+        if len(raws) == 1:
+            return raws[0]
+        message = f"it defines {len(raws)} jobs: {listing}. Choose one with --job NAME."
+    else:
+        for raw in raws:
+            if job in (raw.key, raw.settings.get("name")):
+                return raw
+        message = (
+            f"it defines no job {job!r}; its jobs: {listing}.{_did_you_mean(job, [r.key for r in raws])}"
+        )
+    raise JobSpecError(f"Job file {str(path)!r}: {message}", problems=[message], path=str(path))
+
+
+def load_job(
+    path: str | Path,
+    *,
+    job: str | None = None,
+    target: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> JobSpec:
+    """Load and validate the job defined in ``path``.
+
+    Parameters
+    ----------
+    path
+        Jobs API JSON or YAML (bare settings or a ``databricks jobs get`` export), or an Asset Bundle's
+        ``databricks.yml`` (or the directory holding it).
+    job
+        Which job of a bundle defining several: its ``resources.jobs`` key or its ``name``.
+    target
+        The bundle target to apply (default: the one marked ``default: true``).
+    variables
+        Values for bundle variables (``${var.<name>}``), beating targets and defaults.
+
+    Raises
+    ------
+    JobSpecError
+        The file cannot be read, holds several jobs and ``job`` does not pick one, or the job is invalid:
+        ``problems`` lists every problem, each with its location.
+    """
+    raws = read_jobs(path, target=target, variables=variables)
+    chosen = _pick(raws, job, path)
+    problems = _Problems()
+    spec = _build_job(chosen, problems)
+    all_problems = sorted(problems.items + _model_problems(spec, problems.done), key=_task_order)
+    if all_problems:
+        raise _error(str(chosen.file), spec.name, all_problems)
+    return spec
+
+
+# ------------------------------------------------------------------------------------------------- parameters
+
+
+def parse_param_overrides(items: Sequence[str]) -> dict[str, str]:
+    """Parse ``--param KEY=VALUE`` items (split at the first ``=``; a later item for a key wins).
+
+    Raises
+    ------
+    JobSpecError
+        An item has no ``=`` or an empty key.
+    """
+    overrides: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            message = f"--param {item!r} is not KEY=VALUE; write it as --param {key.strip() or 'name'}=value."
+            raise JobSpecError(message, problems=[message])
+        overrides[key.strip()] = value
+    return overrides
+
+
+def merge_parameters(spec: JobSpec, overrides: Mapping[str, str]) -> dict[str, str]:
+    """Return the job parameters: each default, replaced by its override when given.
+
+    Values are returned as written: references in defaults (``{{job.start_time.iso_date}}``) are left for the
+    runner to resolve.
+
+    Raises
+    ------
+    JobSpecError
+        An override names a parameter the job does not define (Databricks refuses those too).
+    """
+    merged = spec.parameter_defaults()
+    unknown = [name for name in overrides if name not in merged]
+    if unknown:
+        known = ", ".join(repr(n) for n in merged) or "none"
+        hint = _did_you_mean(unknown[0], merged)
+        message = (
+            f"Job {spec.name!r} has no parameter{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(n) for n in unknown)} (its parameters: {known}){hint}. "
+            "Add it to the job's parameters, or drop the override."
+        )
+        raise JobSpecError(message, problems=[message], path=spec.source)
+    merged.update({name: str(value) for name, value in overrides.items()})
+    return merged
