@@ -14,6 +14,8 @@ From Python::
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
@@ -69,6 +71,23 @@ _LAZY = {
     "run_document": ("jupyter_taskvalues.jobs.api", "read_run"),
     "open_store": ("jupyter_taskvalues.jobs.api", "open_store"),
 }
+
+
+class _Package(types.ModuleType):
+    """The package's module type: ``jupyter_taskvalues.dbutils`` stays the ``dbutils`` object.
+
+    Importing the submodule of the same name (``from jupyter_taskvalues.dbutils import NotebookExit``, which
+    ``%load_ext`` does) would otherwise rebind the package attribute to the submodule, and a later
+    ``from jupyter_taskvalues import dbutils`` would return a module instead of the object.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "dbutils" and isinstance(value, types.ModuleType):
+            value = getattr(value, "dbutils", value)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
