@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from jupyter_client.manager import KernelManager
 
-from jupyter_taskvalues import context, session
+from jupyter_taskvalues import context, run_job, session
 from jupyter_taskvalues.exceptions import (
     InvalidRunIdError,
     RunNotFoundError,
@@ -32,6 +32,7 @@ from jupyter_taskvalues.exceptions import (
 from jupyter_taskvalues.store import RunStore, utcnow
 from jupyter_taskvalues.widget import SESSION, RunPanel, resolve_target
 from jupyter_taskvalues.widget_render import task_layers
+from tests.jobhelpers import job, nb_task, notebook
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -301,6 +302,44 @@ def test_for_each_iterations_and_their_values_are_listed(store: RunStore, panels
     assert picker_labels(panel.value_picker)[1:] == ["rows (iteration 0)", "rows (iteration 1)"]
     panel.select_value("rows", iteration=1)
     assert "iteration 1" in panel.value_view.value and ">0</pre>" in panel.value_view.value
+
+
+def test_a_run_made_by_the_runner_shows_its_values_error_and_exit_value_as_text(
+    tmp_path: Path, runs_dir: Path, panels: list[RunPanel]
+) -> None:
+    notebook(
+        tmp_path / "produce.ipynb",
+        f"dbutils.jobs.taskValues.set('html', {HOSTILE!r})\ndbutils.notebook.exit('<b>done</b>')",
+    )
+    notebook(tmp_path / "fail.ipynb", "raise ValueError('<script>bad</script>')")
+    path = job(
+        tmp_path / "job.json",
+        [
+            nb_task("produce", "produce", base_parameters={"p": "<i>x</i>"}),
+            nb_task("fail", "fail", depends_on=["produce"]),
+            nb_task("after", "fail", depends_on=["fail"]),
+        ],
+        name="<b>hostile job</b>",
+    )
+    run = run_job(path)
+
+    panel = RunPanel.for_current()
+    panels.append(panel)
+    assert (panel.reason, panel.run_id) == ("latest", run["run_id"])
+    assert "&lt;b&gt;hostile job&lt;/b&gt;" in panel.header.value
+    assert 'data-state="FAILED"' in panel.header.value
+    assert 'data-task="after" data-state="UPSTREAM_FAILED"' in panel.graph.value
+    assert panel.task_key == "fail"
+    assert "ValueError: &lt;script&gt;bad&lt;/script&gt;" in panel.task_view.value
+    panel.select_task("produce")
+    panel.select_value("html")
+    shown = panel_html(panel)
+    assert ESCAPED in panel.task_view.value and ESCAPED in panel.value_view.value
+    assert "&lt;i&gt;x&lt;/i&gt;" in panel.task_view.value
+    assert "&lt;b&gt;done&lt;/b&gt;" in panel.task_view.value
+    assert "notebooks/produce.ipynb" in panel.task_view.value
+    for tag in ("<img", "<script", "<b>", "<i>"):
+        assert tag not in shown
 
 
 # -- following a live run ----------------------------------------------------------------------------------
