@@ -40,7 +40,8 @@ __all__ = ["SESSION", "PanelTarget", "RunPanel", "resolve_target"]
 
 #: The run picker's entry for the interactive session (not a valid run id, so it never names a run).
 SESSION = "(interactive session)"
-_NO_VALUE = "— pick a value to see its JSON —"
+# The value picker's placeholder entry; a Dropdown whose value is None shows nothing at all.
+_NO_VALUE = ("— pick a value to see its JSON —", ())
 
 Reason = Literal["given", "current", "attached", "latest", "session"]
 
@@ -391,7 +392,7 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
         doc = self.document or {}
         task = (doc.get("tasks") or {}).get(self._task_key) if self._task_key else None
         self.task_view.value = render.task_html(task) if task else ""
-        options: list[tuple[str, Any]] = [(_NO_VALUE, None)]
+        options: list[tuple[str, Any]] = [_NO_VALUE]
         if task:
             options += [(key, (None, key)) for key in task.get("values") or {}]
             for iteration in task.get("iterations") or []:
@@ -408,17 +409,17 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
         for hidden in (self.graph, self.task_picker, self.task_view):
             hidden.layout.display = "none"
         self.graph.value = self.task_view.value = ""
-        self._render_values([(_NO_VALUE, None)] + [(key, (None, key)) for key in values])
+        self._render_values([_NO_VALUE] + [(key, (None, key)) for key in values])
 
     def _render_values(self, options: list[tuple[str, Any]]) -> None:
-        keep = self.value_picker.value if self.value_picker.value in [v for _l, v in options] else None
+        keep = self.value_picker.value if self.value_picker.value in [v for _l, v in options] else ()
         _set_options(self.value_picker, options, keep, self._quietly)
         self.value_picker.layout.display = None if len(options) > 1 else "none"
         self._render_value()
 
     def _render_value(self) -> None:
         choice = self.value_picker.value
-        if choice is None:
+        if not choice:
             self.value_view.value = ""
             return
         iteration, key = choice

@@ -64,6 +64,8 @@ _UNKNOWN_COLOUR = "#9e9e9e"
 
 PREVIEW_CHARS = 80
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# The widgets' own CSS gives HTML content a line height of a whole control row; text reads better closer.
+_BLOCK = "line-height:1.45"
 # Scoped to the panel's own class names; repeated in each HTML widget that has tables (harmless duplicates).
 _TABLE_STYLE = (
     "<style>table.jtv-table{border-collapse:collapse;margin:2px 0 8px 0}"
@@ -247,7 +249,7 @@ def header_html(doc: Mapping[str, Any], *, now: dt.datetime | None = None) -> st
         )
     if doc.get("source"):
         parts.append("<div>" + _muted("Job file: ") + _code(doc["source"]) + "</div>")
-    return '<div class="jtv-run">' + "".join(parts) + "</div>"
+    return f'<div class="jtv-run" style="{_BLOCK}">' + "".join(parts) + "</div>"
 
 
 # -- task graph ----------------------------------------------------------------------------------------------
@@ -522,7 +524,7 @@ def task_html(task: Mapping[str, Any]) -> str:
                 _table(["repair", "state", "attempts", "error"], rows, css_class="jtv-history"),
             )
         )
-    return '<div class="jtv-task">' + _TABLE_STYLE + "".join(parts) + "</div>"
+    return f'<div class="jtv-task" style="{_BLOCK}">' + _TABLE_STYLE + "".join(parts) + "</div>"
 
 
 def _duration(record: Mapping[str, Any]) -> float | None:
@@ -555,7 +557,8 @@ def value_json_html(key: str, value: Any, info: Mapping[str, Any] | None = None,
         "set " + esc(format_time(meta.get("set_at"))),
     ]
     title = _code(key) + (f" {_muted(where)}" if where else "")
-    return f'<div class="jtv-value"><div>{title} · {" · ".join(facts)}</div>{_pre(text, "jtv-json")}</div>'
+    head = f"<div>{title} · {' · '.join(facts)}</div>"
+    return f'<div class="jtv-value" style="{_BLOCK}">{head}{_pre(text, "jtv-json")}</div>'
 
 
 # -- the interactive session ---------------------------------------------------------------------------------
@@ -581,4 +584,4 @@ def session_html(values: Mapping[str, Any], info: Mapping[str, Any], *, runs_dir
         if values
         else _section("Values", _muted("No values set yet in this session."))
     )
-    return f'<div class="jtv-run jtv-session">{_TABLE_STYLE}{intro}{body}</div>'
+    return f'<div class="jtv-run jtv-session" style="{_BLOCK}">{_TABLE_STYLE}{intro}{body}</div>'
