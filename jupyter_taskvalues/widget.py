@@ -323,6 +323,7 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
             daemon=True,
         )
         self._thread = thread
+        self._set_status(self._live_status(self.poll_interval))
         thread.start()
 
     def stop_polling(self, timeout: float = 10.0) -> None:
@@ -331,6 +332,7 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+            self._set_status("")
         self._thread = None
 
     def close(self) -> None:
@@ -341,7 +343,6 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
         super().close()
 
     def _poll_loop(self, stop: threading.Event, interval: float) -> None:
-        self._set_status(self._live_status(interval))
         while not stop.wait(interval):
             try:
                 if not self.poll_once():

@@ -444,18 +444,20 @@ def test_run_picker_lists_recent_runs_newest_first_and_switches_run(
         store.create_run(job_name=f"job{i}", tasks=TASKS, run_id=f"2026010{i}-000000-000-bbbbbb")
         for i in (2, 3)
     ]
-    del old
-    panel = RunPanel(ids[0], runs_dir=store.root, recent=2)
+    panel = RunPanel(ids[0], runs_dir=store.root)
     panels.append(panel)
 
     options = panel.run_picker.options
-    assert [value for _label, value in options] == [ids[1], ids[0], SESSION]
+    assert [value for _label, value in options] == [ids[1], ids[0], old, SESSION]
     assert options[0][0].startswith("job3 · PENDING · ")
     assert panel.run_picker.value == ids[0]
 
+    assert panel.polling  # job2 is PENDING
     panel.run_picker.value = ids[1]
     assert panel.run_id == ids[1]
     assert "job3" in panel.header.value
+    panel.run_picker.value = old
+    assert (panel.run_id, panel.polling, panel.status.value) == (old, False, "")
     panel.run_picker.value = SESSION
     assert panel.run_id is None
     assert "Interactive session" in panel.header.value
