@@ -93,12 +93,12 @@ _FOREIGN_MAGICS = {
     "sql": "SQL",
     "scala": "Scala",
     "r": "R",
-    "fs": "Databricks file system (%fs)",
+    "fs": "Databricks file system commands",
     "conda": "conda",
 }
 # Magics converted in .ipynb code cells too: none is an IPython line magic, so converting loses nothing.
 _IPYNB_MAGICS = frozenset({"md", "md-sandbox", "sh", "python", "scala", "r", "fs", "conda"})
-_PYTHON_KERNEL_HINT = "Only Python notebooks run locally (SQL, Scala and R need a Databricks cluster)"
+_LOCAL_ONLY_PYTHON = "SQL, Scala and R need a Databricks cluster"
 
 
 # -- reading -------------------------------------------------------------------------------------------------
@@ -175,10 +175,10 @@ class _Reader:
         first_line = text.split("\n", 1)[0].strip()
         if first_line == DATABRICKS_HEADER:
             if path.suffix.lower() == ".r":
-                raise _foreign_notebook(path, "an R Databricks notebook")
+                raise _foreign_notebook(path, "R", databricks=True)
             return self._databricks_source(path, text, stack)
         if first_line in _OTHER_HEADERS:
-            raise _foreign_notebook(path, f"a {_OTHER_HEADERS[first_line]} Databricks notebook")
+            raise _foreign_notebook(path, _OTHER_HEADERS[first_line], databricks=True)
         nb = _parse_ipynb(path, text) if path.suffix.lower() == ".ipynb" else _parse_jupytext(path, text)
         _check_python(nb, path)
         return self._convert_cells(nb, path, stack)
@@ -300,7 +300,8 @@ class _Reader:
             language = _FOREIGN_MAGICS[name.lower()]
             raise NotebookFormatError(
                 f"Cell {number} of notebook {str(path)!r} is a %{name} cell ({language}). "
-                f"{_PYTHON_KERNEL_HINT}: rewrite the cell in Python (for SQL, spark.sql(...)) or remove it.",
+                f"Only Python cells run locally ({_LOCAL_ONLY_PYTHON}): rewrite the cell in Python "
+                "or remove it.",
                 path=str(path),
                 cell_number=number,
                 magic=f"%{name}",
@@ -477,20 +478,44 @@ def _parse_ipynb(path: Path, text: str) -> NotebookNode:
             f"Notebook {str(path)!r} is JSON but not a Jupyter notebook (no 'nbformat' version field).",
             path=str(path),
         )
+    if data["nbformat"] == 4:
+        _stable_ids(data, path)
+        text = json.dumps(data)
     try:
         with warnings.catch_warnings():
-            # We give cells their ids and validate the result ourselves, below and in _finish.
+            # Ids are made stable above and the result validated in _finish; nbformat's warnings add nothing.
             warnings.simplefilter("ignore")
             nb: NotebookNode = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
     except Exception as e:
         raise NotebookFormatError(
             f"Notebook {str(path)!r} cannot be read as a Jupyter notebook: {e}", path=str(path)
         ) from e
-    for number, cell in enumerate(nb.cells, start=1):
-        if not isinstance(cell.get("id"), str) or not _CELL_ID.match(cell["id"]):
-            cell["id"] = _slug_id(path, number)  # nbformat < 4.5 has no ids; a stable one, not a random one
     _finish(nb, path)
     return nb
+
+
+def _stable_ids(data: dict[str, Any], path: Path) -> None:
+    """Give each cell of a v4 notebook dict a unique id: its own, else one derived from its position.
+
+    nbformat would repair missing or repeated ids with random ones; ours are the same on every read.
+    """
+    if not isinstance(data.get("cells"), list):
+        return  # the validation reports it
+    minor = data.get("nbformat_minor")
+    data["nbformat_minor"] = max(5, minor) if isinstance(minor, int) else 5
+    seen: set[str] = set()
+    for number, cell in enumerate(data["cells"], start=1):
+        if not isinstance(cell, dict):
+            continue
+        cell_id = cell.get("id")
+        if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id) or cell_id in seen:
+            cell_id = base = _slug_id(path, number)
+            suffix = 1
+            while cell_id in seen:
+                suffix += 1
+                cell_id = f"{base}-{suffix}"
+            cell["id"] = cell_id
+        seen.add(cell_id)
 
 
 def _parse_jupytext(path: Path, text: str) -> NotebookNode:
@@ -519,15 +544,19 @@ def _check_python(nb: NotebookNode, path: Path) -> None:
         or (metadata.get(_DATABRICKS_METADATA) or {}).get("language")
     )
     if language and str(language).lower() not in ("python", "python3", "ipython", "ipython3"):
-        raise _foreign_notebook(path, f"a {language} notebook")
+        raise _foreign_notebook(path, str(language), databricks=False)
     for name, value in _python_metadata().items():
         if not metadata.get(name):
             metadata[name] = value
 
 
-def _foreign_notebook(path: Path, what: str) -> NotebookFormatError:
+def _foreign_notebook(path: Path, language: str, *, databricks: bool) -> NotebookFormatError:
+    kind = "a Databricks notebook" if databricks else "a notebook"
     return NotebookFormatError(
-        f"Notebook {str(path)!r} is {what}. {_PYTHON_KERNEL_HINT}; rewrite it in Python.", path=str(path)
+        f"Notebook {str(path)!r} is {kind} in {language}. Only Python notebooks run locally "
+        f"({_LOCAL_ONLY_PYTHON}); rewrite it in Python.",
+        path=str(path),
+        language=language,
     )
 
 
