@@ -442,3 +442,42 @@ def test_the_manual_is_what_the_question_mark_prints(
     _run(ip, "%taskvalue?")
     page = capsys.readouterr().out
     assert "%taskvalue attach RUN_ID TASK" in page and "In [4]: rows = %taskvalue get" in page
+
+
+# -- in a real kernel ---------------------------------------------------------------------------------------
+
+
+def test_in_a_kernel_a_warm_task_sets_values_and_notebook_exit_replies_notebook_exit(store: RunStore) -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    run_id = store.create_run(job_name="demo", tasks={"a": {}})
+    task = TaskContext(run_id=run_id, task_key="a", runs_dir=str(store.root))
+    manager, client = start_new_kernel(kernel_name="python3")
+    messages: list[dict[str, Any]] = []
+    try:
+        # The kernel starts outside any job run, then learns its task, as a warm kernel of the runner does.
+        warm = client.execute_interactive(
+            "%load_ext jupyter_taskvalues\nassert 'dbutils' in dir()", timeout=60
+        )
+        assert warm["content"]["status"] == "ok"
+        enter = (
+            "from jupyter_taskvalues import context\n"
+            f"context.install(context.TaskContext(**{task.__dict__!r}))\n"
+            "%taskvalue set rows 1204\n"
+            "dbutils.jobs.taskValues.set('model', {'auc': 0.91})"
+        )
+        assert client.execute_interactive(enter, timeout=60)["content"]["status"] == "ok"
+        reply = client.execute_interactive(
+            "dbutils.notebook.exit(42)\nprint('not reached')", output_hook=messages.append, timeout=60
+        )
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+    assert store.get_value(run_id, "a", "rows") == 1204
+    assert store.get_value(run_id, "a", "model") == {"auc": 0.91}
+    content = reply["content"]
+    assert (content["status"], content["ename"], content["evalue"]) == ("error", "NotebookExit", "42")
+    streams = [m["content"]["text"] for m in messages if m["msg_type"] == "stream"]
+    assert "".join(streams) == "Notebook exited: 42\n"
+    assert not [m for m in messages if m["msg_type"] == "error"]  # no traceback shown
