@@ -219,6 +219,14 @@ def test_sh_cell_fails_on_a_non_zero_exit_only_with_e(notebooks: Path) -> None:
     assert "%%sh --no-raise-error" in _read(notebooks / "databricks_main.py").cells[5].source
 
 
+def test_databricks_source_with_windows_line_endings(notebooks: Path) -> None:
+    source = (notebooks / "spacing.py").read_text(encoding="utf-8")
+    crlf = notebooks / "crlf.py"
+    crlf.write_bytes(source.replace("\n", "\r\n").encode("utf-8"))
+
+    assert _sources(_read(crlf)) == _sources(_read(notebooks / "spacing.py"))
+
+
 def test_databricks_source_is_detected_by_its_first_line_not_its_extension(notebooks: Path) -> None:
     nb = _read(notebooks / "extensionless_notebook")
     assert _sources(nb) == [("code", 'value = "no extension"')]
@@ -307,6 +315,16 @@ def test_run_of_a_missing_notebook_names_the_cell_and_the_target(notebooks: Path
 
     assert str(error).startswith(f"Cell 2 of notebook {str(notebooks / 'run_missing.py')!r} runs")
     assert "'./lib/no_such_notebook'" in str(error) and "does not exist" in str(error)
+
+
+def test_run_of_a_workspace_path_suggests_a_relative_one(notebooks: Path) -> None:
+    path = notebooks / "workspace_run.py"
+    path.write_text("# Databricks notebook source\n# MAGIC %run /Workspace/Shared/setup\n", encoding="utf-8")
+
+    error = _error(path)
+
+    assert "'/Workspace/Shared/setup'" in str(error)
+    assert "write the path relative to this notebook" in str(error)
 
 
 def test_run_must_be_alone_in_its_cell(notebooks: Path) -> None:

@@ -351,8 +351,14 @@ class _Reader:
         try:
             target = resolve_notebook_path(path.parent / words[0])
         except NotebookFormatError as e:
+            hint = (
+                " A workspace path (/Workspace/..., /Repos/...) does not exist here: write the path relative "
+                "to this notebook (./helpers, ../common/setup)."
+                if words[0].startswith("/")
+                else ""
+            )
             raise NotebookFormatError(
-                f"{where} runs {words[0]!r}, which cannot be read: {e}",
+                f"{where} runs {words[0]!r}, which cannot be read: {e}{hint}",
                 path=str(path),
                 cell_number=number,
                 magic="%run",
