@@ -297,7 +297,7 @@ def _check_tasks(path: tuple[str, ...], shown: str, task_keys: Collection[str]) 
         )
     if path[2] == "values":
         if len(path) != 4:
-            expected = format_reference(("tasks", task, "values", "<key>"))
+            expected = format_reference(("tasks", task, "values"))[:-2] + ".<key>}}"
             return f"{shown} is not a task value reference; write {expected}"
         try:
             check_key(path[3])

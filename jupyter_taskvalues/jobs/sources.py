@@ -80,6 +80,8 @@ class RawJob:
         The job settings (``name``, ``tasks``...), variables substituted.
     file
         The file that defines the job (a bundle's included file), for relative paths and messages.
+    root
+        The file that was read first (a bundle's ``databricks.yml``): load it again to get the same job.
     job_id
         The ``job_id`` of an export, if any.
     problems
@@ -89,6 +91,7 @@ class RawJob:
     key: str
     settings: dict[Any, Any]
     file: Path
+    root: Path
     job_id: str | None = None
     problems: tuple[str, ...] = ()
 
@@ -187,10 +190,11 @@ def _tag_notebook_dirs(jobs: Any, folder: Path) -> None:
     for job in jobs.values():
         tasks = job.get("tasks") if isinstance(job, Mapping) else None
         for task in tasks if isinstance(tasks, list) else ():
-            for holder in (
-                task,
-                (task.get("for_each_task") or {}).get("task") if isinstance(task, Mapping) else None,
-            ):
+            if not isinstance(task, Mapping):
+                continue
+            for_each = task.get("for_each_task")
+            nested = for_each.get("task") if isinstance(for_each, Mapping) else None
+            for holder in (task, nested):
                 notebook = holder.get("notebook_task") if isinstance(holder, Mapping) else None
                 if isinstance(notebook, dict) and "notebook_path" in notebook:
                     notebook[BASE_DIR] = folder
@@ -249,7 +253,7 @@ def read_jobs(
     _tag_notebook_dirs({"job": settings}, path.parent)
     name = settings.get("name")
     key = name if isinstance(name, str) and name else path.stem
-    return [RawJob(key, settings, path, job_id)]
+    return [RawJob(key, settings, path, path, job_id)]
 
 
 # ---------------------------------------------------------------------------------------------------- bundles
@@ -355,7 +359,7 @@ def _read_bundle(root: Path, data: dict[Any, Any], target: str | None, given: di
     for key, settings in jobs.items():
         problems: list[str] = []
         substituted = _substitute(settings, values, builtins, problems)
-        result.append(RawJob(key, substituted, defined_in[key], None, tuple(dict.fromkeys(problems))))
+        result.append(RawJob(key, substituted, defined_in[key], root, None, tuple(dict.fromkeys(problems))))
     if not result:
         raise _fail(
             root, "the bundle defines no jobs (resources.jobs is empty in it and in its included files)."

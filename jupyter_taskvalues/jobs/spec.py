@@ -377,8 +377,11 @@ def _build_job(raw_job: RawJob, problems: _Problems) -> JobSpec:
         where = f"parameters[{i}]"
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"]:
             problems.add(
-                where, "a job parameter is a mapping with a name and a default: {name: env, default: dev}."
+                where,
+                "a job parameter is a mapping with a name and a default: {name: env, default: dev}.",
+                check="name",
             )
+            parameters.append(JobParameter("", ""))  # keeps later parameters at their index
             continue
         where = f"{where} (name {item['name']!r})"
         problems.unknown_fields(item, ("name", "default"), where)
@@ -403,7 +406,7 @@ def _build_job(raw_job: RawJob, problems: _Problems) -> JobSpec:
         job_id=raw_job.job_id,
         timeout_seconds=_integer(raw, "timeout_seconds", 0, "", problems),
         max_concurrent_runs=_integer(raw, "max_concurrent_runs", 1, "", problems),
-        source=str(raw_job.file),
+        source=str(raw_job.root),
         allow_missing_references=allow_missing,
     )
 
@@ -633,6 +636,9 @@ def _model_problems(spec: JobSpec, done: set[tuple[str, str]]) -> list[str]:
     if spec.timeout_seconds < 0:
         add("timeout_seconds", f"is {spec.timeout_seconds}; it cannot be negative (0 means none).")
     names = [p.name for p in spec.parameters]
+    for i, name in enumerate(names):
+        if not name:
+            add(f"parameters[{i}]", "a job parameter needs a name.", "name")
     for name in {n for n in names if names.count(n) > 1}:
         add("parameters", f"job parameter {name!r} is defined {names.count(name)} times; define it once.")
     for cycle in _cycles(spec):
@@ -692,12 +698,14 @@ def _all_reference_problems(
         )
 
 
-def _error(source: str, name: str | None, problems: list[str]) -> JobSpecError:
+def _error(source: str, name: str | None, problems: list[str], defined_in: str = "") -> JobSpecError:
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-    job = f" (job {name!r})" if name else ""
+    job = f" (job {name!r}" + (f", defined in {defined_in!r})" if defined_in else ")") if name else ""
     lines = "\n".join(f"  - {p}" for p in problems)
     return JobSpecError(
-        f"Job file {source!r}{job} is invalid; {count}:\n{lines}", problems=list(problems), path=source
+        f"Job file {source!r}{job} is invalid; fix these {count} before it can run:\n{lines}",
+        problems=list(problems),
+        path=source,
     )
 
 
@@ -775,7 +783,8 @@ def load_job(
     spec = _build_job(chosen, problems)
     all_problems = sorted(problems.items + _model_problems(spec, problems.done), key=_task_order)
     if all_problems:
-        raise _error(str(chosen.file), spec.name, all_problems)
+        defined = "" if chosen.file == chosen.root else str(chosen.file)
+        raise _error(str(chosen.root), spec.name, all_problems, defined)
     return spec
 
 
