@@ -153,13 +153,32 @@ def test_condition_task_picks_a_branch_from_a_task_value(
 
 
 def test_condition_with_a_non_numeric_operand_fails_clearly(tmp_path: Path, runs_dir: Path) -> None:
+    notebook(tmp_path / "t.ipynb", "dbutils.jobs.taskValues.set('label', 'abc')")
     path = job(
         tmp_path / "job.json",
-        [{"task_key": "c", "condition_task": {"op": "GREATER_THAN", "left": "abc", "right": "1"}}],
+        [
+            nb_task("t", "t"),
+            {
+                "task_key": "c",
+                "depends_on": [{"task_key": "t"}],
+                "condition_task": {"op": "GREATER_THAN", "left": "{{tasks.t.values.label}}", "right": "1"},
+            },
+        ],
     )
     run = run_job(path, runs_dir=runs_dir)
     assert run["tasks"]["c"]["state"] == "FAILED"
     assert "'abc' is not a number" in run["tasks"]["c"]["error"]
+
+
+def test_a_literal_non_numeric_operand_is_rejected_before_the_run(tmp_path: Path, runs_dir: Path) -> None:
+    from jupyter_taskvalues import JobSpecError
+
+    path = job(
+        tmp_path / "job.json",
+        [{"task_key": "c", "condition_task": {"op": "GREATER_THAN", "left": "abc", "right": "1"}}],
+    )
+    with pytest.raises(JobSpecError, match="'abc' is not a number"):
+        run_job(path, runs_dir=runs_dir)
 
 
 # -- for-each -------------------------------------------------------------------------------------------------

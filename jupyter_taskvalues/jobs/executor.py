@@ -86,23 +86,23 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
 
     cwd = str(run.notebook.parent)
     client = _notebook_client(nb, kernel, cwd)
+    # nbclient turns a cancel into DeadKernelError, so a timeout or a cancel is decided here, not inside it.
+    cells = asyncio.ensure_future(_run_cells(client, kernel, run, cwd, result))
     try:
-        await asyncio.wait_for(_run_cells(client, kernel, run, cwd, result), run.timeout)
-    except asyncio.TimeoutError:
-        result.state = "TIMEDOUT"
-        result.error = f"The task timed out after {run.timeout:g} s (timeout_seconds)."
-        await _stop_execution(kernel)
+        done, _ = await asyncio.wait({cells}, timeout=run.timeout)
+        if not done:
+            await _stop_execution(kernel, cells)
+            result.state = "TIMEDOUT"
+            result.error = f"The task timed out after {run.timeout:g} s (timeout_seconds)."
     except asyncio.CancelledError:
+        await _stop_execution(kernel, cells)
         result.state = "CANCELED"
         result.error = "The run was canceled."
-        await _stop_execution(kernel)
+        raise
+    finally:
         result.end_time = utcnow()
         _keep_notebook(nb, run.output_path, result)
         kernels.release(kernel)
-        raise
-    result.end_time = utcnow()
-    _keep_notebook(nb, run.output_path, result)
-    kernels.release(kernel)
     return result
 
 
@@ -176,22 +176,15 @@ async def _bootstrap(kernel: Kernel, task: TaskContext, cwd: str) -> None:
         )
 
 
-async def _stop_execution(kernel: Kernel) -> None:
-    """Interrupt the running cell; kill the kernel (and its children) if it does not become idle quickly."""
+async def _stop_execution(kernel: Kernel, cells: asyncio.Future[None]) -> None:
+    """Interrupt the running cell; kill the kernel (and its children) if the notebook does not stop quickly."""
     with contextlib.suppress(Exception):
         await kernel.manager.interrupt_kernel()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + _INTERRUPT_GRACE
-    from queue import Empty
-
-    while loop.time() < deadline:
-        try:
-            msg = await kernel.client.get_iopub_msg(timeout=max(0.01, deadline - loop.time()))
-        except (Empty, Exception):  # noqa: BLE001 - a closed channel means the kernel is gone
-            break
-        if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
-            return
-    await kernel.kill()
+    done, _ = await asyncio.wait({cells}, timeout=_INTERRUPT_GRACE)
+    if not done:
+        await kernel.kill()
+        cells.cancel()
+        await asyncio.wait({cells}, timeout=_INTERRUPT_GRACE)
 
 
 def _keep_notebook(nb: Any, path: Path, result: NotebookResult) -> None:
