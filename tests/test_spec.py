@@ -726,6 +726,8 @@ def test_missing_file_and_directory_without_bundle(tmp_path: Path) -> None:
         load_job(tmp_path / "nope.json")
     with pytest.raises(JobSpecError, match="directory without a bundle file"):
         load_job(tmp_path)
+    with pytest.raises(JobSpecError, match="not a usable path"):
+        load_job(tmp_path / "a\0b.json")
 
 
 def test_huge_file_is_refused(tmp_path: Path) -> None:

@@ -136,6 +136,8 @@ def read_document(path: Path) -> Any:
         raise _fail(path, "it is a directory, not a job file.") from None
     except OSError as e:
         raise _fail(path, f"cannot be read: {e.strerror or e}.") from e
+    except ValueError as e:  # a path the OS cannot name, such as one holding a NUL byte
+        raise _fail(path, f"it is not a usable path: {e}.") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
