@@ -24,8 +24,8 @@ from ..context import TaskContext
 from ..exceptions import ReferenceResolutionError, TaskValuesError, ValueNotFoundError
 from ..references import NO_INPUT, ResolutionContext, render, resolve, resolve_json
 from ..store import RunStore, utcnow
-from .executor import NotebookResult, NotebookRun, execute_notebook
-from .kernels import KernelPool
+from .executor import NotebookResult, NotebookRun
+from .executors import make_executor
 from .model import JobSpec, Task
 from .states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
 
@@ -43,6 +43,8 @@ class RunOptions:
     kernel_name: str = "python3"
     startup_timeout: float = 60.0
     max_values: int | None = None
+    executor: str = "local"  # a name in jobs.executors.EXECUTORS
+    executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"scheduler": "tcp://..."}
 
 
 class RunHooks:
@@ -114,12 +116,7 @@ class JobRun:
         self._canceled = False
         self._timed_out = False
         self._slots = asyncio.Semaphore(max(1, self.options.max_parallel))
-        warm = self.options.warm_kernels
-        self._pool = KernelPool(
-            self.options.max_parallel if warm is None else warm,
-            self.options.kernel_name,
-            startup_timeout=self.options.startup_timeout,
-        )
+        self._executor = make_executor(self.options)
         self._start = dt.datetime.now(dt.timezone.utc)
 
     # -- the run ------------------------------------------------------------------------------------------
@@ -129,7 +126,7 @@ class JobRun:
         self._load_records()
         self.store.update_run(self.run_id, state="RUNNING", start_time=utcnow(), end_time=None)
         self.hooks.run_started(self.run_id, self.spec)
-        self._pool.expect(
+        self._executor.expect(
             sum(1 for t in self.spec.tasks if t.task_key in self._rerun and t.kind == "notebook")
         )
         try:
@@ -140,7 +137,7 @@ class JobRun:
                 self._timed_out = True
                 await self._stop_all("TIMEDOUT", "The job timed out (timeout_seconds of the job).")
         finally:
-            await self._pool.close()
+            await self._executor.close()
             with contextlib.suppress(OSError, TaskValuesError):
                 self.store.sweep(self.run_id)
         leaves = [
@@ -201,7 +198,7 @@ class JobRun:
                 )
                 if verdict is not None:
                     if task.kind == "notebook":
-                        self._pool.demand = max(0, self._pool.demand - 1)
+                        self._executor.forget(1)
                     self._finish(key, verdict)
                     progressed = True
                     continue
@@ -317,7 +314,7 @@ class JobRun:
         ]
         self._update(key, iterations=iterations, parameters={"inputs": render(inputs)})
         if nested.kind == "notebook":
-            self._pool.expect(len(iterations))
+            self._executor.expect(len(iterations))
         limit = asyncio.Semaphore(max(1, task.for_each.concurrency))
 
         async def one(iteration: dict[str, Any]) -> None:
@@ -396,7 +393,7 @@ class JobRun:
                 attempt.update(state="RUNNING", start_time=utcnow())
                 self._update(key)
                 try:
-                    result = await execute_notebook(request, self._pool)
+                    result = await self._executor.run(request)
                 except asyncio.CancelledError:
                     attempt.update(state="CANCELED", end_time=utcnow(), error="The run was canceled.")
                     if iteration is not None:

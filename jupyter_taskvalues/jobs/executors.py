@@ -1,0 +1,84 @@
+"""Executors run notebook tasks; they plug in by name, as papermill's engines do.
+
+An executor takes :class:`~.executor.NotebookRun` requests and returns :class:`~.executor.NotebookResult`\\ s.
+``local`` (the default) runs each task in a fresh kernel on this machine; other executors (a Dask cluster)
+register themselves in :data:`EXECUTORS` under their name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .executor import NotebookResult, NotebookRun
+    from .scheduler import RunOptions
+
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "make_executor"]
+
+
+class Executor(Protocol):
+    """What the scheduler needs from an executor."""
+
+    def expect(self, count: int) -> None:
+        """``count`` more notebook runs will come (an executor may prepare for them, e.g. warm kernels)."""
+
+    def forget(self, count: int) -> None:
+        """``count`` notebook runs that were expected will not come after all (their tasks were skipped)."""
+
+    async def run(self, request: NotebookRun) -> NotebookResult:
+        """Execute one notebook run; a task failure is a result, not an exception. Cancel interrupts it."""
+
+    async def close(self) -> None:
+        """Release everything (kernels, connections); wait until it is released."""
+
+
+class LocalExecutor:
+    """Each notebook run in a fresh kernel on this machine, kernels started ahead by a :class:`KernelPool`."""
+
+    def __init__(self, options: RunOptions) -> None:
+        from .kernels import KernelPool
+
+        warm = options.warm_kernels
+        self.pool = KernelPool(
+            options.max_parallel if warm is None else warm,
+            options.kernel_name,
+            startup_timeout=options.startup_timeout,
+        )
+
+    def expect(self, count: int) -> None:
+        self.pool.expect(count)
+
+    def forget(self, count: int) -> None:
+        self.pool.demand = max(0, self.pool.demand - count)
+
+    async def run(self, request: NotebookRun) -> NotebookResult:
+        from .executor import execute_notebook
+
+        return await execute_notebook(request, self.pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+#: Executor factories by name. A value may be a ``"module:attribute"`` string, imported on first use.
+EXECUTORS: dict[str, Callable[[RunOptions], Executor] | str] = {
+    "local": LocalExecutor,
+    "dask": "jupyter_taskvalues.jobs.dask_executor:DaskExecutor",
+}
+
+
+def make_executor(options: RunOptions) -> Executor:
+    """Return the executor named by ``options.executor``."""
+    try:
+        factory: Any = EXECUTORS[options.executor]
+    except KeyError:
+        raise ValueError(
+            f"Unknown executor {options.executor!r}; choose one of: {', '.join(sorted(EXECUTORS))}."
+        ) from None
+    if isinstance(factory, str):
+        module, _, attribute = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attribute)
+    executor: Executor = factory(options)
+    return executor
