@@ -178,7 +178,11 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
         self.task_picker.observe(self._on_task_picked, names="value")
         self.value_picker.observe(self._on_value_picked, names="value")
         self.refresh_button.on_click(self._on_refresh_clicked)
-        self.show(run_id, task_key=task_key)
+        try:
+            self.show(run_id, task_key=task_key)
+        except BaseException:
+            self.close()  # no half-built widgets left open in the kernel
+            raise
 
     # -- construction ---------------------------------------------------------------------------------------
 
@@ -220,6 +224,12 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
         Raises :class:`RunNotFoundError` for an unknown run and leaves the panel as it was.
         """
         self.stop_polling()
+        try:
+            self._load(run_id, task_key)
+        finally:
+            self._start_polling_if_needed()
+
+    def _load(self, run_id: str | None, task_key: str | None) -> None:
         with self._lock:
             if run_id is None:
                 self.run_id, self.document, self._fingerprint = None, None, None
@@ -234,7 +244,6 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
                 self._render_run()
             self._load_summaries()
             self._render_picker()
-        self._start_polling_if_needed()
 
     def select_task(self, task_key: str) -> None:
         """Select a task of the shown run, showing its values, parameters, exit value and error."""

@@ -456,6 +456,9 @@ def test_run_picker_lists_recent_runs_newest_first_and_switches_run(
     panel.run_picker.value = ids[1]
     assert panel.run_id == ids[1]
     assert "job3" in panel.header.value
+    with pytest.raises(RunNotFoundError):
+        panel.show("20200101-000000-000-ffffff")
+    assert (panel.run_id, panel.polling) == (ids[1], True)  # unchanged, still following job3
     panel.run_picker.value = old
     assert (panel.run_id, panel.polling, panel.status.value) == (old, False, "")
     panel.run_picker.value = SESSION
