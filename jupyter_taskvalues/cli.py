@@ -175,6 +175,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     overrides = parse_param_overrides(args.param)
     options = _options(args)
     display = _Progress(sys.stderr, live=not args.json and sys.stderr.isatty())
+    display.store = _store(args)
     document = _run_with_signals(
         lambda on_created: async_run_job(
             spec,
@@ -194,6 +195,7 @@ def _cmd_repair(args: argparse.Namespace) -> int:
 
     options = _options(args)
     display = _Progress(sys.stderr, live=not args.json and sys.stderr.isatty())
+    display.store = _store(args)
     document = _run_with_signals(
         lambda on_created: async_repair_run(
             args.run_id,
@@ -367,6 +369,7 @@ class _Progress:
         self.out = out
         self.live = live
         self.colour = _use_colour(out)
+        self.store: Any = None  # set by the command, to show each task's values as it finishes
         self._shown: dict[str, str] = {}
 
     def run_started(self, run_id: str, spec: JobSpec) -> None:
@@ -377,16 +380,23 @@ class _Progress:
         if not self.live:
             return
         state = record.get("state", "")
-        attempts = record.get("attempts") or []
-        label = f"{state}#{len(attempts)}"
+        attempts = len(record.get("attempts") or [])
+        label = f"{state}#{max(attempts, 1)}"
         if self._shown.get(task_key) == label:
             return
         self._shown[task_key] = label
-        suffix = f" (attempt {len(attempts)})" if len(attempts) > 1 else ""
+        suffix = f" (attempt {attempts})" if attempts > 1 else ""
         line = f"  {_safe(task_key)}: " + _paint(state, state, self.colour) + suffix
-        if state in ("SUCCESS", "FAILED", "TIMEDOUT") and record.get("error") and state != "SUCCESS":
+        if state not in ("SUCCESS", "RUNNING", "PENDING") and record.get("error"):
             line += f"  {_safe(str(record['error']).strip().splitlines()[0])}"
         print(line, file=self.out)
+        if state == "SUCCESS" and self.store is not None:
+            try:
+                values = self.store.list_values(run_id, task_key)
+            except (TaskValuesError, OSError):
+                return
+            for name, record_ in sorted(values.items()):
+                print(f"      {_safe(name)} = {_preview(record_.value)}", file=self.out)
 
     def run_finished(self, run_id: str, state: str) -> None:
         if self.live:
