@@ -60,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     run = with_runs_dir(commands.add_parser("run", help="run a job file"))
-    run.add_argument("job_file", metavar="JOB_FILE", help="Jobs API JSON/YAML, or an Asset Bundle's databricks.yml")
+    run.add_argument(
+        "job_file", metavar="JOB_FILE", help="Jobs API JSON/YAML, or an Asset Bundle's databricks.yml"
+    )
     run.add_argument("--job", metavar="NAME", help="which job of a bundle that defines several")
     run.add_argument(
         "--param", "-p", action="append", default=[], metavar="KEY=VALUE", help="override a job parameter"
@@ -70,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
 
     repair = with_runs_dir(commands.add_parser("repair", help="re-run the failed tasks of a run"))
     repair.add_argument("run_id", metavar="RUN_ID")
-    repair.add_argument("--task", action="append", default=[], metavar="T", help="re-run this task (repeatable)")
+    repair.add_argument(
+        "--task", action="append", default=[], metavar="T", help="re-run this task (repeatable)"
+    )
     _execution_options(repair)
     repair.add_argument("--json", action="store_true", help="print the run document (JSON) and nothing else")
 
@@ -98,7 +102,9 @@ def _execution_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--max-parallel", type=int, metavar="N", help="most tasks running at once (default: the CPU count)"
     )
-    sub.add_argument("--warm-kernels", type=int, metavar="N", help="kernels started ahead (default: max-parallel)")
+    sub.add_argument(
+        "--warm-kernels", type=int, metavar="N", help="kernels started ahead (default: max-parallel)"
+    )
     sub.add_argument("--kernel", default="python3", metavar="NAME", help="kernelspec to run tasks in")
 
 
@@ -338,13 +344,18 @@ def _print_run(document: dict[str, Any], out: TextIO, *, details: bool = False) 
         took = f" {task['duration_seconds']:.1f}s" if task.get("duration_seconds") is not None else ""
         attempts = f" ({len(task['attempts'])} attempts)" if len(task.get("attempts") or []) > 1 else ""
         outcome = f" outcome={task['outcome']}" if task.get("outcome") is not None else ""
-        print(f"  {_safe(key)}: " + _paint(task["state"], task["state"], colour) + took + attempts + outcome, file=out)
+        print(
+            f"  {_safe(key)}: " + _paint(task["state"], task["state"], colour) + took + attempts + outcome,
+            file=out,
+        )
         for name, value in task["values"].items():
             print(f"      {_safe(name)} = {_preview(value)}", file=out)
         if task.get("exit_value") is not None:
             print(f"      exit: {_preview(task['exit_value'])}", file=out)
         for iteration in task.get("iterations") or []:
-            values = ", ".join(f"{_safe(k)}={_preview(v, 30)}" for k, v in iteration.get("values", {}).items())
+            values = ", ".join(
+                f"{_safe(k)}={_preview(v, 30)}" for k, v in iteration.get("values", {}).items()
+            )
             print(
                 f"      [{iteration['index']}] {_preview(iteration['input'], 30)}: "
                 + _paint(iteration["state"], iteration["state"], colour)
@@ -374,7 +385,9 @@ class _Progress:
 
     def run_started(self, run_id: str, spec: JobSpec) -> None:
         if self.live:
-            print(f"Running job {_safe(spec.name)!r} as run {run_id} ({len(spec.tasks)} tasks)", file=self.out)
+            print(
+                f"Running job {_safe(spec.name)!r} as run {run_id} ({len(spec.tasks)} tasks)", file=self.out
+            )
 
     def task_changed(self, run_id: str, task_key: str, record: dict[str, Any]) -> None:
         if not self.live:

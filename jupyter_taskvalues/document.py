@@ -92,8 +92,8 @@ def task_document(store: RunStore, run_id: str, task_key: str, static: dict[str,
     doc["values"], doc["value_info"] = _values(store.list_values(run_id, task_key))
     attempts = []
     current = len(doc["attempts"])
-    for attempt in doc["attempts"]:
-        attempt = dict(attempt)
+    for stored in doc["attempts"]:
+        attempt = dict(stored)
         number = attempt.get("attempt")
         if number == current:
             attempt["values"] = doc["values"]
@@ -104,8 +104,8 @@ def task_document(store: RunStore, run_id: str, task_key: str, static: dict[str,
     if doc["iterations"] is not None:
         per_iteration = store.list_iteration_values(run_id, task_key)
         iterations = []
-        for iteration in doc["iterations"]:
-            iteration = dict(iteration)
+        for stored in doc["iterations"]:
+            iteration = dict(stored)
             index = iteration.get("index")
             records = per_iteration.get(index, {}) if isinstance(index, int) else {}
             iteration["values"], iteration["value_info"] = _values(records)

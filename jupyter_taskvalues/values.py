@@ -17,8 +17,8 @@ from .exceptions import InvalidKeyError, InvalidValueError, ValueTooLargeError
 
 __all__ = [
     "MAX_KEY_BYTES",
-    "MAX_VALUE_BYTES",
     "MAX_VALUES_PER_RUN",
+    "MAX_VALUE_BYTES",
     "check_key",
     "decode_value",
     "encode_value",

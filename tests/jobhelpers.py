@@ -39,7 +39,9 @@ def job(path: Path, tasks: list[dict[str, Any]], **settings: Any) -> Path:
     return path
 
 
-def nb_task(key: str, notebook_path: str, *, depends_on: list[str] | None = None, **fields: Any) -> dict[str, Any]:
+def nb_task(
+    key: str, notebook_path: str, *, depends_on: list[str] | None = None, **fields: Any
+) -> dict[str, Any]:
     """A notebook task entry."""
     task: dict[str, Any] = {"task_key": key, "notebook_task": {"notebook_path": notebook_path}}
     if "base_parameters" in fields:
@@ -50,7 +52,9 @@ def nb_task(key: str, notebook_path: str, *, depends_on: list[str] | None = None
     return task
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a subprocess, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "jupyter_taskvalues.cli", *args],

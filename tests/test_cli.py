@@ -15,7 +15,9 @@ from tests.jobhelpers import cli, job, kernel_processes, nb_task, notebook
 
 def _two_task_job(tmp_path: Path) -> Path:
     notebook(tmp_path / "a.ipynb", "dbutils.jobs.taskValues.set('rows', 3)")
-    notebook(tmp_path / "b.ipynb", "dbutils.jobs.taskValues.set('seen', dbutils.jobs.taskValues.get('a', 'rows'))")
+    notebook(
+        tmp_path / "b.ipynb", "dbutils.jobs.taskValues.set('seen', dbutils.jobs.taskValues.get('a', 'rows'))"
+    )
     return job(tmp_path / "job.json", [nb_task("a", "a"), nb_task("b", "b", depends_on=["a"])], name="two")
 
 
@@ -43,7 +45,8 @@ def test_failed_run_exits_one(tmp_path: Path, runs_dir: Path) -> None:
 
 def test_invalid_job_file_exits_two_with_one_clear_line(tmp_path: Path, runs_dir: Path) -> None:
     path = tmp_path / "job.json"
-    path.write_text('{"name": "x", "tasks": [{"task_key": "a", "depends_on": [{"task_key": "ghost"}], "notebook_task": {"notebook_path": "a"}}]}')
+    task = {"task_key": "a", "depends_on": [{"task_key": "ghost"}], "notebook_task": {"notebook_path": "a"}}
+    path.write_text(json.dumps({"name": "x", "tasks": [task]}))
     notebook(tmp_path / "a.ipynb", "pass")
     result = cli("run", str(path), "--runs-dir", str(runs_dir))
     assert result.returncode == 2
@@ -84,7 +87,9 @@ def test_runs_show_get_and_validate(tmp_path: Path, runs_dir: Path) -> None:
 
 def test_jupyter_subcommand_works(tmp_path: Path) -> None:
     jupyter = Path(sys.executable).with_name("jupyter")
-    result = subprocess.run([str(jupyter), "taskvalues", "--help"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(jupyter), "taskvalues", "--help"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0 and "run" in result.stdout
 
 
@@ -101,7 +106,9 @@ def test_sigint_cancels_the_run_records_it_and_leaves_nothing_running(tmp_path: 
     started = tmp_path / "started"
     notebook(tmp_path / "slow.ipynb", f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(120)")
     notebook(tmp_path / "after.ipynb", "pass")
-    path = job(tmp_path / "job.json", [nb_task("slow", "slow"), nb_task("after", "after", depends_on=["slow"])])
+    path = job(
+        tmp_path / "job.json", [nb_task("slow", "slow"), nb_task("after", "after", depends_on=["slow"])]
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter_taskvalues.cli", "run", str(path), "--json"],
         stdout=subprocess.PIPE,
@@ -145,7 +152,9 @@ def test_a_runner_killed_with_sigkill_leaves_an_interrupted_run_that_repair_comp
     os.killpg(process.pid, signal.SIGKILL)  # the runner and its kernels die at once, as in a crash
     process.wait()
     (run_id,) = os.listdir(runs_dir)
-    shown = json.loads(cli("show", run_id, "--json", env={"JUPYTER_TASKVALUES_RUNS_DIR": str(runs_dir)}).stdout)
+    shown = json.loads(
+        cli("show", run_id, "--json", env={"JUPYTER_TASKVALUES_RUNS_DIR": str(runs_dir)}).stdout
+    )
     assert shown["state"] == "INTERRUPTED"
     gate.write_text("open")
     repaired = cli("repair", run_id, "--json", env={"JUPYTER_TASKVALUES_RUNS_DIR": str(runs_dir)})

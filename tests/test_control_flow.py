@@ -74,14 +74,19 @@ def test_a_cleanup_task_with_all_done_runs_after_a_failure(tmp_path: Path, runs_
 # -- retries and timeouts -------------------------------------------------------------------------------------
 
 
-def test_retry_succeeds_on_second_attempt_and_downstream_reads_final_values(tmp_path: Path, runs_dir: Path) -> None:
+def test_retry_succeeds_on_second_attempt_and_downstream_reads_final_values(
+    tmp_path: Path, runs_dir: Path
+) -> None:
     notebook(
         tmp_path / "flaky.ipynb",
         "count = int(dbutils.widgets.get('count'))\n"
         "dbutils.jobs.taskValues.set('attempt', count)\n"
         "if count == 1:\n    dbutils.jobs.taskValues.set('only_first', True)\n    raise RuntimeError('transient')",
     )
-    notebook(tmp_path / "after.ipynb", "dbutils.jobs.taskValues.set('saw', dbutils.jobs.taskValues.get('flaky', 'attempt'))")
+    notebook(
+        tmp_path / "after.ipynb",
+        "dbutils.jobs.taskValues.set('saw', dbutils.jobs.taskValues.get('flaky', 'attempt'))",
+    )
     path = job(
         tmp_path / "job.json",
         [
@@ -104,8 +109,13 @@ def test_retries_stop_after_max_retries(tmp_path: Path, runs_dir: Path) -> None:
     assert [a["state"] for a in run["tasks"]["bad"]["attempts"]] == ["FAILED"] * 3
 
 
-def test_timeout_marks_task_timedout_kills_its_kernel_and_the_job_goes_on(tmp_path: Path, runs_dir: Path) -> None:
-    notebook(tmp_path / "slow.ipynb", "import subprocess, time\nchild = subprocess.Popen(['sleep', '300'])\ntime.sleep(300)")
+def test_timeout_marks_task_timedout_kills_its_kernel_and_the_job_goes_on(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    notebook(
+        tmp_path / "slow.ipynb",
+        "import subprocess, time\nchild = subprocess.Popen(['sleep', '300'])\ntime.sleep(300)",
+    )
     notebook(tmp_path / "cleanup.ipynb", "dbutils.jobs.taskValues.set('ran', True)")
     path = job(
         tmp_path / "job.json",
@@ -124,7 +134,9 @@ def test_timeout_marks_task_timedout_kills_its_kernel_and_the_job_goes_on(tmp_pa
 # -- condition tasks ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("accuracy", "branch", "skipped"), [("0.91", "deploy", "retrain"), ("0.42", "retrain", "deploy")])
+@pytest.mark.parametrize(
+    ("accuracy", "branch", "skipped"), [("0.91", "deploy", "retrain"), ("0.42", "retrain", "deploy")]
+)
 def test_condition_task_picks_a_branch_from_a_task_value(
     tmp_path: Path, runs_dir: Path, accuracy: str, branch: str, skipped: str
 ) -> None:
@@ -137,7 +149,11 @@ def test_condition_task_picks_a_branch_from_a_task_value(
             {
                 "task_key": "good_enough",
                 "depends_on": [{"task_key": "train"}],
-                "condition_task": {"op": "GREATER_THAN_OR_EQUAL", "left": "{{tasks.train.values.accuracy}}", "right": "0.8"},
+                "condition_task": {
+                    "op": "GREATER_THAN_OR_EQUAL",
+                    "left": "{{tasks.train.values.accuracy}}",
+                    "right": "0.8",
+                },
             },
             {**nb_task("deploy", "leaf"), "depends_on": [{"task_key": "good_enough", "outcome": "true"}]},
             {**nb_task("retrain", "leaf"), "depends_on": [{"task_key": "good_enough", "outcome": "false"}]},
@@ -185,7 +201,10 @@ def test_a_literal_non_numeric_operand_is_rejected_before_the_run(tmp_path: Path
 
 
 def test_for_each_runs_an_iteration_per_element_of_a_task_value(tmp_path: Path, runs_dir: Path) -> None:
-    notebook(tmp_path / "list.ipynb", "dbutils.jobs.taskValues.set('tables', [{'name': 'a', 'rows': 1}, {'name': 'b', 'rows': 2}, {'name': 'c', 'rows': 3}])")
+    notebook(
+        tmp_path / "list.ipynb",
+        "dbutils.jobs.taskValues.set('tables', [{'name': 'a', 'rows': 1}, {'name': 'b', 'rows': 2}, {'name': 'c', 'rows': 3}])",
+    )
     notebook(
         tmp_path / "each.ipynb",
         "name = dbutils.widgets.get('name')\nrows = int(dbutils.widgets.get('rows'))\n"
@@ -202,7 +221,11 @@ def test_for_each_runs_an_iteration_per_element_of_a_task_value(tmp_path: Path, 
                 "for_each_task": {
                     "inputs": "{{tasks.list.values.tables}}",
                     "concurrency": 2,
-                    "task": nb_task("each_iteration", "each", base_parameters={"name": "{{input.name}}", "rows": "{{input.rows}}"}),
+                    "task": nb_task(
+                        "each_iteration",
+                        "each",
+                        base_parameters={"name": "{{input.name}}", "rows": "{{input.rows}}"},
+                    ),
                 },
             },
         ],
@@ -221,7 +244,15 @@ def test_for_each_over_a_literal_array(tmp_path: Path, runs_dir: Path) -> None:
     notebook(tmp_path / "each.ipynb", "dbutils.jobs.taskValues.set('n', int(dbutils.widgets.get('n')) ** 2)")
     path = job(
         tmp_path / "job.json",
-        [{"task_key": "sq", "for_each_task": {"inputs": "[1, 2, 3]", "task": nb_task("sq_it", "each", base_parameters={"n": "{{input}}"})}}],
+        [
+            {
+                "task_key": "sq",
+                "for_each_task": {
+                    "inputs": "[1, 2, 3]",
+                    "task": nb_task("sq_it", "each", base_parameters={"n": "{{input}}"}),
+                },
+            }
+        ],
     )
     run = run_job(path, runs_dir=runs_dir)
     assert run["state"] == "SUCCESS"
@@ -231,7 +262,9 @@ def test_for_each_over_a_literal_array(tmp_path: Path, runs_dir: Path) -> None:
 # -- repair ---------------------------------------------------------------------------------------------------
 
 
-def test_repair_reruns_failed_tasks_and_downstream_keeping_successful_ones(tmp_path: Path, runs_dir: Path) -> None:
+def test_repair_reruns_failed_tasks_and_downstream_keeping_successful_ones(
+    tmp_path: Path, runs_dir: Path
+) -> None:
     flag = tmp_path / "fixed"
     notebook(tmp_path / "ok.ipynb", "import time\ndbutils.jobs.taskValues.set('stamp', time.time())")
     notebook(
@@ -239,12 +272,17 @@ def test_repair_reruns_failed_tasks_and_downstream_keeping_successful_ones(tmp_p
         f"import os\nif not os.path.exists({str(flag)!r}):\n    raise RuntimeError('not yet')\n"
         "dbutils.jobs.taskValues.set('repairs', int(dbutils.widgets.get('repairs')))",
     )
-    notebook(tmp_path / "last.ipynb", "dbutils.jobs.taskValues.set('got', dbutils.jobs.taskValues.get('fragile', 'repairs'))")
+    notebook(
+        tmp_path / "last.ipynb",
+        "dbutils.jobs.taskValues.set('got', dbutils.jobs.taskValues.get('fragile', 'repairs'))",
+    )
     path = job(
         tmp_path / "job.json",
         [
             nb_task("ok", "ok"),
-            nb_task("fragile", "fragile", depends_on=["ok"], base_parameters={"repairs": "{{job.repair_count}}"}),
+            nb_task(
+                "fragile", "fragile", depends_on=["ok"], base_parameters={"repairs": "{{job.repair_count}}"}
+            ),
             nb_task("last", "last", depends_on=["fragile"]),
         ],
     )

@@ -18,8 +18,13 @@ def _iso(stamp: str) -> float:
     return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def test_values_flow_downstream_through_dbutils_widgets_and_references(tmp_path: Path, runs_dir: Path) -> None:
-    notebook(tmp_path / "produce.ipynb", "dbutils.jobs.taskValues.set('rows', 1204)\ndbutils.jobs.taskValues.set(key='tables', value=['a', 'b'])")
+def test_values_flow_downstream_through_dbutils_widgets_and_references(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    notebook(
+        tmp_path / "produce.ipynb",
+        "dbutils.jobs.taskValues.set('rows', 1204)\ndbutils.jobs.taskValues.set(key='tables', value=['a', 'b'])",
+    )
     notebook(
         tmp_path / "consume.ipynb",
         "rows = dbutils.jobs.taskValues.get(taskKey='produce', key='rows', debugValue=0)\n"
@@ -76,7 +81,11 @@ def test_databricks_source_notebook_runs_without_importing_dbutils(tmp_path: Pat
         'dbutils.widgets.text("who", "nobody")\nwho = dbutils.widgets.get("who")',
         "import os\ndbutils.jobs.taskValues.set('who', who)\ndbutils.jobs.taskValues.set('cwd', os.getcwd())",
     )
-    path = job(tmp_path / "job.json", [nb_task("t", "nb/task", base_parameters={"who": "{{job.name}}"})], name="greet")
+    path = job(
+        tmp_path / "job.json",
+        [nb_task("t", "nb/task", base_parameters={"who": "{{job.name}}"})],
+        name="greet",
+    )
     run = run_job(path, runs_dir=runs_dir)
     assert run["state"] == "SUCCESS", run["tasks"]["t"]["error"]
     assert run["tasks"]["t"]["values"] == {"who": "greet", "cwd": str(tmp_path / "nb")}
@@ -114,7 +123,9 @@ def test_notebook_exit_ends_the_task_successfully_with_its_value(tmp_path: Path,
     assert run["tasks"]["e"]["exit_value"] == "done: 3"
 
 
-def test_a_failing_task_fails_the_job_and_its_dependants_are_upstream_failed(tmp_path: Path, runs_dir: Path) -> None:
+def test_a_failing_task_fails_the_job_and_its_dependants_are_upstream_failed(
+    tmp_path: Path, runs_dir: Path
+) -> None:
     notebook(tmp_path / "bad.ipynb", "dbutils.jobs.taskValues.set('partial', 1)", "1 / 0")
     notebook(tmp_path / "ok.ipynb", "pass")
     path = job(tmp_path / "job.json", [nb_task("bad", "bad"), nb_task("after", "ok", depends_on=["bad"])])
@@ -133,7 +144,10 @@ def test_reference_to_a_value_never_set_fails_the_task_before_its_kernel_starts(
     notebook(tmp_path / "b.ipynb", "raise RuntimeError('must not run')")
     path = job(
         tmp_path / "job.json",
-        [nb_task("a", "a"), nb_task("b", "b", depends_on=["a"], base_parameters={"x": "{{tasks.a.values.missing}}"})],
+        [
+            nb_task("a", "a"),
+            nb_task("b", "b", depends_on=["a"], base_parameters={"x": "{{tasks.a.values.missing}}"}),
+        ],
     )
     run = run_job(path, runs_dir=runs_dir)
     task = run["tasks"]["b"]
@@ -156,8 +170,16 @@ def test_run_history_lists_runs_newest_first_and_documents_have_the_full_shape(
     assert set(doc) >= {"run_id", "job_name", "state", "start_time", "end_time", "parameters", "tasks"}
     task = doc["tasks"]["a"]
     assert set(task) >= {
-        "state", "attempts", "start_time", "end_time", "parameters", "values", "exit_value", "error",
-        "output_notebook", "iterations",
+        "state",
+        "attempts",
+        "start_time",
+        "end_time",
+        "parameters",
+        "values",
+        "exit_value",
+        "error",
+        "output_notebook",
+        "iterations",
     }
     assert task["values"] == {"k": {"nested": [1, 2]}}
     json.dumps(doc)  # the document is plain JSON
