@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .exceptions import JobSpecError, StoreError, TaskValuesError
+from .jobs.hooks import RunHooks
 
 if TYPE_CHECKING:
     from .jobs.model import JobSpec
@@ -373,7 +374,7 @@ def _print_run(document: dict[str, Any], out: TextIO, *, details: bool = False) 
                 print(f"      notebook: {task['output_notebook']}", file=out)
 
 
-class _Progress:
+class _Progress(RunHooks):
     """Live task states and values on a terminal; silent when not a TTY."""
 
     def __init__(self, out: TextIO, *, live: bool) -> None:

@@ -82,7 +82,7 @@ async def async_run_job(
     on_created
         Called with the :class:`~.scheduler.JobRun` once the run exists (the CLI uses it to wire Ctrl-C).
     """
-    spec = job if isinstance(job, JobSpec) else load_job(job, job=job_name)
+    spec = job if isinstance(job, JobSpec) else load_job(Path(job), job=job_name)
     options = options or RunOptions()
     store = open_store(runs_dir, max_values=options.max_values)
     merged = merge_parameters(spec, parameters or {})

@@ -26,6 +26,7 @@ from ..references import NO_INPUT, ResolutionContext, render, resolve, resolve_j
 from ..store import RunStore, utcnow
 from .executor import NotebookResult, NotebookRun
 from .executors import make_executor
+from .hooks import RunHooks
 from .model import JobSpec, Task
 from .states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
 
@@ -45,19 +46,6 @@ class RunOptions:
     max_values: int | None = None
     executor: str = "local"  # a name in jobs.executors.EXECUTORS
     executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"scheduler": "tcp://..."}
-
-
-class RunHooks:
-    """Callbacks the scheduler makes as a run progresses (the CLI's live display subclasses this)."""
-
-    def run_started(self, run_id: str, spec: JobSpec) -> None:
-        """The run was created and is about to start its first tasks."""
-
-    def task_changed(self, run_id: str, task_key: str, record: dict[str, Any]) -> None:
-        """A task's record changed (a new state, attempt or iteration)."""
-
-    def run_finished(self, run_id: str, state: str) -> None:
-        """The run reached its final state."""
 
 
 def downstream_of(spec: JobSpec, roots: Iterable[str]) -> set[str]:
