@@ -195,3 +195,16 @@ def test_jupytext_notebooks_run(tmp_path: Path, runs_dir: Path, fmt: str) -> Non
     run = run_job(job(tmp_path / "job.json", [nb_task("j", "j.py")]), runs_dir=runs_dir)
     assert run["state"] == "SUCCESS", run["tasks"]["j"]["error"]
     assert run["tasks"]["j"]["values"] == {"x": 42}
+
+
+def test_job_parameter_defaults_may_hold_references(tmp_path: Path, runs_dir: Path) -> None:
+    notebook(tmp_path / "p.ipynb", "dbutils.jobs.taskValues.set('day', dbutils.widgets.get('day'))")
+    path = job(
+        tmp_path / "job.json",
+        [nb_task("p", "p", base_parameters={"run": "{{job.run_id}}"})],
+        parameters=[{"name": "day", "default": "{{job.start_time.iso_date}}"}],
+    )
+    run = run_job(path, runs_dir=runs_dir)
+    assert run["state"] == "SUCCESS", run["tasks"]["p"]["error"]
+    assert run["tasks"]["p"]["values"]["day"] == run["start_time"][:10]
+    assert run["tasks"]["p"]["parameters"]["run"] == run["run_id"]

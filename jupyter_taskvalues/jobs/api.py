@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from ..context import default_runs_dir
 from ..document import run_document
 from ..exceptions import JobSpecError
-from ..store import RunStore
+from ..store import RunStore, new_run_id
 from ..values import MAX_VALUES_PER_RUN
 from .model import JobSpec
 from .scheduler import JobRun, RunHooks, RunOptions, downstream_of, repairable
@@ -41,6 +41,16 @@ T = TypeVar("T")
 def open_store(runs_dir: str | os.PathLike[str] | None = None, *, max_values: int | None = None) -> RunStore:
     """Return the run store over ``runs_dir`` (default: :func:`~jupyter_taskvalues.context.default_runs_dir`)."""
     return RunStore(runs_dir or default_runs_dir(), max_values=max_values or MAX_VALUES_PER_RUN)
+
+
+def _resolve_parameters(spec: JobSpec, parameters: dict[str, str], run_id: str) -> dict[str, str]:
+    """Resolve references in job parameter values (``{{job.start_time.iso_date}}``...) once, at the run's start."""
+    from ..references import ResolutionContext, resolve
+
+    context = ResolutionContext(
+        job_id=spec.job_id or "", job_name=spec.name, run_id=run_id, job_parameters=parameters
+    )
+    return {name: resolve(value, context) for name, value in parameters.items()}
 
 
 def _static_tasks(spec: JobSpec) -> dict[str, dict[str, Any]]:
@@ -85,7 +95,8 @@ async def async_run_job(
     spec = job if isinstance(job, JobSpec) else load_job(Path(job), job=job_name)
     options = options or RunOptions()
     store = open_store(runs_dir, max_values=options.max_values)
-    merged = merge_parameters(spec, parameters or {})
+    run_id = run_id or new_run_id()
+    merged = _resolve_parameters(spec, merge_parameters(spec, parameters or {}), run_id)
     run_id = store.create_run(
         job_name=spec.name,
         job_id=spec.job_id,

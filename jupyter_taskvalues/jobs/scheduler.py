@@ -416,6 +416,12 @@ class JobRun:
                 return "" if state in ("SUCCESS", "EXCLUDED", "PENDING", "RUNNING") else state
             if name == "run_id":
                 return f"{run_id}.{task_key}"
+            if name == "execution_count":
+                return len(self.records.get(task_key, {}).get("attempts") or [])
+            if name == "notebook_path":
+                other = self.spec.task(task_key)
+                notebook = other.notebook or (other.for_each.task.notebook if other.for_each else None)
+                return str(notebook.path) if notebook else ""
             raise ValueNotFoundError(f"Unknown task field {name!r}.", task_key=task_key, key=name)
 
         notebook_path = str(task.notebook.path) if task.notebook is not None else ""
