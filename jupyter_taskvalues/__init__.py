@@ -14,8 +14,6 @@ From Python::
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
@@ -33,8 +31,6 @@ from .store import RunStore
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
-
-    from .dbutils import DBUtils
 
 __version__ = "0.1.0"
 
@@ -63,7 +59,7 @@ __all__ = [
 
 # Loaded on first use, so that `import jupyter_taskvalues` stays light in kernels and the CLI.
 _LAZY = {
-    "dbutils": ("jupyter_taskvalues.dbutils", "dbutils"),
+    "dbutils": ("jupyter_taskvalues.databricks", "dbutils"),
     "run_job": ("jupyter_taskvalues.jobs.api", "run_job"),
     "async_run_job": ("jupyter_taskvalues.jobs.api", "async_run_job"),
     "repair_run": ("jupyter_taskvalues.jobs.api", "repair_run"),
@@ -71,23 +67,6 @@ _LAZY = {
     "run_document": ("jupyter_taskvalues.jobs.api", "read_run"),
     "open_store": ("jupyter_taskvalues.jobs.api", "open_store"),
 }
-
-
-class _Package(types.ModuleType):
-    """The package's module type: ``jupyter_taskvalues.dbutils`` stays the ``dbutils`` object.
-
-    Importing the submodule of the same name (``from jupyter_taskvalues.dbutils import NotebookExit``, which
-    ``%load_ext`` does) would otherwise rebind the package attribute to the submodule, and a later
-    ``from jupyter_taskvalues import dbutils`` would return a module instead of the object.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "dbutils" and isinstance(value, types.ModuleType):
-            value = getattr(value, "dbutils", value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
@@ -122,9 +101,3 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyter-taskvalues"}]
-
-
-def _dbutils_type() -> type[DBUtils]:  # for type checkers only
-    from .dbutils import DBUtils
-
-    return DBUtils

@@ -1,6 +1,6 @@
 """The IPython extension: ``%load_ext jupyter_taskvalues`` registers ``%taskvalue`` and ``dbutils``.
 
-Loading it registers the ``%taskvalue`` line magic, puts :data:`jupyter_taskvalues.dbutils.dbutils` in the
+Loading it registers the ``%taskvalue`` line magic, puts :data:`jupyter_taskvalues.dbutils` in the
 user namespace unless the user already has a ``dbutils``, and makes ``dbutils.notebook.exit(value)`` print
 ``Notebook exited: <value>`` instead of a traceback. Loading it twice is harmless.
 """
@@ -23,7 +23,7 @@ from IPython.display import display
 
 from . import session
 from .context import TaskContext, default_runs_dir
-from .dbutils import NotebookExit, dbutils
+from .databricks import NotebookExit, dbutils
 from .exceptions import TaskValuesError
 from .store import RunStore, ValueRecord
 

@@ -20,7 +20,7 @@ import pytest
 import jupyter_taskvalues
 from jupyter_taskvalues import context, session
 from jupyter_taskvalues.context import TaskContext
-from jupyter_taskvalues.dbutils import DBUtils, NotebookExit, session_values
+from jupyter_taskvalues.databricks import DBUtils, NotebookExit, session_values
 from jupyter_taskvalues.exceptions import (
     InvalidKeyError,
     InvalidValueError,

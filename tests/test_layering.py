@@ -46,7 +46,7 @@ def test_importing_core_loads_no_front_end(module: str) -> None:
 @pytest.mark.parametrize(
     "code",
     [
-        "import jupyter_taskvalues.dbutils",
+        "import jupyter_taskvalues.databricks",
         "import jupyter_taskvalues.session",
         "from jupyter_taskvalues import dbutils\n"
         "dbutils.jobs.taskValues.set('k', 1)\n"

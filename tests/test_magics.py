@@ -14,7 +14,7 @@ from IPython.utils.capture import capture_output
 
 from jupyter_taskvalues import context, magics, session
 from jupyter_taskvalues.context import TaskContext
-from jupyter_taskvalues.dbutils import NotebookExit, dbutils
+from jupyter_taskvalues.databricks import NotebookExit, dbutils
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell

@@ -560,7 +560,7 @@ def test_the_widget_module_is_imported_only_when_a_panel_is_asked_for() -> None:
     code = textwrap.dedent(
         """
         import sys
-        import jupyter_taskvalues, jupyter_taskvalues.magics, jupyter_taskvalues.dbutils
+        import jupyter_taskvalues, jupyter_taskvalues.magics, jupyter_taskvalues.databricks
         assert "jupyter_taskvalues.widget" not in sys.modules
         assert "ipywidgets" not in sys.modules
         import jupyter_taskvalues.widget
