@@ -29,6 +29,20 @@ def test_run_json_prints_exactly_one_run_document_and_exits_zero(tmp_path: Path,
     assert document["tasks"]["b"]["values"] == {"seen": 3}
 
 
+def test_a_relative_runs_dir_means_the_same_folder_to_every_task(tmp_path: Path) -> None:
+    path = _two_task_job(tmp_path / "job")
+    result = subprocess.run(
+        [sys.executable, "-m", "jupyter_taskvalues.cli", "run", str(path), "--runs-dir", "rel/runs", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["tasks"]["b"]["values"] == {"seen": 3}
+    assert (tmp_path / "rel" / "runs").is_dir()
+
+
 def test_run_prints_the_values_at_the_end(tmp_path: Path, runs_dir: Path) -> None:
     result = cli("run", str(_two_task_job(tmp_path)), "--runs-dir", str(runs_dir))
     assert result.returncode == 0, result.stderr

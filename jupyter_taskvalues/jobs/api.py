@@ -40,7 +40,10 @@ T = TypeVar("T")
 
 def open_store(runs_dir: str | os.PathLike[str] | None = None, *, max_values: int | None = None) -> RunStore:
     """Return the run store over ``runs_dir`` (default: :func:`~jupyter_taskvalues.context.default_runs_dir`)."""
-    return RunStore(runs_dir or default_runs_dir(), max_values=max_values or MAX_VALUES_PER_RUN)
+    root = os.fspath(runs_dir or default_runs_dir())
+    if "://" not in root:  # a relative folder must still mean the same one to kernels in other folders
+        root = os.path.abspath(os.path.expanduser(root))
+    return RunStore(root, max_values=max_values or MAX_VALUES_PER_RUN)
 
 
 def _resolve_parameters(spec: JobSpec, parameters: dict[str, str], run_id: str) -> dict[str, str]:
