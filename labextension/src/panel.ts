@@ -389,51 +389,44 @@ export class TaskValuesPanel extends Widget {
     if (keys.length === 0) {
       return h('p', { className: 'jp-TaskValues-empty', text: 'No values set.' });
     }
-    const head = h('thead', {}, [
-      h('tr', {}, ['Key', 'Value', 'Type', 'Size', 'Set at'].map(label => h('th', { text: label })))
-    ]);
-    const body = h('tbody');
+    const list = h('ul', { className: 'jp-TaskValues-values', attrs: { 'aria-label': 'Task values' } });
     for (const key of keys) {
       const value = values[key];
       const meta = info[key];
       const id = scope + key;
       const open = this.model.expanded.has(id);
-      const row = h(
-        'tr',
+      const item = h(
+        'li',
         {
           className: 'jp-TaskValues-value' + (open ? ' jp-mod-expanded' : ''),
-          title: 'Click to show the full JSON',
-          attrs: { 'data-key': key, tabindex: '0', 'aria-expanded': String(open) },
+          title: open ? 'Click to hide the full JSON' : 'Click to show the full JSON',
+          attrs: { 'data-key': key, tabindex: '0', role: 'button', 'aria-expanded': String(open) },
           onClick: () => this.model.toggleValue(id)
         },
         [
-          h('td', { className: 'jp-TaskValues-key', text: key, title: key }),
-          h('td', { className: 'jp-TaskValues-preview', text: preview(value) }),
-          h('td', { className: 'jp-TaskValues-type', text: typeName(value) }),
-          h('td', { className: 'jp-TaskValues-size', text: meta ? formatBytes(meta.size) : '' }),
-          h('td', {
-            className: 'jp-TaskValues-setAt',
-            text: meta ? formatTime(meta.set_at, false) : '',
-            title: meta ? `${meta.set_at} (attempt ${meta.attempt})` : ''
-          })
+          h('span', { className: 'jp-TaskValues-key', text: key, title: key }),
+          h('span', { className: 'jp-TaskValues-meta' }, [
+            h('span', { className: 'jp-TaskValues-type', text: typeName(value), title: 'Type' }),
+            h('span', { className: 'jp-TaskValues-size', text: meta ? formatBytes(meta.size) : '', title: 'Size as JSON' }),
+            h('span', {
+              className: 'jp-TaskValues-setAt',
+              text: meta ? formatTime(meta.set_at, false) : '',
+              title: meta ? `Set at ${meta.set_at} (attempt ${meta.attempt})` : ''
+            })
+          ]),
+          h('span', { className: 'jp-TaskValues-preview', text: preview(value) }),
+          open ? h('pre', { className: 'jp-TaskValues-json', text: JSON.stringify(value, null, 2) }) : null
         ]
       );
-      row.addEventListener('keydown', event => {
+      item.addEventListener('keydown', event => {
         if (event.key === 'Enter' || event.key === ' ') {
           event.preventDefault();
           this.model.toggleValue(id);
         }
       });
-      body.appendChild(row);
-      if (open) {
-        body.appendChild(
-          h('tr', { className: 'jp-TaskValues-json' }, [
-            h('td', { attrs: { colspan: '5' } }, [h('pre', { text: JSON.stringify(value, null, 2) })])
-          ])
-        );
-      }
+      list.appendChild(item);
     }
-    return h('table', { className: 'jp-TaskValues-values' }, [head, body]);
+    return list;
   }
 
   private _table(title: string, entries: Record<string, unknown>): HTMLElement {
