@@ -26,6 +26,23 @@ Guarantees:
   without reading values (a rename into a directory updates its modification time).
 
 No ``fsync`` is done: a value survives any crash of the writing process, not a crash of the operating system.
+
+Backends
+--------
+``RunStore(root)`` picks its backend from ``root``, as papermill picks an I/O handler: a local path (or a
+``file://`` URL) is this module's directory layout; any other URL (``s3://bucket/runs``, ``gs://...``,
+``abfs://...``, ``memory://...``) is an fsspec file system, :class:`~jupyter_taskvalues.store_fsspec.FsspecRunStore`,
+whose module docstring explains how the guarantees above hold on object storage. :data:`STORE_BACKENDS` maps URL
+schemes to store classes; the runs directory travels to kernels and Dask workers as that string.
+
+Is a run still running?
+-----------------------
+A run whose runner died reads ``INTERRUPTED``, never ``RUNNING`` forever. On the runner's own host its process id
+tells (with its start time, against a reused id). Elsewhere (the REST API on another machine, a run on object
+storage) the *heartbeat* tells: while a run is live its runner rewrites a small ``heartbeat`` file of the run every
+:data:`HEARTBEAT_INTERVAL` seconds (:meth:`RunStore.heartbeat`), and a ``PENDING`` or ``RUNNING`` run whose
+heartbeat is older than ``stale_after`` seconds (default :data:`HEARTBEAT_TIMEOUT`) reads ``INTERRUPTED``.
+A runner whose machine is suspended longer than that reads ``INTERRUPTED`` until it wakes up.
 """
 
 from __future__ import annotations
@@ -33,12 +50,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import importlib
 import json
+import logging
 import os
 import re
 import secrets
 import shutil
 import socket
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +70,7 @@ from .exceptions import (
     RunNotFoundError,
     StoreError,
     TaskNotFoundError,
+    TaskValuesError,
     ValueLimitError,
     ValueNotFoundError,
 )
@@ -59,9 +81,29 @@ try:
 except ImportError:  # pragma: no cover - Windows: key creation is not serialized
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FORMAT_VERSION", "RunStore", "ValueRecord", "new_run_id", "utcnow"]
+__all__ = [
+    "FORMAT_VERSION",
+    "HEARTBEAT_INTERVAL",
+    "HEARTBEAT_TIMEOUT",
+    "STORE_BACKENDS",
+    "RunStore",
+    "ValueRecord",
+    "new_run_id",
+    "url_scheme",
+    "utcnow",
+]
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+#: Seconds between two touches of a live run's heartbeat by its runner.
+HEARTBEAT_INTERVAL = 10.0
+#: Seconds after which a live run whose heartbeat was not touched reads ``INTERRUPTED`` (default ``stale_after``).
+HEARTBEAT_TIMEOUT = 60.0
+#: Store classes by URL scheme (``"module:Class"`` strings are imported on first use); ``"*"`` serves every
+#: other scheme. A local path, or a ``file://`` URL, is :class:`RunStore` itself.
+STORE_BACKENDS: dict[str, str | type[RunStore]] = {"*": "jupyter_taskvalues.store_fsspec:FsspecRunStore"}
+_URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)(?:://|::)")
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
 _TMP_PREFIX = ".tmp-"
@@ -78,6 +120,34 @@ def new_run_id() -> str:
     """Return a fresh run id; ids sort by creation time (``20261129-044735-123-a1b2c3``)."""
     now = dt.datetime.now(dt.timezone.utc)
     return now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}-{secrets.token_hex(3)}"
+
+
+def url_scheme(root: object) -> str | None:
+    """Return the URL scheme of a runs directory (``"s3"``), or ``None`` for a local path or ``file://`` URL."""
+    if not isinstance(root, str):
+        return None
+    match = _URL_RE.match(root)
+    if match is None:
+        return None
+    scheme = match.group(1).lower()
+    return None if scheme in ("file", "local") and "::" not in root else scheme
+
+
+def _local_path(root: str | os.PathLike[str]) -> Path:
+    text = os.fspath(root)
+    for prefix in ("file://", "local://"):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :]
+    return Path(text).expanduser()
+
+
+def _backend_class(scheme: str) -> type[RunStore]:
+    factory = STORE_BACKENDS.get(scheme, STORE_BACKENDS["*"])
+    if isinstance(factory, str):
+        module, _, attribute = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attribute)
+        assert isinstance(factory, type)
+    return factory
 
 
 def _name(key: str) -> str:
@@ -114,32 +184,77 @@ class ValueRecord:
 class RunStore:
     """Runs, task records and task values under one runs directory.
 
+    ``RunStore(root)`` returns the store class that serves ``root`` (see "Backends" in the module docstring):
+    this class for a local path, :class:`~jupyter_taskvalues.store_fsspec.FsspecRunStore` for a URL.
+
     Parameters
     ----------
     root
-        The runs directory; created on first write.
+        The runs directory (created on first write), or an fsspec URL such as ``s3://bucket/runs``.
     max_values
         The most values one run may hold (Databricks: 250). A run created with another limit keeps its own.
+    storage_options
+        Passed to the fsspec file system of a URL (credentials, endpoint...); ignored for a local path.
+        Without them fsspec's usual configuration applies (``fsspec.config``, ``FSSPEC_<PROTOCOL>_<KEY>``
+        environment variables, the cloud SDK's own variables and files).
+    stale_after
+        Seconds without a heartbeat after which a live run whose runner cannot be checked reads ``INTERRUPTED``.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, max_values: int = MAX_VALUES_PER_RUN) -> None:
-        self.root = Path(root).expanduser()
+    #: The runs directory: a :class:`~pathlib.Path` for a local store, the URL string for the others.
+    root: Path | str
+
+    def __new__(cls, root: str | os.PathLike[str] | None = None, **kwargs: Any) -> RunStore:
+        chosen = cls
+        if cls is RunStore:
+            scheme = url_scheme(root)
+            if scheme is not None:
+                chosen = _backend_class(scheme)
+        return super().__new__(chosen)
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        max_values: int = MAX_VALUES_PER_RUN,
+        storage_options: Mapping[str, Any] | None = None,
+        stale_after: float = HEARTBEAT_TIMEOUT,
+    ) -> None:
+        self._dir = _local_path(root)
+        self.root = self._dir
         self.max_values = max_values
+        self.stale_after = stale_after
 
     def __repr__(self) -> str:
-        return f"RunStore({str(self.root)!r})"
+        return f"{type(self).__name__}({str(self.root)!r})"
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the runs directory is a local directory (paths from :meth:`run_dir` can be opened)."""
+        return True
 
     # -- runs ---------------------------------------------------------------------------------------------
 
     def run_dir(self, run_id: str) -> Path:
-        """Return the directory of ``run_id``; raise :class:`InvalidRunIdError` for an id that is not one."""
+        """Return the directory of ``run_id``; raise :class:`InvalidRunIdError` for an id that is not one.
+
+        Only a local store has directories: a store on a URL raises :class:`StoreError` (see :meth:`run_url`).
+        """
+        return self._dir / self.check_run_id(run_id)
+
+    def run_url(self, run_id: str) -> str:
+        """Return where the run is kept, as a string: its directory, or its URL for a store on a URL."""
+        return str(self.run_dir(run_id))
+
+    def check_run_id(self, run_id: str) -> str:
+        """Return ``run_id`` if it is a valid run id; raise :class:`InvalidRunIdError` if it is not."""
         if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id) or ".." in run_id:
             raise InvalidRunIdError(
                 f"{run_id!r} is not a valid run id: ids are letters, digits, '_', '-' and '.', "
                 "at most 128 characters. List runs with `jupyter-taskvalues runs`.",
                 run_id=str(run_id),
             )
-        return self.root / run_id
+        return run_id
 
     def create_run(
         self,
@@ -155,6 +270,8 @@ class RunStore:
         """Create a run and return its id. ``tasks`` maps each task key to its static description."""
         run_id = run_id or new_run_id()
         path = self.run_dir(run_id)
+        limit = max_values if max_values is not None else self.max_values
+        record = _run_record(run_id, job_name, tasks, parameters, job_id, limit, extra)
         try:
             path.mkdir(parents=True, exist_ok=False)
             (path / "values").mkdir()
@@ -162,37 +279,82 @@ class RunStore:
         except FileExistsError as e:
             raise StoreError(f"Run {run_id!r} already exists in {self.root}.", run_id=run_id) from e
         except OSError as e:
-            raise StoreError(f"Cannot create run {run_id!r} in {self.root}: {e.strerror}.", run_id=run_id) from e
-        record: dict[str, Any] = {
-            "format": FORMAT_VERSION,
-            "run_id": run_id,
-            "job_id": job_id,
-            "job_name": job_name,
-            "state": "PENDING",
-            "created": utcnow(),
-            "start_time": None,
-            "end_time": None,
-            "parameters": dict(parameters or {}),
-            "repair_count": 0,
-            "max_values": max_values if max_values is not None else self.max_values,
-            "tasks": {key: dict(info) for key, info in tasks.items()},
-            "runner": _runner_identity(),
-        }
-        record.update(extra or {})
+            raise StoreError(
+                f"Cannot create run {run_id!r} in {self.root}: {e.strerror}.", run_id=run_id
+            ) from e
         _write_json(path / "run.json", record)
         return run_id
 
     def read_run(self, run_id: str) -> dict[str, Any]:
-        """Return the run record, with ``state`` read as ``INTERRUPTED`` if its runner died while running."""
+        """Return the run record, with ``state`` read as ``INTERRUPTED`` if its runner died while running.
+
+        The runner's process id tells on its own host; elsewhere a heartbeat older than ``stale_after`` does.
+        """
         record = self._read_run_raw(run_id)
-        if record.get("state") in ("PENDING", "RUNNING") and _runner_is_dead(record.get("runner")):
+        if record.get("state") in ("PENDING", "RUNNING") and self._interrupted(run_id, record.get("runner")):
             record["state"] = "INTERRUPTED"
         return record
 
-    def _read_run_raw(self, run_id: str) -> dict[str, Any]:
-        path = self.run_dir(run_id) / "run.json"
+    def _interrupted(self, run_id: str, runner: Any) -> bool:
+        alive = _runner_alive_here(runner)
+        if alive is not None:
+            return not alive
+        age = self._heartbeat_age(run_id)
+        return age is not None and age > self.stale_after
+
+    # -- heartbeat ----------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def heartbeat(self, run_id: str, *, interval: float = HEARTBEAT_INTERVAL) -> Iterator[None]:
+        """Touch the run's heartbeat now and every ``interval`` seconds while the block runs (a daemon thread).
+
+        The runner holds this around a run, so that readers on other machines can tell a live run from one
+        whose runner died (see the module docstring).
+        """
+        self._touch_heartbeat(run_id)
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                try:
+                    self._touch_heartbeat(run_id)
+                except RunNotFoundError:
+                    return
+                except (OSError, TaskValuesError) as e:  # a storage hiccup: the next beat may succeed
+                    log.warning("Cannot touch the heartbeat of run %s: %s", run_id, e)
+
+        thread = threading.Thread(target=beat, name=f"taskvalues-heartbeat-{run_id}", daemon=True)
+        thread.start()
         try:
-            record = _read_json(path)
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5.0)
+
+    def _touch_heartbeat(self, run_id: str) -> None:
+        path = self.run_dir(run_id)
+        try:
+            _write_text(path / "heartbeat", utcnow())
+        except FileNotFoundError:
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
+
+    def _heartbeat_age(self, run_id: str) -> float | None:
+        """Seconds since the run's heartbeat was touched, or ``None`` if it never was."""
+        try:
+            return time.time() - os.stat(self.run_dir(run_id) / "heartbeat").st_mtime
+        except FileNotFoundError:
+            return None
+
+    def _read_run_file(self, run_id: str) -> Any:
+        """The parsed ``run.json`` of a run; ``FileNotFoundError`` if there is none."""
+        return _read_json(self.run_dir(run_id) / "run.json")
+
+    def _write_run_file(self, run_id: str, record: Mapping[str, Any]) -> None:
+        _write_json(self.run_dir(run_id) / "run.json", record)
+
+    def _read_run_raw(self, run_id: str) -> dict[str, Any]:
+        try:
+            record = self._read_run_file(run_id)
         except FileNotFoundError:
             raise RunNotFoundError(
                 f"No run {run_id!r} in {self.root}. List runs with `jupyter-taskvalues runs`.",
@@ -212,13 +374,13 @@ class RunStore:
         record.update(fields)
         if record.get("state") in ("PENDING", "RUNNING"):
             record["runner"] = _runner_identity()
-        _write_json(self.run_dir(run_id) / "run.json", record)
+        self._write_run_file(run_id, record)
         return record
 
     def run_ids(self) -> list[str]:
         """Return every run id, newest first."""
         try:
-            entries = os.listdir(self.root)
+            entries = os.listdir(self._dir)
         except FileNotFoundError:
             return []
         return sorted((name for name in entries if _RUN_ID_RE.match(name)), reverse=True)
@@ -296,6 +458,18 @@ class RunStore:
             ensure_ascii=False,
         )
         payload = header[:-1] + ',"value":' + text + "}"
+        self._put_value(run_id, task_key, key, iteration, payload, max_values)
+        return ValueRecord(task_key, key, decode_value(text), size, record.set_at, attempt, iteration)
+
+    def _put_value(
+        self,
+        run_id: str,
+        task_key: str,
+        key: str,
+        iteration: int | None,
+        payload: str,
+        max_values: int | None,
+    ) -> None:
         directory = self._values_dir(run_id, task_key, iteration)
         target = directory / (_name(key) + ".json")
         if target.exists():
@@ -303,7 +477,6 @@ class RunStore:
         else:
             limit = max_values if max_values is not None else self._run_limit(run_id)
             self._create_value(run_id, directory, target, payload, key, task_key, limit)
-        return ValueRecord(task_key, key, decode_value(text), size, record.set_at, attempt, iteration)
 
     def _run_limit(self, run_id: str) -> int:
         limit = self._read_run_raw(run_id).get("max_values")
@@ -322,21 +495,16 @@ class RunStore:
                 return
             count = _read_count(values_root)
             if count >= limit:
-                raise ValueLimitError(
-                    f"Cannot set task value {key!r} of task {task_key!r}: run {run_id!r} already holds "
-                    f"{count} values, the limit is {limit}. Store fewer, larger values (a dict) instead.",
-                    key=key,
-                    task_key=task_key,
-                    run_id=run_id,
-                )
+                raise _limit_error(run_id, task_key, key, count, limit)
             _write_text(values_root / ".count", str(count + 1))
             _write_text(target, payload)
 
-    def get_value_record(self, run_id: str, task_key: str, key: str, *, iteration: int | None = None) -> ValueRecord:
+    def get_value_record(
+        self, run_id: str, task_key: str, key: str, *, iteration: int | None = None
+    ) -> ValueRecord:
         """Return the stored value record; raise :class:`TaskNotFoundError` or :class:`ValueNotFoundError`."""
-        path = self._values_dir(run_id, task_key, iteration) / (_name(key) + ".json")
         try:
-            return _record_from(_read_json(path))
+            return _record_from(self._read_value_file(run_id, task_key, key, iteration))
         except FileNotFoundError:
             pass
         run = self._read_run_raw(run_id)
@@ -355,6 +523,9 @@ class RunStore:
             key=key,
             run_id=run_id,
         ) from None
+
+    def _read_value_file(self, run_id: str, task_key: str, key: str, iteration: int | None) -> Any:
+        return _read_json(self._values_dir(run_id, task_key, iteration) / (_name(key) + ".json"))
 
     def get_value(self, run_id: str, task_key: str, key: str, *, iteration: int | None = None) -> Any:
         """Return a fresh copy of a stored value (see :meth:`get_value_record`)."""
@@ -423,11 +594,36 @@ class RunStore:
     # -- notebooks and watching ---------------------------------------------------------------------------
 
     def notebook_path(self, run_id: str, task_key: str, iteration: int | None = None) -> Path:
-        """Return where the executed notebook of a task (or iteration) is kept."""
-        suffix = f"@{iteration}" if iteration is not None else ""
+        """Return the local file an executor writes the executed notebook of a task (or iteration) to.
+
+        For a local store it is where the notebook is kept. A store on a URL returns a staging file on this
+        machine instead, uploaded by :meth:`write_task` when the task's record names it (or by
+        :meth:`write_notebook`).
+        """
         directory = self.run_dir(run_id) / "notebooks"
         directory.mkdir(parents=True, exist_ok=True)
-        return directory / f"{_name(task_key)}{suffix}.ipynb"
+        return directory / _notebook_name(task_key, iteration)
+
+    def write_notebook(
+        self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str]
+    ) -> str:
+        """Keep the executed notebook in the file ``source`` as the task's (or iteration's); return where it is.
+
+        The returned string is what a task record's ``output_notebook`` holds: a path for a local store, a URL
+        for the others.
+        """
+        target = self.notebook_path(run_id, task_key, iteration)
+        if Path(source).resolve() != target.resolve():
+            _write_text(target, Path(source).read_text(encoding="utf-8"))
+        return str(target)
+
+    def read_notebook(self, run_id: str, task_key: str, iteration: int | None = None) -> dict[str, Any]:
+        """Return the executed notebook of a task (or iteration) as JSON; raise ``FileNotFoundError`` if none."""
+        path = self.run_dir(run_id) / "notebooks" / _notebook_name(task_key, iteration)
+        data = _read_json(path)
+        if not isinstance(data, dict):
+            raise StoreError(f"The executed notebook {path} is not a notebook.", run_id=run_id)
+        return data
 
     def fingerprint(self, run_id: str) -> str:
         """Return a short string that changes whenever anything in the run changes.
@@ -440,6 +636,9 @@ class RunStore:
             parts.append(str(os.stat(base / "run.json").st_mtime_ns))
         except FileNotFoundError:
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
+        age = self._heartbeat_age(run_id)
+        if age is not None and age > self.stale_after:  # a runner that died changes nothing else
+            parts.append("stale")
         for sub in ("tasks", "values"):
             for entry in _scandir(base / sub):
                 if not entry.is_dir():
@@ -549,6 +748,50 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+def _limit_error(run_id: str, task_key: str, key: str, count: int, limit: int) -> ValueLimitError:
+    return ValueLimitError(
+        f"Cannot set task value {key!r} of task {task_key!r}: run {run_id!r} already holds "
+        f"{count} values, the limit is {limit}. Store fewer, larger values (a dict) instead.",
+        key=key,
+        task_key=task_key,
+        run_id=run_id,
+    )
+
+
+def _notebook_name(task_key: str, iteration: int | None) -> str:
+    suffix = f"@{int(iteration)}" if iteration is not None else ""
+    return f"{_name(task_key)}{suffix}.ipynb"
+
+
+def _run_record(
+    run_id: str,
+    job_name: str,
+    tasks: Mapping[str, Mapping[str, Any]],
+    parameters: Mapping[str, str] | None,
+    job_id: str | None,
+    max_values: int,
+    extra: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The record of a new run (every backend writes the same one)."""
+    record: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "run_id": run_id,
+        "job_id": job_id,
+        "job_name": job_name,
+        "state": "PENDING",
+        "created": utcnow(),
+        "start_time": None,
+        "end_time": None,
+        "parameters": dict(parameters or {}),
+        "repair_count": 0,
+        "max_values": max_values,
+        "tasks": {key: dict(info) for key, info in tasks.items()},
+        "runner": _runner_identity(),
+    }
+    record.update(extra or {})
+    return record
+
+
 def _runner_identity() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid(), "started": _process_start(os.getpid())}
 
@@ -562,18 +805,18 @@ def _process_start(pid: int) -> str | None:
         return None
 
 
-def _runner_is_dead(runner: Any) -> bool:
-    """Return True when the run's runner was on this host and its process is gone."""
+def _runner_alive_here(runner: Any) -> bool | None:
+    """Whether the run's runner process is alive, when it ran on this host; ``None`` when this host cannot tell."""
     if not isinstance(runner, dict) or runner.get("host") != socket.gethostname():
-        return False
+        return None
     pid = runner.get("pid")
     if not isinstance(pid, int):
-        return False
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:
         return False
+    except PermissionError:
+        return True
     started = runner.get("started")
-    return started is not None and _process_start(pid) != started
+    return not (started is not None and _process_start(pid) != started)

@@ -1,0 +1,493 @@
+"""The run store on an fsspec URL: object storage (``s3://``, ``gs://``, ``abfs://``...) and ``memory://``.
+
+``RunStore("s3://bucket/runs")`` returns a :class:`FsspecRunStore`. It keeps the layout of the local store
+(format 1, see :mod:`jupyter_taskvalues.store`) as object names under the URL, minus ``values/.count`` and
+``values/.lock``: an object store has no rename and no lock, so the guarantees are kept another way.
+
+- **Never a torn value.** Every file is one object written by a single PUT of its whole content (values are at
+  most 48 KiB, records a few KiB; fsspec sends one request below 100 MiB). A PUT is atomic: a reader gets the
+  old object or the new one. There are no temporary objects, so nothing to sweep.
+- **Last write wins.** Setting a key again overwrites its object; the store keeps the latest PUT. The runner
+  alone writes run and task records (a read-modify-write in one process).
+- **Cheap listing and watching.** A run is one prefix. :meth:`~FsspecRunStore.fingerprint` is one listing of that
+  prefix (a request per 1,000 objects), hashed from each object's ETag (or generation, or modification time)
+  and size, reading no value. Listings bypass fsspec's listings cache, so a reader never works from a stale
+  one. Reading a task's values is a listing and one concurrent batch of GETs.
+- **The values limit.** With no lock, the count is a listing of ``values/`` taken just before a new key's PUT.
+  Each writer enforces the limit against what it saw; writers creating new keys at the same moment can each see
+  room for one more, so a run may end up over its limit by at most the number of such concurrent creators
+  minus one (bounded by the tasks running at once). Overwriting a key never counts. A run is created with a
+  conditional PUT (``If-None-Match: *``) where the file system supports it, so two runners cannot both create
+  the same run id.
+- **Moves are copies.** Archiving a failed attempt's values copies each object (server-side) and deletes the
+  original; only the runner does it, between attempts, when no kernel of the task is writing.
+- **Executed notebooks.** An executor writes a notebook to a local file: :meth:`~FsspecRunStore.notebook_path`
+  is a staging file on this machine, uploaded by :meth:`~FsspecRunStore.write_task` when the task's record
+  names it (and recorded as the object's URL), or directly with :meth:`~FsspecRunStore.write_notebook` (what a
+  Dask worker does).
+- **Is the run live?** The runner's process id cannot be checked from another machine: the runner rewrites the
+  run's ``heartbeat`` object every few seconds, and a live run whose heartbeat is older than ``stale_after``
+  reads ``INTERRUPTED`` (the object's modification time, from the store's clock; keep clocks in sync).
+
+Credentials and endpoints come from fsspec's usual configuration: ``storage_options`` given to the store, then
+``fsspec.config`` (``~/.config/fsspec/*.json``, ``FSSPEC_S3_ENDPOINT_URL``-style variables), then the cloud
+SDK's own (``AWS_ACCESS_KEY_ID``, ``~/.aws/credentials``, instance roles...). Kernels and Dask workers only
+receive the URL, so they must find credentials the same way (environment variables or config files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .exceptions import RunNotFoundError, StoreError, TaskValuesError
+from .store import (
+    _RUN_ID_RE,
+    HEARTBEAT_TIMEOUT,
+    RunStore,
+    ValueRecord,
+    _limit_error,
+    _name,
+    _notebook_name,
+    _record_from,
+    _run_record,
+    new_run_id,
+    utcnow,
+)
+from .values import MAX_VALUES_PER_RUN
+
+__all__ = ["FsspecRunStore"]
+
+#: Metadata fields that change when an object is rewritten, in order of preference (content hashes first).
+_VERSION_FIELDS = ("ETag", "etag", "md5Hash", "generation", "version_id", "mtime", "LastModified", "updated")
+_MODIFIED_FIELDS = ("LastModified", "last_modified", "mtime", "updated", "created")
+
+
+class FsspecRunStore(RunStore):
+    """Runs on an fsspec file system, designed for object storage (see the module docstring).
+
+    Parameters are those of :class:`~jupyter_taskvalues.store.RunStore`; ``root`` is a URL.
+    """
+
+    root: str
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        max_values: int = MAX_VALUES_PER_RUN,
+        storage_options: Mapping[str, Any] | None = None,
+        stale_after: float = HEARTBEAT_TIMEOUT,
+    ) -> None:
+        from fsspec.core import url_to_fs  # lazy: only a store on a URL needs fsspec
+
+        url = os.fspath(root).rstrip("/")
+        options = {"use_listings_cache": False, **(storage_options or {})}
+        try:
+            self.fs, path = url_to_fs(url, **options)
+        except (ImportError, ValueError) as e:
+            raise StoreError(
+                f"Cannot open the runs directory {url!r}: {e}. Install the fsspec implementation of its "
+                "protocol (s3fs for s3://, gcsfs for gs://, adlfs for abfs://)."
+            ) from e
+        self.root = url
+        self.max_values = max_values
+        self.stale_after = stale_after
+        self._base = path.rstrip("/")
+        self._dir = _staging_root(url)
+
+    @property
+    def is_local(self) -> bool:
+        """Always ``False``: runs are objects under a URL, not directories (:meth:`run_dir` raises)."""
+        return False
+
+    # -- paths --------------------------------------------------------------------------------------------
+
+    def run_dir(self, run_id: str) -> Path:
+        """Raise :class:`StoreError`: a run on a URL has no local directory. Use :meth:`run_url`."""
+        self.check_run_id(run_id)
+        raise StoreError(
+            f"Run {run_id!r} is stored at {self.run_url(run_id)}, not in a local directory.", run_id=run_id
+        )
+
+    def run_url(self, run_id: str) -> str:
+        """Return the URL of the run's prefix."""
+        return f"{self.root}/{self.check_run_id(run_id)}"
+
+    def _path(self, run_id: str, *parts: str) -> str:
+        return "/".join((self._base, self.check_run_id(run_id), *parts))
+
+    def _values_path(self, run_id: str, task_key: str, iteration: int | None) -> str:
+        parts = ("values", _name(task_key)) + ((f"@{int(iteration)}",) if iteration is not None else ())
+        return self._path(run_id, *parts)
+
+    # -- file system calls --------------------------------------------------------------------------------
+
+    def _read(self, path: str) -> bytes:
+        try:
+            data: bytes = self.fs.cat_file(path)
+        except FileNotFoundError:
+            raise
+        except Exception as e:  # each file system raises its own errors; all mean "cannot read"
+            raise StoreError(f"Cannot read {self._url(path)}: {e}") from e
+        return data
+
+    def _read_json(self, path: str) -> Any:
+        return json.loads(self._read(path))
+
+    def _write(self, path: str, text: str | bytes, *, create: bool = False) -> None:
+        """Write a whole object in one PUT (``create``: only if it does not exist, where supported)."""
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        try:
+            if create:
+                try:
+                    self.fs.pipe_file(path, data, mode="create")
+                except TypeError:  # a file system whose pipe_file predates ``mode``
+                    self.fs.pipe_file(path, data)
+            else:
+                self.fs.pipe_file(path, data)
+        except FileExistsError:
+            raise
+        except FileNotFoundError:
+            # A file system with real directories (sftp, hdfs...): make the parent and write again.
+            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.pipe_file(path, data)
+        except TaskValuesError:
+            raise
+        except Exception as e:  # each file system raises its own errors; all mean "cannot write"
+            raise StoreError(f"Cannot write {self._url(path)}: {e}") from e
+
+    def _find(self, prefix: str) -> dict[str, dict[str, Any]]:
+        """Every object under ``prefix`` with its metadata, from one (paged) listing."""
+        try:
+            found: dict[str, dict[str, Any]] = self.fs.find(prefix, detail=True)
+        except FileNotFoundError:
+            return {}
+        except Exception as e:  # each file system raises its own errors; all mean "cannot list"
+            raise StoreError(f"Cannot list {self._url(prefix)}: {e}") from e
+        return found
+
+    def _cat_many(self, paths: Iterable[str]) -> dict[str, bytes]:
+        """Read many objects at once (concurrently on async file systems); vanished ones are left out."""
+        paths = list(paths)
+        if not paths:
+            return {}
+        try:
+            data: dict[str, bytes] = self.fs.cat(paths, on_error="omit")
+        except FileNotFoundError:
+            return {}
+        except Exception as e:  # each file system raises its own errors; all mean "cannot read"
+            raise StoreError(f"Cannot read values under {self.root}: {e}") from e
+        return data
+
+    def _exists(self, path: str) -> bool:
+        try:
+            return bool(self.fs.exists(path))
+        except Exception as e:  # each file system raises its own errors; all mean "cannot read"
+            raise StoreError(f"Cannot read {self._url(path)}: {e}") from e
+
+    def _url(self, path: str) -> str:
+        relative = path[len(self._base) :].lstrip("/") if path.startswith(self._base) else path
+        return f"{self.root}/{relative}" if relative else self.root
+
+    def _records(self, paths: Iterable[str]) -> list[ValueRecord]:
+        records = []
+        for _path, data in sorted(self._cat_many(p for p in paths if _is_value(p)).items()):
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                records.append(_record_from(json.loads(data)))
+        return records
+
+    # -- runs ---------------------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        job_name: str,
+        tasks: Mapping[str, Mapping[str, Any]],
+        parameters: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+        job_id: str | None = None,
+        max_values: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create a run and return its id. ``tasks`` maps each task key to its static description."""
+        run_id = self.check_run_id(run_id or new_run_id())
+        limit = max_values if max_values is not None else self.max_values
+        record = _run_record(run_id, job_name, tasks, parameters, job_id, limit, extra)
+        path = self._path(run_id, "run.json")
+        exists = StoreError(f"Run {run_id!r} already exists in {self.root}.", run_id=run_id)
+        if self._exists(path):
+            raise exists
+        try:
+            self._write(path, json.dumps(record, ensure_ascii=False, indent=1), create=True)
+        except FileExistsError:
+            raise exists from None
+        return run_id
+
+    def _read_run_file(self, run_id: str) -> Any:
+        return self._read_json(self._path(run_id, "run.json"))
+
+    def _write_run_file(self, run_id: str, record: Mapping[str, Any]) -> None:
+        self._write(self._path(run_id, "run.json"), json.dumps(record, ensure_ascii=False, indent=1))
+
+    def run_ids(self) -> list[str]:
+        """Return every run id, newest first (one listing of the runs prefix)."""
+        try:
+            entries = self.fs.ls(self._base, detail=False)
+        except FileNotFoundError:
+            return []
+        except Exception as e:  # each file system raises its own errors; all mean "cannot list"
+            raise StoreError(f"Cannot list runs in {self.root}: {e}") from e
+        names = (str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in entries)
+        return sorted((name for name in names if _RUN_ID_RE.match(name)), reverse=True)
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and everything it stored."""
+        if not self._exists(self._path(run_id, "run.json")):
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
+        paths = list(self._find(self._path(run_id)))
+        if paths:
+            self.fs.rm(paths)
+        shutil.rmtree(self._dir / run_id, ignore_errors=True)
+
+    # -- heartbeat ----------------------------------------------------------------------------------------
+
+    def _touch_heartbeat(self, run_id: str) -> None:
+        if not self._exists(self._path(run_id, "run.json")):
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
+        self._write(self._path(run_id, "heartbeat"), utcnow())
+
+    def _heartbeat_age(self, run_id: str) -> float | None:
+        path = self._path(run_id, "heartbeat")
+        try:
+            info = self.fs.info(path)
+        except FileNotFoundError:
+            return None
+        except Exception as e:  # each file system raises its own errors; all mean "cannot read"
+            raise StoreError(f"Cannot read {self._url(path)}: {e}") from e
+        return _age(info)
+
+    # -- task records -------------------------------------------------------------------------------------
+
+    def write_task(self, run_id: str, task_key: str, record: Mapping[str, Any]) -> None:
+        """Replace the record of one task (only the runner calls this), uploading staged executed notebooks."""
+        record = dict(record)
+        if "output_notebook" in record:
+            record["output_notebook"] = self._publish(run_id, task_key, None, record["output_notebook"])
+        if isinstance(record.get("iterations"), list):
+            record["iterations"] = [
+                {
+                    **item,
+                    "output_notebook": self._publish(
+                        run_id, task_key, item.get("index"), item["output_notebook"]
+                    ),
+                }
+                if isinstance(item, dict) and "output_notebook" in item
+                else item
+                for item in record["iterations"]
+            ]
+        payload = json.dumps({"task_key": task_key, **record}, ensure_ascii=False, indent=1)
+        self._write(self._path(run_id, "tasks", _name(task_key), "task.json"), payload)
+
+    def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
+        """Return the record of one task, or ``None`` if the runner has not written one yet."""
+        try:
+            record = self._read_json(self._path(run_id, "tasks", _name(task_key), "task.json"))
+        except FileNotFoundError:
+            return None
+        return record if isinstance(record, dict) else None
+
+    # -- values -------------------------------------------------------------------------------------------
+
+    def _put_value(
+        self,
+        run_id: str,
+        task_key: str,
+        key: str,
+        iteration: int | None,
+        payload: str,
+        max_values: int | None,
+    ) -> None:
+        target = self._values_path(run_id, task_key, iteration) + "/" + _name(key) + ".json"
+        existing = [path for path in self._find(self._path(run_id, "values")) if _is_value(path)]
+        if target not in existing:
+            if max_values is not None:
+                if not existing and not self._exists(self._path(run_id, "run.json")):
+                    raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
+                limit = max_values
+            else:
+                limit = self._run_limit(run_id)  # reads the run record: fails for an unknown run
+            if len(existing) >= limit:
+                raise _limit_error(run_id, task_key, key, len(existing), limit)
+        self._write(target, payload)
+
+    def _read_value_file(self, run_id: str, task_key: str, key: str, iteration: int | None) -> Any:
+        return self._read_json(self._values_path(run_id, task_key, iteration) + "/" + _name(key) + ".json")
+
+    def list_values(
+        self, run_id: str, task_key: str, *, iteration: int | None = None
+    ) -> dict[str, ValueRecord]:
+        """Return the current values of one task (or one of its iterations), keyed by value key."""
+        directory = self._values_path(run_id, task_key, iteration)
+        try:
+            entries = self.fs.ls(directory, detail=False)
+        except FileNotFoundError:
+            return {}
+        except Exception as e:  # each file system raises its own errors; all mean "cannot list"
+            raise StoreError(f"Cannot list {self._url(directory)}: {e}") from e
+        return {r.key: r for r in self._records(entries)}
+
+    def list_iteration_values(self, run_id: str, task_key: str) -> dict[int, dict[str, ValueRecord]]:
+        """Return the values of every for-each iteration of a task, keyed by iteration index."""
+        directory = self._values_path(run_id, task_key, None)
+        nested = [p for p in self._find(directory) if p[len(directory) + 1 :].startswith("@")]
+        result: dict[int, dict[str, ValueRecord]] = {}
+        for record in self._records(nested):
+            if record.iteration is not None:
+                result.setdefault(int(record.iteration), {})[record.key] = record
+        return result
+
+    def all_values(self, run_id: str) -> dict[str, dict[str, ValueRecord]]:
+        """Return the current values of every task of the run (iterations excluded): one listing, one batch."""
+        result: dict[str, dict[str, ValueRecord]] = {task: {} for task in self.task_keys(run_id)}
+        for record in self._records(self._find(self._path(run_id, "values"))):
+            if record.iteration is None and record.task_key in result:
+                result[record.task_key][record.key] = record
+        return result
+
+    def count_values(self, run_id: str) -> int:
+        """Return how many values the run holds (one listing of its values)."""
+        return sum(1 for path in self._find(self._path(run_id, "values")) if _is_value(path))
+
+    def archive_attempt(self, run_id: str, task_key: str, attempt: int) -> None:
+        """Move the task's current values aside as those of ``attempt`` (server-side copies, then deletes)."""
+        source = self._values_path(run_id, task_key, None)
+        target = self._path(run_id, "attempts", _name(task_key), str(attempt))
+        sources = list(self._find(source))
+        if not sources:
+            return
+        stale = list(self._find(target))
+        if stale:
+            self.fs.rm(stale)
+        self.fs.copy(sources, [target + path[len(source) :] for path in sources])
+        self.fs.rm(sources)
+
+    def attempt_values(self, run_id: str, task_key: str, attempt: int) -> dict[str, ValueRecord]:
+        """Return the values an earlier attempt of a task had set when it was moved aside."""
+        directory = self._path(run_id, "attempts", _name(task_key), str(attempt))
+        top = [p for p in self._find(directory) if "/" not in p[len(directory) + 1 :]]
+        return {r.key: r for r in self._records(top)}
+
+    def clear_task_values(self, run_id: str, task_key: str) -> None:
+        """Delete every value of a task, iterations included (a repair re-runs it from scratch)."""
+        paths = list(self._find(self._values_path(run_id, task_key, None)))
+        if paths:
+            self.fs.rm(paths)
+
+    # -- notebooks and watching ---------------------------------------------------------------------------
+
+    def _staged(self, run_id: str, task_key: str, iteration: int | None) -> Path:
+        return self._dir / self.check_run_id(run_id) / "notebooks" / _notebook_name(task_key, iteration)
+
+    def notebook_path(self, run_id: str, task_key: str, iteration: int | None = None) -> Path:
+        """Return a staging file on this machine for the executed notebook (see the module docstring)."""
+        path = self._staged(run_id, task_key, iteration)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def notebook_url(self, run_id: str, task_key: str, iteration: int | None = None) -> str:
+        """Return the URL where the executed notebook of a task (or iteration) is kept."""
+        return f"{self.run_url(run_id)}/notebooks/{_notebook_name(task_key, iteration)}"
+
+    def write_notebook(
+        self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str]
+    ) -> str:
+        """Upload the executed notebook in the local file ``source``; return its URL."""
+        name = _notebook_name(task_key, iteration)
+        self._write(self._path(run_id, "notebooks", name), Path(source).read_bytes())
+        return self.notebook_url(run_id, task_key, iteration)
+
+    def read_notebook(self, run_id: str, task_key: str, iteration: int | None = None) -> dict[str, Any]:
+        """Return the executed notebook of a task (or iteration) as JSON; raise ``FileNotFoundError`` if none."""
+        data = self._read_json(self._path(run_id, "notebooks", _notebook_name(task_key, iteration)))
+        if not isinstance(data, dict):
+            raise StoreError(f"{self.notebook_url(run_id, task_key, iteration)} is not a notebook.")
+        return data
+
+    def _publish(self, run_id: str, task_key: str, iteration: Any, recorded: Any) -> Any:
+        """Upload a staged notebook named by a task record; return what the record keeps (its URL)."""
+        if not isinstance(recorded, str) or (iteration is not None and not isinstance(iteration, int)):
+            return recorded
+        staged = self._staged(run_id, task_key, iteration)
+        if recorded != str(staged):
+            return recorded
+        if staged.is_file():
+            self.write_notebook(run_id, task_key, iteration, staged)
+            with contextlib.suppress(FileNotFoundError):
+                staged.unlink()
+        return self.notebook_url(run_id, task_key, iteration)
+
+    def fingerprint(self, run_id: str) -> str:
+        """Return a short string that changes whenever anything in the run changes.
+
+        One listing of the run's prefix, hashed from each object's version metadata; no value is read.
+        """
+        prefix = self._path(run_id)
+        listing = self._find(prefix)
+        if prefix + "/run.json" not in listing:
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
+        parts = []
+        for path, info in sorted(listing.items()):
+            name = path[len(prefix) + 1 :]
+            if name == "heartbeat":
+                age = _age(info)
+                if age is not None and age > self.stale_after:
+                    parts.append("stale")
+                continue
+            version = next((info[k] for k in _VERSION_FIELDS if info.get(k) is not None), None)
+            parts.append(f"{name}:{version}:{info.get('size')}")
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+    def sweep(self, run_id: str) -> int:
+        """Remove this machine's staging files of the run; an object store holds no partial writes: return 0."""
+        shutil.rmtree(self._dir / self.check_run_id(run_id), ignore_errors=True)
+        return 0
+
+
+def _is_value(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".json") and not name.startswith(".")
+
+
+def _age(info: Mapping[str, Any]) -> float | None:
+    """Seconds since an object was last written, from its metadata; ``None`` if it carries no time."""
+    for field in _MODIFIED_FIELDS:
+        stamp = info.get(field)
+        if stamp is None:
+            continue
+        if isinstance(stamp, str):
+            with contextlib.suppress(ValueError):
+                stamp = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        if isinstance(stamp, dt.datetime):
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=dt.timezone.utc)
+            return (dt.datetime.now(dt.timezone.utc) - stamp).total_seconds()
+        if isinstance(stamp, (int, float)):
+            return time.time() - float(stamp)
+    return None
+
+
+def _staging_root(url: str) -> Path:
+    """This machine's folder for executed notebooks on their way to ``url``."""
+    user = str(os.getuid()) if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"jupyter-taskvalues-{user}" / "staging" / digest
