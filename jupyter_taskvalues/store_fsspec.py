@@ -68,7 +68,7 @@ from .values import MAX_VALUES_PER_RUN
 __all__ = ["FsspecRunStore"]
 
 #: Metadata fields that change when an object is rewritten, in order of preference (content hashes first).
-_VERSION_FIELDS = ("ETag", "etag", "md5Hash", "generation", "version_id", "mtime", "LastModified", "updated")
+_VERSION_FIELDS = ("ETag", "etag", "md5Hash", "generation", "version_id", "mtime", "LastModified", "updated", "created")
 _MODIFIED_FIELDS = ("LastModified", "last_modified", "mtime", "updated", "created")
 
 
