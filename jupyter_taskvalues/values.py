@@ -3,7 +3,7 @@
 Databricks stores a task value as JSON of at most 48 KiB, and at most 250 values per job run. We match that and
 are stricter where Databricks is silent (SPEC §1, "ours"): NaN and Infinity are not JSON and are rejected, a dict
 with non-string keys is rejected rather than coerced, and keys must be non-empty, at most 256 bytes, and free of
-control characters and path separators.
+control characters (bidirectional controls included) and path separators.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ MAX_VALUES_PER_RUN = 250
 MAX_KEY_BYTES = 256
 
 _FORBIDDEN_KEY_CHARS = frozenset("/\\")
+#: Bidirectional controls (Unicode's Bidi_Control): a key holding one displays as another text ("Trojan Source").
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def check_key(key: object, *, what: str = "Task value key") -> str:
     """Return ``key`` if it is a valid key, else raise :class:`InvalidKeyError` naming the rule it breaks."""
     if not isinstance(key, str):
-        raise InvalidKeyError(
-            f"{what} must be a string, not {type(key).__name__} ({key!r}).", key=repr(key)
-        )
+        raise InvalidKeyError(f"{what} must be a string, not {type(key).__name__} ({key!r}).", key=repr(key))
     if not key:
         raise InvalidKeyError(f"{what} is empty; give it a name such as 'row_count'.", key=key)
     size = len(key.encode("utf-8", "surrogatepass"))
@@ -49,10 +49,14 @@ def check_key(key: object, *, what: str = "Task value key") -> str:
             key=key,
         )
     for char in key:
-        if char in _FORBIDDEN_KEY_CHARS or unicodedata.category(char) in ("Cc", "Cs"):
+        if (
+            char in _FORBIDDEN_KEY_CHARS
+            or char in _BIDI_CONTROLS
+            or unicodedata.category(char) in ("Cc", "Cs")
+        ):
             raise InvalidKeyError(
-                f"{what} {key!r} contains {char!r}; keys may not contain control characters, "
-                "surrogates or path separators ('/' and '\\'). Rename the key.",
+                f"{what} {key!r} contains {char!r}; keys may not contain control characters (bidirectional "
+                "controls included), surrogates or path separators ('/' and '\\'). Rename the key.",
                 key=key,
             )
     if key in (".", ".."):
