@@ -40,6 +40,9 @@ _COLOURS = {
 }
 
 
+_DASK_MAX_PARALLEL = 256
+
+
 class UsageError(Exception):
     """A mistake in the command line."""
 
@@ -55,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     def with_runs_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sub.add_argument(
             "--runs-dir",
-            metavar="DIR",
-            help="the runs directory (default: $JUPYTER_TASKVALUES_RUNS_DIR, else <jupyter data dir>/taskvalues/runs)",
+            metavar="DIR|URL",
+            help="the runs directory, or an fsspec URL such as s3://bucket/runs "
+            "(default: $JUPYTER_TASKVALUES_RUNS_DIR, else <jupyter data dir>/taskvalues/runs)",
         )
         return sub
 
@@ -101,12 +105,29 @@ def _parser() -> argparse.ArgumentParser:
 
 def _execution_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
-        "--max-parallel", type=int, metavar="N", help="most tasks running at once (default: the CPU count)"
+        "--max-parallel",
+        type=int,
+        metavar="N",
+        help="most tasks running at once (default: the CPU count; with --executor dask, 256)",
     )
     sub.add_argument(
-        "--warm-kernels", type=int, metavar="N", help="kernels started ahead (default: max-parallel)"
+        "--warm-kernels",
+        type=int,
+        metavar="N",
+        help="kernels started ahead (default: max-parallel; with --executor dask, 1 per worker process)",
     )
     sub.add_argument("--kernel", default="python3", metavar="NAME", help="kernelspec to run tasks in")
+    sub.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where notebooks run: fresh kernels on this machine (default), or on a Dask cluster",
+    )
+    sub.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="the Dask scheduler (tcp://host:8786) for --executor dask (default: $DASK_SCHEDULER_ADDRESS)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,7 +180,16 @@ def _resolve_run_id(store: Any, run_id: str) -> str:
 def _options(args: argparse.Namespace) -> RunOptions:
     from .jobs.scheduler import RunOptions
 
-    options = RunOptions(kernel_name=args.kernel)
+    options = RunOptions(kernel_name=args.kernel, executor=args.executor)
+    if args.executor == "dask":
+        # The cluster queues what its workers cannot take at once: the runner need not hold tasks back.
+        options.max_parallel = _DASK_MAX_PARALLEL
+        if args.scheduler:
+            options.executor_options["scheduler"] = args.scheduler
+        if args.warm_kernels is not None:
+            options.executor_options["warm_kernels"] = max(0, args.warm_kernels)
+    elif args.scheduler:
+        raise UsageError("--scheduler names a Dask scheduler; add --executor dask.")
     if args.max_parallel is not None:
         if args.max_parallel < 1:
             raise UsageError("--max-parallel must be at least 1.")

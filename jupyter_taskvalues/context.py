@@ -3,7 +3,7 @@
 The executor tells a task's kernel who it is through environment variables that all start with
 ``JUPYTER_TASKVALUES_``. This module is the only one that reads the process environment::
 
-    JUPYTER_TASKVALUES_RUNS_DIR     the runs directory (also honoured outside a job run)
+    JUPYTER_TASKVALUES_RUNS_DIR     the runs directory, or an fsspec URL (also honoured outside a job run)
     JUPYTER_TASKVALUES_RUN_ID       the job run this process is a task of
     JUPYTER_TASKVALUES_TASK_KEY     the task it runs
     JUPYTER_TASKVALUES_ITERATION    the for-each iteration index, when it is one
@@ -11,7 +11,8 @@ The executor tells a task's kernel who it is through environment variables that 
     JUPYTER_TASKVALUES_PARAMETERS   the task's resolved parameters, a JSON object of strings
     JUPYTER_TASKVALUES_MAX_VALUES   the most values the run may hold (default 250)
 
-With no ``RUN_ID`` and ``TASK_KEY`` the process is not in a job run.
+With no ``RUN_ID`` and ``TASK_KEY`` the process is not in a job run. The runs directory travels as a string,
+unchanged: a path for a local store, a URL (``s3://bucket/runs``) for one every machine of a cluster can reach.
 """
 
 from __future__ import annotations

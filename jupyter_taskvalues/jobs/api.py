@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from ..context import default_runs_dir
 from ..document import run_document
 from ..exceptions import JobSpecError
-from ..store import RunStore, new_run_id
+from ..store import RunStore, new_run_id, url_scheme
 from ..values import MAX_VALUES_PER_RUN
 from .model import JobSpec
 from .scheduler import JobRun, RunHooks, RunOptions, downstream_of, repairable
@@ -38,12 +38,21 @@ __all__ = [
 T = TypeVar("T")
 
 
-def open_store(runs_dir: str | os.PathLike[str] | None = None, *, max_values: int | None = None) -> RunStore:
-    """Return the run store over ``runs_dir`` (default: :func:`~jupyter_taskvalues.context.default_runs_dir`)."""
+def open_store(
+    runs_dir: str | os.PathLike[str] | None = None,
+    *,
+    max_values: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> RunStore:
+    """Return the run store over ``runs_dir`` (default: :func:`~jupyter_taskvalues.context.default_runs_dir`).
+
+    ``runs_dir`` is a folder or an fsspec URL (``s3://bucket/runs``); ``storage_options`` go to its file system
+    (kernels and Dask workers do not receive them: they find credentials in fsspec's usual configuration).
+    """
     root = os.fspath(runs_dir or default_runs_dir())
-    if "://" not in root:  # a relative folder must still mean the same one to kernels in other folders
-        root = os.path.abspath(os.path.expanduser(root))
-    return RunStore(root, max_values=max_values or MAX_VALUES_PER_RUN)
+    if url_scheme(root) is None:  # a relative folder must still mean the same one to kernels in other folders
+        root = os.path.abspath(os.path.expanduser(root.removeprefix("file://")))
+    return RunStore(root, max_values=max_values or MAX_VALUES_PER_RUN, storage_options=storage_options)
 
 
 def _resolve_parameters(spec: JobSpec, parameters: dict[str, str], run_id: str) -> dict[str, str]:
@@ -112,7 +121,8 @@ async def async_run_job(
     runner = JobRun(spec, store, run_id, parameters=merged, options=options, hooks=hooks)
     if on_created is not None:
         on_created(runner)
-    await runner.run()
+    with store.heartbeat(run_id):  # readers on other machines tell a live run from a dead runner by it
+        await runner.run()
     return run_document(store, run_id)
 
 
@@ -171,7 +181,8 @@ async def async_repair_run(
     )
     if on_created is not None:
         on_created(runner)
-    await runner.run()
+    with store.heartbeat(run_id):  # readers on other machines tell a live run from a dead runner by it
+        await runner.run()
     return run_document(store, run_id)
 
 
