@@ -12,7 +12,8 @@ their meaning; :mod:`.spec` builds and validates the :class:`~.model.JobSpec`. I
   target's, else the variable's ``default``; ``${bundle.target}`` and ``${bundle.name}`` are substituted too.
   Other ``${...}`` (``${workspace.file_path}``, ``${resources...}``) are left as written.
 
-YAML is read with ``yaml.safe_load`` only: tags that construct Python objects are refused. A file over
+YAML is read with a safe loader only (libyaml's when available): tags that construct Python objects are
+refused. A file over
 :data:`MAX_FILE_BYTES`, nested deeper than :data:`MAX_DEPTH` or with more than :data:`MAX_NODES` values
 (anchors that multiply, for instance) is refused with a clear error instead of exhausting memory.
 
@@ -64,6 +65,9 @@ class _BaseDir:
 #: Key (not a string: it cannot clash with a field) under which a ``notebook_task`` keeps its file's folder.
 BASE_DIR: Final = _BaseDir()
 
+#: libyaml's safe loader when PyYAML was built with it: far faster on large files, and it refuses deep nesting
+#: while scanning. It builds the same plain data as ``yaml.SafeLoader``.
+_SafeLoader: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _VARIABLE_RE: Final = re.compile(r"\$\{(var|variables|bundle)\.([A-Za-z0-9_][A-Za-z0-9_.-]*)\}")
 _GLOB_CHARS: Final = frozenset("*?[")
 
@@ -166,11 +170,13 @@ def _parse_json(text: str, path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise _fail(path, f"it is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.") from None
+    except ValueError as e:  # a number Python refuses to convert (an integer of more than 4,300 digits)
+        raise _fail(path, f"it is not valid JSON: {e}.") from None
 
 
 def _parse_yaml(text: str, path: Path) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SafeLoader)
     except yaml.constructor.ConstructorError as e:
         where = f" at line {e.problem_mark.line + 1}" if e.problem_mark is not None else ""
         raise _fail(
@@ -183,6 +189,8 @@ def _parse_yaml(text: str, path: Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise _fail(path, f"it is not valid YAML{where}: {problem}.") from None
+    except (ValueError, TypeError, OverflowError) as e:  # a scalar its tag cannot build: 2024-13-45, !!int x
+        raise _fail(path, f"it holds a value YAML cannot read ({e}); quote it to make it a string.") from None
 
 
 def _tag_notebook_dirs(jobs: Any, folder: Path) -> None:
@@ -275,7 +283,7 @@ def _included_files(root: Path, patterns: Any) -> Iterator[Path]:
                 raise _fail(root, f"include: {pattern!r} does not exist (relative to {str(root.parent)!r}).")
             matches = [pattern]
         else:
-            matches = sorted(glob.glob(pattern, root_dir=root.parent, recursive=True))  # noqa: PTH207
+            matches = sorted(glob.glob(pattern, root_dir=root.parent, recursive=True))
         for match in matches:
             candidate = (root.parent / match).absolute()
             if candidate not in seen and candidate.is_file():
