@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,9 +24,11 @@ from ..context import TaskContext
 from ..exceptions import NotebookFormatError
 from ..kernel import bootstrap_code
 from ..store import utcnow
-from .kernels import Kernel, KernelStartError
+from .kernels import Kernel, KernelStartError, shell_reply
 
 __all__ = ["KernelSource", "NotebookResult", "NotebookRun", "execute_notebook"]
+
+log = logging.getLogger(__name__)
 
 #: Largest text kept for one output in an executed notebook; a task printing more keeps a note instead.
 MAX_OUTPUT_BYTES = 1_000_000
@@ -60,6 +65,10 @@ class NotebookResult:
     exit_value: str | None = None
     output_notebook: str | None = None
     ename: str | None = None
+    #: Where the time went, in seconds (``read``, ``kernel_wait``, ``bootstrap``, ``cells``, ``user``,
+    #: ``keep``, ``release``, ``total``) and when it began and ended (``began``, ``ended``: ``time.monotonic()``).
+    #: ``user`` is the time the kernel itself reports spending in the cells; the rest is the runner's.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookResult:
@@ -67,15 +76,16 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
 
     Cancelling the coroutine interrupts the kernel; the result is then recorded as ``CANCELED`` by the caller.
     """
-    from .notebooks import inject_parameters, read_notebook  # lazy: nbformat is slow to import
-
-    result = NotebookResult(state="FAILED", start_time=utcnow())
+    clock = _Clock()
+    result = NotebookResult(state="FAILED", start_time=utcnow(), timings=clock.timings)
     try:
-        nb = inject_parameters(read_notebook(run.notebook), run.parameters)
+        # In a worker thread: the event loop goes on starting kernels while the first task imports nbformat.
+        nb = await asyncio.to_thread(_prepare, run)
     except (NotebookFormatError, ValueError, OSError) as e:
         result.error = str(e)
         result.end_time = utcnow()
         return result
+    clock.lap("read")
 
     try:
         kernel = await kernels.acquire()
@@ -83,11 +93,12 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
         result.error = str(e)
         result.end_time = utcnow()
         return result
+    clock.lap("kernel_wait")
 
     cwd = str(run.notebook.parent)
     client = _notebook_client(nb, kernel, cwd)
     # nbclient turns a cancel into DeadKernelError, so a timeout or a cancel is decided here, not inside it.
-    cells = asyncio.ensure_future(_run_cells(client, kernel, run, cwd, result))
+    cells = asyncio.ensure_future(_run_cells(client, kernel, run, cwd, result, clock))
     try:
         done, _ = await asyncio.wait({cells}, timeout=run.timeout)
         if not done:
@@ -100,10 +111,91 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
         result.error = "The run was canceled."
         raise
     finally:
+        clock.lap("cells")
+        result.timings["user"] = _kernel_seconds(nb)
         result.end_time = utcnow()
         _keep_notebook(nb, run.output_path, result)
+        clock.lap("keep")
         kernels.release(kernel)
+        clock.lap("release")
+        clock.finish()
+        log.debug(
+            "task %s: %s",
+            run.task.task_key,
+            ", ".join(f"{k}={v:.4f}" for k, v in result.timings.items()),
+            extra={"timing": {"event": "task", "task_key": run.task.task_key, **result.timings}},
+        )
     return result
+
+
+def _prepare(run: NotebookRun) -> Any:
+    """Read the notebook and inject its parameters (the first call also imports nbformat and nbclient)."""
+    import_nbformat()
+    import nbclient  # noqa: F401 - imported here, off the event loop, before the task needs it
+
+    from .notebooks import inject_parameters, read_notebook
+
+    return inject_parameters(read_notebook(run.notebook), run.parameters)
+
+
+def import_nbformat() -> Any:
+    """Import nbformat without the jsonschema format checkers it never uses; return the module.
+
+    nbformat imports jsonschema, whose format checkers import ``rfc3987_syntax`` when it is installed (it is,
+    wherever jupyter_server is: jupyter-events asks for ``jsonschema[format-nongpl]``), and that module builds a
+    grammar at import: about 1.1 s of CPU, most of what the first task would otherwise pay. nbformat validates
+    notebooks without format checking, so the import of ``rfc3987_syntax`` is declined while nbformat loads
+    (jsonschema then leaves out its ``iri`` and ``iri-reference`` checks) and allowed again right after. If
+    jsonschema is already loaded there is nothing to save, and nothing is declined.
+    """
+    import sys
+
+    if "nbformat" in sys.modules or "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import nbformat
+
+        return nbformat
+    # A None entry in sys.modules makes `import rfc3987_syntax` raise ImportError, which jsonschema expects.
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        import nbformat
+    finally:
+        if sys.modules.get("rfc3987_syntax", ...) is None:
+            del sys.modules["rfc3987_syntax"]
+    return nbformat
+
+
+class _Clock:
+    """Laps of ``time.monotonic()`` kept in a timings dict: each lap is the time since the previous one."""
+
+    def __init__(self) -> None:
+        self.began = self.last = time.monotonic()
+        self.timings: dict[str, float] = {"began": self.began}
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.timings[name] = self.timings.get(name, 0.0) + now - self.last
+        self.last = now
+
+    def finish(self) -> None:
+        self.timings["ended"] = self.last
+        self.timings["total"] = self.last - self.began
+
+
+def _kernel_seconds(nb: Any) -> float:
+    """Return the time the kernel reported spending in the notebook's cells (nbclient's timing metadata)."""
+    total = 0.0
+    for cell in nb.cells:
+        execution = cell.get("metadata", {}).get("execution", {})
+        # Both stamps come from the kernel: it announces the code (execute_input), runs it, then replies.
+        started, replied = execution.get("iopub.execute_input"), execution.get("shell.execute_reply")
+        if started and replied:
+            with contextlib.suppress(ValueError):
+                total += (_parse_stamp(replied) - _parse_stamp(started)).total_seconds()
+    return total
+
+
+def _parse_stamp(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _notebook_client(nb: Any, kernel: Kernel, cwd: str) -> Any:
@@ -122,11 +214,14 @@ def _notebook_client(nb: Any, kernel: Kernel, cwd: str) -> Any:
     return client
 
 
-async def _run_cells(client: Any, kernel: Kernel, run: NotebookRun, cwd: str, result: NotebookResult) -> None:
+async def _run_cells(
+    client: Any, kernel: Kernel, run: NotebookRun, cwd: str, result: NotebookResult, clock: _Clock
+) -> None:
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     try:
         await _bootstrap(kernel, run.task, cwd)
+        clock.lap("bootstrap")
         for index, cell in enumerate(client.nb.cells):
             await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
     except CellExecutionError as e:
@@ -164,10 +259,12 @@ class _BootstrapError(RuntimeError):
 async def _bootstrap(kernel: Kernel, task: TaskContext, cwd: str) -> None:
     """Make the kernel the task: run the bootstrap silently and check that it worked."""
     msg_id = kernel.client.execute(bootstrap_code(task, cwd), silent=True, store_history=False)
-    while True:
-        reply = await kernel.client.get_shell_msg(timeout=None)
-        if reply["parent_header"].get("msg_id") == msg_id:
-            break
+    try:
+        reply = await shell_reply(kernel, msg_id)
+    except KernelStartError:
+        raise _BootstrapError(
+            f"The kernel died before it could become task {task.task_key!r} (it crashed or was killed)."
+        ) from None
     content = reply["content"]
     if content.get("status") != "ok":
         raise _BootstrapError(
@@ -189,7 +286,7 @@ async def _stop_execution(kernel: Kernel, cells: asyncio.Future[None]) -> None:
 
 def _keep_notebook(nb: Any, path: Path, result: NotebookResult) -> None:
     """Write the executed notebook (outputs capped) next to the run, atomically."""
-    import nbformat
+    nbformat = import_nbformat()
 
     from .notebooks import cap_outputs
 
@@ -197,7 +294,7 @@ def _keep_notebook(nb: Any, path: Path, result: NotebookResult) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
-        nbformat.write(nb, str(tmp))
+        nbformat.write(nb, str(tmp))  # type: ignore[no-untyped-call]
         os.replace(tmp, path)
     except (OSError, ValueError) as e:
         result.error = (result.error + "\n" if result.error else "") + f"Could not keep the notebook: {e}"

@@ -1,0 +1,258 @@
+"""Kernels for tasks: start failures are surfaced and retried, the pool hands each kernel out once, none survive."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_taskvalues.jobs.kernels import Kernel, KernelPool, KernelStartError, shell_reply, start_kernel
+from tests.jobhelpers import kernel_processes
+
+
+def _kernelspec(root: Path, name: str, argv: list[str]) -> str:
+    """Install a kernelspec under ``root`` (put on JUPYTER_PATH by the caller) and return its name."""
+    folder = root / "kernels" / name
+    folder.mkdir(parents=True)
+    (folder / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": name, "language": "python"})
+    )
+    return name
+
+
+@pytest.fixture
+def kernelspecs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "jupyter"
+    monkeypatch.setenv("JUPYTER_PATH", str(root))
+    return root
+
+
+@pytest.fixture
+def marker(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A value in the environment of every kernel started from now on, to find their processes."""
+    value = f"kernel-test-{uuid.uuid4().hex}"
+    monkeypatch.setenv("KERNEL_TEST_MARKER", value)
+    return value
+
+
+def _processes_with(text: str) -> list[str]:
+    """Command lines of live processes whose command line or environment mention ``text``."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and (text.encode() in cmdline or text.encode() in environ):
+            found.append(pid + ": " + cmdline.replace(b"\0", b" ").decode(errors="replace"))
+    return found
+
+
+async def _run(kernel: Kernel, code: str) -> dict[str, Any]:
+    msg_id = kernel.client.execute(code, store_history=False)
+    return await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
+
+
+async def _user_expression(kernel: Kernel, expression: str) -> Any:
+    msg_id = kernel.client.execute("", silent=True, user_expressions={"x": expression})
+    reply = await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
+    data = reply["content"]["user_expressions"]["x"]
+    assert data["status"] == "ok", data
+    return data["data"]["text/plain"]
+
+
+def test_kernel_that_dies_while_starting_is_reported_with_its_exit_code_and_stderr(kernelspecs: Path) -> None:
+    name = _kernelspec(
+        kernelspecs,
+        "dies",
+        [sys.executable, "-c", "import sys; sys.stderr.write('no licence for this kernel'); sys.exit(3)"],
+    )
+    with pytest.raises(KernelStartError) as caught:
+        asyncio.run(start_kernel(name, retries=0, startup_timeout=60))
+    message = str(caught.value)
+    assert "died while starting" in message
+    assert "exit code 3" in message
+    assert "no licence for this kernel" in message
+
+
+def test_kernel_that_dies_on_its_first_start_is_started_again(
+    kernelspecs: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tries = tmp_path / "tries"
+    script = tmp_path / "flaky_kernel.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, sys
+            tries = {str(tries)!r}
+            count = int(open(tries).read()) if os.path.exists(tries) else 0
+            open(tries, "w").write(str(count + 1))
+            if count == 0:
+                sys.stderr.write("address already in use")
+                sys.exit(4)
+            os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *sys.argv[1:]])
+            """
+        )
+    )
+    name = _kernelspec(kernelspecs, "flaky", [sys.executable, str(script), "-f", "{connection_file}"])
+
+    async def start_and_use() -> str:
+        kernel = await start_kernel(name, retries=1)
+        try:
+            return str(await _user_expression(kernel, "6 * 7"))
+        finally:
+            await kernel.kill()
+
+    with caplog.at_level(logging.WARNING, logger="jupyter_taskvalues.jobs.kernels"):
+        assert asyncio.run(start_and_use()) == "42"
+    assert tries.read_text() == "2"
+    assert any(
+        "exit code 4" in r.getMessage() and "Starting another one" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_kernel_that_never_becomes_ready_is_killed_after_the_startup_timeout(kernelspecs: Path) -> None:
+    mark = f"never-ready-{uuid.uuid4().hex}"
+    name = _kernelspec(
+        kernelspecs, "silent", [sys.executable, "-c", f"import time; time.sleep(600)  # {mark}"]
+    )
+    with pytest.raises(KernelStartError, match="did not become ready within 1 s"):
+        asyncio.run(start_kernel(name, retries=1, startup_timeout=1))
+    assert _processes_with(mark) == []
+
+
+def test_missing_kernelspec_is_a_start_error_that_names_it(kernelspecs: Path) -> None:
+    with pytest.raises(KernelStartError, match="no-such-kernel"):
+        asyncio.run(start_kernel("no-such-kernel", retries=0))
+
+
+def test_pool_never_hands_out_the_same_kernel_twice(marker: str) -> None:
+    async def scenario() -> list[int]:
+        pool = KernelPool(2)
+        pool.expect(5)
+        try:
+            kernels = await asyncio.gather(*(pool.acquire() for _ in range(5)))
+            pids = [int(await _user_expression(k, "__import__('os').getpid()")) for k in kernels]
+            for kernel in kernels:
+                pool.release(kernel)
+            return pids
+        finally:
+            await pool.close()
+
+    pids = asyncio.run(scenario())
+    assert len(set(pids)) == 5
+
+
+def test_no_kernel_process_survives_pool_close(marker: str) -> None:
+    async def scenario() -> None:
+        pool = KernelPool(3)
+        pool.expect(6)
+        used = await pool.acquire()
+        # A child process of the task, in the kernel's process group: the kill must take it too.
+        await _run(used, "import subprocess; child = subprocess.Popen(['sleep', '600'])")
+        pool.release(used)
+        await asyncio.sleep(0)  # warm kernels are still starting, or ready and unused
+        await pool.close()
+
+    asyncio.run(scenario())
+    assert kernel_processes(marker) == []
+    assert _processes_with(marker) == []
+
+
+def test_kernel_whose_exit_hangs_is_killed_after_the_grace_period(marker: str) -> None:
+    async def scenario() -> None:
+        kernel = await start_kernel()
+        await _run(kernel, "import atexit, time\natexit.register(time.sleep, 600)")
+        await kernel.stop(grace=0.5)
+
+    asyncio.run(scenario())
+    assert _processes_with(marker) == []
+
+
+def test_pool_starts_at_most_max_starting_kernels_at_once(
+    marker: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        pool = KernelPool(4, max_starting=2)
+        pool.expect(4)
+        try:
+            kernels = [await pool.acquire() for _ in range(4)]
+            for kernel in kernels:
+                pool.release(kernel)
+        finally:
+            await pool.close()
+
+    with caplog.at_level(logging.DEBUG, logger="jupyter_taskvalues.jobs.kernels"):
+        asyncio.run(scenario())
+    events = [r.timing for r in caplog.records if hasattr(r, "timing")]  # type: ignore[attr-defined]
+    starting, most = 0, 0
+    for event in events:
+        if event["event"] == "kernel_launch":
+            starting += 1
+            most = max(most, starting)
+        elif event["event"] == "kernel_ready":
+            starting -= 1
+    assert [e["event"] for e in events].count("kernel_launch") == 4
+    assert 1 <= most <= 2
+
+
+def test_warm_kernel_has_the_task_bootstrap_imported_before_it_is_handed_out(marker: str) -> None:
+    async def scenario() -> str:
+        pool = KernelPool(1)
+        pool.expect(1)
+        try:
+            kernel = await pool.acquire()
+            loaded = await _user_expression(
+                kernel, "'jupyter_taskvalues.magics' in __import__('sys').modules"
+            )
+            context = await _user_expression(
+                kernel, "__import__('jupyter_taskvalues.context').context.current_context()"
+            )
+            pool.release(kernel)
+            return f"{loaded} {context}"
+        finally:
+            await pool.close()
+
+    # The modules are loaded; the kernel is not a task yet (it learns which one in its bootstrap).
+    assert asyncio.run(scenario()) == "True None"
+
+
+def test_closed_pool_refuses_to_start_kernels(marker: str) -> None:
+    async def scenario() -> None:
+        pool = KernelPool(1)
+        await pool.close()
+        await pool.acquire()
+
+    with pytest.raises(KernelStartError, match="closed"):
+        asyncio.run(scenario())
+
+
+def test_runner_imports_nbformat_without_the_unused_jsonschema_format_grammar() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from jupyter_taskvalues.jobs.executor import import_nbformat
+        nbformat = import_nbformat()
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+        nbformat.validate(nb)
+        # Only the import that nbformat triggered was declined: no block is left behind for later imports.
+        assert "rfc3987_syntax" not in sys.modules
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
