@@ -190,7 +190,7 @@ def find_notebook(notebook_path: str, base_dir: Path) -> Path:
     if not path.is_absolute():
         path = base_dir / path
     path = Path(os.path.normpath(path))
-    if path.is_file():
+    if path.is_file() or not path.name:  # no name (the root, "/") to add a suffix to
         return path
     for suffix in NOTEBOOK_SUFFIXES:
         candidate = path.with_name(path.name + suffix)

@@ -263,7 +263,7 @@ HOSTILE_FILES: dict[str, bytes] = {
     "deep-block.yml": b"".join(b" " * i + b"- \n" for i in range(0, 3000, 2)),
     "deep-map.json": b'{"a":' * 5000 + b"1" + b"}" * 5000,
     "many-tasks.json": json.dumps(
-        {"name": "x", "tasks": [{"task_key": f"t{i}"} for i in range(70_000)]}
+        {"name": "x", "tasks": [{"task_key": f"t{i}"} for i in range(20_000)]}
     ).encode(),
     "nul-bytes.json": b"\x00" * 1000,
     "random-binary": os.urandom(4096),
