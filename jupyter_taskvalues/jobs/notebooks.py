@@ -474,7 +474,7 @@ def _parse_ipynb(path: Path, text: str) -> NotebookNode:
 
     try:
         data = json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested deeper than Python can follow
         raise NotebookFormatError(
             f"Notebook {str(path)!r} is not valid JSON ({e}). Re-save it from Jupyter or fix the file.",
             path=str(path),

@@ -408,6 +408,11 @@ HOSTILE_NOTEBOOKS: dict[str, bytes] = {
     "list.ipynb": b"[]",
     "deep.ipynb": b"[" * 200_000,
     "deep-map.ipynb": b'{"a":' * 5000 + b"1" + b"}" * 5000,
+    "deep-metadata.ipynb": b'{"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": '
+    + b'{"a":' * 900
+    + b"1"
+    + b"}" * 900
+    + b"}",
     "bad-cells.ipynb": b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": 7}',
     "huge-int.ipynb": b'{"nbformat": ' + b"9" * 5000 + b', "metadata": {}, "cells": []}',
     "future-format.ipynb": b'{"nbformat": 99, "nbformat_minor": 0, "metadata": {}, "cells": []}',
