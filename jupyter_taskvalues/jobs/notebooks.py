@@ -46,6 +46,7 @@ import math
 import os
 import re
 import shlex
+import unicodedata
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -624,8 +625,9 @@ def inject_parameters(nb: NotebookNode, parameters: Mapping[str, str]) -> Notebo
     same name a literal of another type (read with :mod:`ast`, never executed), the string is converted to
     that type by :func:`convert_parameter`; a type annotation (``n: int = 0``, ``x: float | None = None``)
     wins over the literal. A name the cell does not assign (or assigns something other than a literal) gets
-    the string. Names that are not Python identifiers (``run-date``) get no assignment; they still reach the
-    notebook through ``dbutils.widgets.get``.
+    the string. Names that are not Python identifiers (``run-date``), or that Python would read as another name
+    (``𝐱``, which Python folds to ``x``), get no assignment; they still reach the notebook through
+    ``dbutils.widgets.get``.
 
     A notebook with no ``parameters`` cell gets no injected cell: Databricks-style notebooks read their
     parameters with ``dbutils.widgets``. The input notebook is never modified.
@@ -645,7 +647,7 @@ def inject_parameters(nb: NotebookNode, parameters: Mapping[str, str]) -> Notebo
         ),
         None,
     )
-    names = [name for name in parameters if name.isidentifier() and not keyword.iskeyword(name)]
+    names = [name for name in parameters if _assignable(name)]
     if index is None or not names:
         return new
     defaults = _parameter_types(new.cells[index].source)
@@ -666,6 +668,15 @@ def inject_parameters(nb: NotebookNode, parameters: Mapping[str, str]) -> Notebo
         injected["id"] = f"{INJECTED_TAG}-{n}"
     new.cells = [*before, injected, *after]
     return new
+
+
+def _assignable(name: str) -> bool:
+    """Whether ``name`` can be assigned in the injected cell as itself.
+
+    Python folds identifiers with NFKC, so a name such as ``𝐝𝐛𝐮𝐭𝐢𝐥𝐬`` (bold letters) would assign ``dbutils``:
+    such names, like those that are not identifiers, reach the notebook through ``dbutils.widgets`` only.
+    """
+    return name.isidentifier() and not keyword.iskeyword(name) and unicodedata.normalize("NFKC", name) == name
 
 
 _TYPE_NAMES = {
