@@ -224,30 +224,31 @@ class NotebookHandler(TaskValuesHandler):
         which = f"task {task_key!r}" + (f" (iteration {index})" if index is not None else "")
         if not isinstance(recorded, str) or not recorded:
             raise web.HTTPError(404, "%s", f"The {which} of run {run_id!r} has no executed notebook yet.")
-        run_dir = store.run_dir(run_id)
-        path = Path(recorded) if Path(recorded).is_absolute() else run_dir / recorded
-        path = path.resolve()
-        if not path.is_file():
-            raise web.HTTPError(
-                404, "%s", f"The executed notebook of {which} of run {run_id!r} is gone ({path.name})."
-            )
         reply: dict[str, Any] = {
             "run_id": run_id,
             "task_key": task_key,
             "iteration": index,
-            "name": path.name,
-            "path": self._contents_path(path),
+            "name": recorded.replace("\\", "/").rsplit("/", 1)[-1],
+            "path": None,
             "notebook": None,
         }
+        if store.is_local:
+            path = Path(recorded)
+            if not path.is_absolute():
+                path = store.run_dir(run_id) / path
+            path = path.resolve()
+            if path.is_file():
+                reply["path"] = self._contents_path(path)
         if reply["path"] is None:
-            if not path.is_relative_to(store.root.resolve()):
-                raise web.HTTPError(
-                    404,
-                    "%s",
-                    f"The executed notebook of {which} of run {run_id!r} is outside the server's root "
-                    "directory and the runs directory; open it from a terminal.",
+            # The JSON only ever comes from the store's own copy, never from the path the record names.
+            try:
+                reply["notebook"] = await self.call(store.read_notebook, run_id, task_key, index)
+            except (FileNotFoundError, NotADirectoryError):
+                message = (
+                    f"The executed notebook of {which} of run {run_id!r} is not kept in the runs directory "
+                    "and is outside the server's root directory; open it from a terminal."
                 )
-            reply["notebook"] = await asyncio.to_thread(_read_json, path)
+                raise web.HTTPError(404, "%s", message) from None
         self.finish(json.dumps(reply))
 
     def _contents_path(self, path: Path) -> str | None:
@@ -264,11 +265,6 @@ class NotebookHandler(TaskValuesHandler):
         if hidden and not getattr(manager, "allow_hidden", False):
             return None
         return relative
-
-
-def _read_json(path: Path) -> Any:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
 
 
 _RUN = r"runs/(?P<run_id>[^/]+)"

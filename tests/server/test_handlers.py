@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from jupyter_taskvalues.server import TaskValuesExtension
+from jupyter_taskvalues.server.extension import SETTINGS_KEY
 from jupyter_taskvalues.server.handlers import ROUTES, TaskValuesHandler
 from jupyter_taskvalues.store import RunStore
 
@@ -417,3 +418,28 @@ async def test_the_server_reads_the_configured_runs_directory(api: Fetch, runs_d
     data = body(await api("runs"))
 
     assert [r["job_name"] for r in data["runs"]] == ["configured"]
+
+
+async def test_a_runs_directory_on_a_url_is_served_with_notebooks_as_json(
+    api: Fetch, jp_serverapp: Any, tmp_path: Path
+) -> None:
+    url = f"memory://taskvalues-server-test/{tmp_path.name}"
+    jp_serverapp.web_app.settings[SETTINGS_KEY].runs_dir = url
+    remote = RunStore(url)
+    run_id = remote.create_run(job_name="remote", tasks={"ingest": {"type": "notebook"}})
+    remote.set_value(run_id, "ingest", "rows", 7)
+    staged = tmp_path / "staged.ipynb"
+    staged.write_text(json.dumps(_notebook("stored remotely")))
+    location = remote.write_notebook(run_id, "ingest", None, staged)
+    remote.write_task(run_id, "ingest", {"state": "SUCCESS", "output_notebook": location})
+
+    listed = body(await api("runs"))
+    first = await api("runs", run_id)
+    unchanged = await api("runs", run_id, headers={"If-None-Match": first.headers["Etag"]})
+    notebook = body(await api("runs", run_id, "tasks", "ingest", "notebook"))
+
+    assert [r["run_id"] for r in listed["runs"]] == [run_id]
+    assert body(first)["tasks"]["ingest"]["values"] == {"rows": 7}
+    assert unchanged.code == 304
+    assert notebook["path"] is None
+    assert notebook["notebook"]["cells"][0]["source"] == "stored remotely"
