@@ -298,3 +298,43 @@ def test_repair_reruns_failed_tasks_and_downstream_keeping_successful_ones(
     assert repaired["tasks"]["fragile"]["values"] == {"repairs": 1}
     assert repaired["tasks"]["last"]["values"] == {"got": 1}
     assert [h["state"] for h in repaired["tasks"]["fragile"]["history"]] == ["FAILED"]
+
+
+def test_job_timeout_stops_running_tasks_and_marks_the_run_timedout(tmp_path: Path, runs_dir: Path) -> None:
+    notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(300)")
+    notebook(tmp_path / "after.ipynb", "pass")
+    path = job(
+        tmp_path / "job.json",
+        [nb_task("slow", "slow"), nb_task("after", "after", depends_on=["slow"], run_if="ALL_DONE")],
+        timeout_seconds=3,
+    )
+    run = run_job(path, runs_dir=runs_dir)
+    assert run["state"] == "TIMEDOUT"
+    assert run["tasks"]["slow"]["state"] == "TIMEDOUT"
+    assert "job timed out" in run["tasks"]["slow"]["error"]
+    assert run["tasks"]["after"]["state"] == "UPSTREAM_CANCELED"
+    assert kernel_processes(str(runs_dir)) == []
+
+
+def test_retry_count_references_and_upstream_execution_count(tmp_path: Path, runs_dir: Path) -> None:
+    notebook(
+        tmp_path / "flaky.ipynb",
+        "if dbutils.widgets.get('retry') == '0':\n    raise RuntimeError('first attempt fails')",
+    )
+    notebook(tmp_path / "after.ipynb", "dbutils.jobs.taskValues.set('n', dbutils.widgets.get('n'))")
+    path = job(
+        tmp_path / "job.json",
+        [
+            nb_task("flaky", "flaky", base_parameters={"retry": "{{task_retry_count}}"}, max_retries=1),
+            nb_task(
+                "after",
+                "after",
+                depends_on=["flaky"],
+                base_parameters={"n": "{{tasks.flaky.execution_count}}"},
+            ),
+        ],
+    )
+    run = run_job(path, runs_dir=runs_dir)
+    assert run["state"] == "SUCCESS"
+    assert run["tasks"]["flaky"]["parameters"] == {"retry": "1"}
+    assert run["tasks"]["after"]["values"] == {"n": "2"}
