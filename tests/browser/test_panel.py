@@ -91,7 +91,7 @@ def test_a_value_set_while_the_run_is_running_appears_without_reloading(
 
     lab.store.set_value(run_id, "train_logreg", "accuracy", 0.8513)
     row = panel.locator('.jp-TaskValues-value[data-key="accuracy"]')
-    row.wait_for(timeout=10_000)
+    row.wait_for(timeout=20_000)
 
     assert row.locator(".jp-TaskValues-preview").text_content() == "0.8513"
     assert page.evaluate("() => window.__notReloaded") is True
@@ -100,10 +100,10 @@ def test_a_value_set_while_the_run_is_running_appears_without_reloading(
     store.write_task(run_id, "train_logreg", {"state": "SUCCESS", "attempts": [{"attempt": 1}]})
     store.update_run(run_id, state="SUCCESS", end_time="2026-11-29T09:31:00.000Z")
     panel.locator('.jp-TaskValues-node[data-task-key="train_logreg"][data-state="SUCCESS"]').wait_for(
-        timeout=10_000
+        timeout=20_000
     )
     panel.locator(f'[data-run-id="{run_id}"] .jp-TaskValues-badge[data-state="SUCCESS"]').wait_for(
-        timeout=15_000
+        timeout=20_000
     )
 
 
