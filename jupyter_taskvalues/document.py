@@ -41,7 +41,7 @@ from typing import Any
 
 from .store import RunStore, ValueRecord
 
-__all__ = ["duration", "run_document", "run_summary", "task_document"]
+__all__ = ["blank_task_record", "duration", "run_document", "run_summary", "task_document"]
 
 _TASK_DEFAULTS: dict[str, Any] = {
     "type": "notebook",
@@ -60,6 +60,15 @@ _TASK_DEFAULTS: dict[str, Any] = {
     "iterations": None,
     "history": [],
 }
+
+
+def blank_task_record(kind: str) -> dict[str, Any]:
+    """Return the record of a task that has not started: what the runner writes first, and fills in."""
+    record = {
+        k: v for k, v in _TASK_DEFAULTS.items() if k not in ("type", "depends_on", "run_if", "notebook_path")
+    }
+    record.update(attempts=[], parameters={}, history=[], iterations=[] if kind == "for_each" else None)
+    return record
 
 
 def duration(start: str | None, end: str | None) -> float | None:

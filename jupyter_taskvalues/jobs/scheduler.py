@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..context import TaskContext
+from ..document import blank_task_record
 from ..exceptions import ReferenceResolutionError, TaskValuesError, ValueNotFoundError
 from ..references import NO_INPUT, ResolutionContext, render, resolve, resolve_json
 from ..store import RunStore, utcnow
@@ -216,7 +217,7 @@ class JobRun:
                     | {"repair": len(history)}
                 )
                 self.store.clear_task_values(self.run_id, key)
-            self.records[key] = _fresh_record(task) | {"history": history}
+            self.records[key] = blank_task_record(task.kind) | {"history": history}
             self.states[key] = "PENDING"
             self.store.write_task(self.run_id, key, self.records[key])
 
@@ -443,21 +444,6 @@ class JobRun:
             task_info=task_info,
             allow_missing=self.spec.allow_missing_references,
         )
-
-
-def _fresh_record(task: Task) -> dict[str, Any]:
-    return {
-        "state": "PENDING",
-        "attempts": [],
-        "start_time": None,
-        "end_time": None,
-        "parameters": {},
-        "exit_value": None,
-        "error": None,
-        "output_notebook": None,
-        "outcome": None,
-        "iterations": [] if task.kind == "for_each" else None,
-    }
 
 
 def _outcome(result: NotebookResult) -> dict[str, Any]:
