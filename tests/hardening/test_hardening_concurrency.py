@@ -157,11 +157,11 @@ def test_sixteen_task_processes_lose_and_tear_nothing_while_readers_list_and_rea
 
 
 @pytest.mark.slow
-def test_sixteen_task_processes_with_five_hundred_values_each_lose_nothing(
+def test_sixteen_task_processes_with_four_hundred_values_each_lose_nothing(
     tmp_path: Path, runs_dir: Path
 ) -> None:
-    # 16 x (500 keys + 500 overwrites) = 16,000 sets, 8,016 values, read by 3 listers.
-    _writers_and_readers(tmp_path, runs_dir, writers=16, keys=500, readers=3)
+    # 16 x (400 keys + 400 overwrites) = 12,800 sets, 6,416 values, read by 3 listers.
+    _writers_and_readers(tmp_path, runs_dir, writers=16, keys=400, readers=3)
 
 
 def _fill(

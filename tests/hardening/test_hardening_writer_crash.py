@@ -98,7 +98,7 @@ def _check_run(store: RunStore, run_id: str, task: str, last: dict[str, int]) ->
 
 
 @pytest.mark.parametrize(
-    "kills", [pytest.param(20, id="20-kills"), pytest.param(100, id="100-kills", marks=pytest.mark.slow)]
+    "kills", [pytest.param(20, id="20-kills"), pytest.param(60, id="60-kills", marks=pytest.mark.slow)]
 )
 def test_a_writer_killed_at_random_moments_leaves_whole_values_and_a_listable_run(
     tmp_path: Path, runs_dir: Path, kills: int
