@@ -81,6 +81,7 @@ def run_command(
 def ours(workload: workloads.Workload, tmp: Path, extra: list[str]) -> Sample:
     """Run the workload's job with ``jupyter-taskvalues run`` and check the value it must end with."""
     timings = tmp / f"{workload.name}.timings.jsonl"
+    timings.unlink(missing_ok=True)
     output = tmp / f"{workload.name}.json"
     runs = tmp / "runs"
     args = [
@@ -364,6 +365,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (its path is printed)")
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="do not byte-compile jupyter_taskvalues first (an installed wheel is; an editable install under "
+        "PYTHONDONTWRITEBYTECODE=1 never is, and then compiles every module in every process)",
+    )
     args = parser.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
     only = set(args.only) or {"chain", "fanout", "independent", "micro"}
@@ -373,10 +380,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.warm_kernels is not None:
         extra += ["--warm-kernels", str(args.warm_kernels)]
 
+    if not args.no_compile:
+        # As pip does when it installs a wheel; __pycache__ is ignored by git.
+        import jupyter_taskvalues
+
+        subprocess.run(
+            [PYTHON, "-m", "compileall", "-q", str(Path(jupyter_taskvalues.__file__).parent)], check=True
+        )
     tmp = Path(tempfile.mkdtemp(prefix="jtv-bench-"))
     print(
         f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, load {_load()}; "
-        f"{repeat} repetition(s); working in {tmp}",
+        f"{repeat} repetition(s); byte-compiled: {'no' if args.no_compile else 'yes'}; working in {tmp}",
         flush=True,
     )
     try:
