@@ -437,3 +437,50 @@ def test_a_hostile_notebook_file_is_a_notebook_format_error(name: str, tmp_path:
     except NotebookFormatError as e:
         assert "Traceback" not in str(e)
     assert tree(tmp_path) == before
+
+
+# -- magics -----------------------------------------------------------------------------------------------------
+
+
+def test_hostile_magic_lines_are_usage_errors_and_write_nothing(tmp_path: Path, runs_dir: Path) -> None:
+    from IPython.core.error import UsageError
+    from IPython.testing import globalipapp
+
+    from jupyter_taskvalues import session
+
+    store = RunStore(runs_dir)
+    run_id = store.create_run(job_name="x", tasks={"a": {}})
+    store.set_value(run_id, "a", "k", 1)
+    shell = globalipapp.get_ipython()  # type: ignore[no-untyped-call]
+    session.clear_session()
+    session.detach()
+    shell.run_line_magic("load_ext", "jupyter_taskvalues")
+    before = tree(tmp_path)
+    lines = [
+        "attach ../../etc a",
+        "attach /etc/passwd a",
+        f"attach {run_id} ../a",
+        f"attach {run_id} '\u202ea'",
+        "attach 'a b' c",
+        "get ../x k --debug 1 --default",
+        "set ../x 1",
+        "set 'a\\x00b' 1",
+        "set k __import__('os')",
+        "set k {1: 2}",
+        "set k float('nan')",
+        "set k 'x' * 50000",
+        "list ../../etc",
+        "show ../..",
+        "nosuch",
+        "'",
+        "attach",
+    ]
+    try:
+        for line in lines:
+            with pytest.raises(UsageError):
+                shell.run_line_magic("taskvalue", line)
+    finally:
+        shell.run_line_magic("unload_ext", "jupyter_taskvalues")
+        session.clear_session()
+        session.detach()
+    assert tree(tmp_path) == before
