@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import importlib
 import json
@@ -108,6 +109,7 @@ _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
 _TMP_PREFIX = ".tmp-"
 _FILE_MODE = 0o644
+_DIR_MODE = 0o755
 
 
 def utcnow() -> str:
@@ -273,9 +275,10 @@ class RunStore:
         limit = max_values if max_values is not None else self.max_values
         record = _run_record(run_id, job_name, tasks, parameters, job_id, limit, extra)
         try:
-            path.mkdir(parents=True, exist_ok=False)
-            (path / "values").mkdir()
-            (path / "tasks").mkdir()
+            _makedirs(path.parent)
+            path.mkdir(mode=_DIR_MODE)
+            (path / "values").mkdir(mode=_DIR_MODE)
+            (path / "tasks").mkdir(mode=_DIR_MODE)
         except FileExistsError as e:
             raise StoreError(f"Run {run_id!r} already exists in {self.root}.", run_id=run_id) from e
         except OSError as e:
@@ -414,8 +417,9 @@ class RunStore:
 
     def write_task(self, run_id: str, task_key: str, record: Mapping[str, Any]) -> None:
         """Replace the record of one task of the run (only the runner calls this)."""
+        check_key(task_key, what="Task key")
         directory = self.run_dir(run_id) / "tasks" / _name(task_key)
-        directory.mkdir(parents=True, exist_ok=True)
+        _makedirs(directory)
         _write_json(directory / "task.json", {"task_key": task_key, **record})
 
     def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
@@ -450,6 +454,7 @@ class RunStore:
         that breaks a rule, and :class:`ValueLimitError` when a new key would exceed the run's limit.
         """
         check_key(key)
+        check_key(task_key, what="Task key")
         text = encode_value(key, value, task_key=task_key)
         size = len(text.encode("utf-8"))
         record = ValueRecord(task_key, key, None, size, utcnow(), attempt, iteration)
@@ -488,7 +493,7 @@ class RunStore:
         values_root = self.run_dir(run_id) / "values"
         if not values_root.is_dir():
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
-        directory.mkdir(parents=True, exist_ok=True)
+        _makedirs(directory)
         with _locked(values_root / ".lock"):
             if target.exists():  # another process created it while we waited
                 _write_text(target, payload)
@@ -496,7 +501,8 @@ class RunStore:
             count = _read_count(values_root)
             if count >= limit:
                 raise _limit_error(run_id, task_key, key, count, limit)
-            _write_text(values_root / ".count", str(count + 1))
+            # The count names the value it counts: a writer killed before the value lands is not counted.
+            _write_text(values_root / ".count", f"{count + 1} {target.relative_to(values_root).as_posix()}")
             _write_text(target, payload)
 
     def get_value_record(
@@ -571,7 +577,7 @@ class RunStore:
         if not source.exists():
             return
         target = self.run_dir(run_id) / "attempts" / _name(task_key) / str(attempt)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _makedirs(target.parent)
         values_root = self.run_dir(run_id) / "values"
         with _locked(values_root / ".lock"):
             if target.exists():
@@ -601,7 +607,7 @@ class RunStore:
         :meth:`write_notebook`).
         """
         directory = self.run_dir(run_id) / "notebooks"
-        directory.mkdir(parents=True, exist_ok=True)
+        _makedirs(directory)
         return directory / _notebook_name(task_key, iteration)
 
     def write_notebook(
@@ -620,7 +626,14 @@ class RunStore:
     def read_notebook(self, run_id: str, task_key: str, iteration: int | None = None) -> dict[str, Any]:
         """Return the executed notebook of a task (or iteration) as JSON; raise ``FileNotFoundError`` if none."""
         path = self.run_dir(run_id) / "notebooks" / _notebook_name(task_key, iteration)
-        data = _read_json(path)
+        try:  # never through a link: the REST API serves this, and the file must be the store's own
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise FileNotFoundError(f"{path} is a symbolic link, not a notebook the store kept.") from e
+            raise
+        with open(fd, encoding="utf-8") as f:
+            data = json.load(f)
         if not isinstance(data, dict):
             raise StoreError(f"The executed notebook {path} is not a notebook.", run_id=run_id)
         return data
@@ -721,10 +734,29 @@ def _record_from(data: Mapping[str, Any]) -> ValueRecord:
 
 
 def _read_count(values_root: Path) -> int:
+    """The run's value count: ``.count`` holds ``N [last created value]``; N - 1 if that value never landed."""
     try:
-        return int((values_root / ".count").read_text() or 0)
+        text = (values_root / ".count").read_text()
     except FileNotFoundError:
         return 0
+    number, _, pending = text.strip().partition(" ")
+    count = int(number or 0)
+    if pending and not (values_root / pending).exists():
+        count -= 1
+    return max(count, 0)
+
+
+def _makedirs(path: Path) -> None:
+    """Create ``path`` and its missing parents, each ``0o755`` (not the umask's default, which may be 0o777)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=_DIR_MODE)
 
 
 def _recount(values_root: Path) -> int:

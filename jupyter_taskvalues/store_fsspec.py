@@ -63,12 +63,22 @@ from .store import (
     new_run_id,
     utcnow,
 )
-from .values import MAX_VALUES_PER_RUN
+from .values import MAX_VALUES_PER_RUN, check_key
 
 __all__ = ["FsspecRunStore"]
 
 #: Metadata fields that change when an object is rewritten, in order of preference (content hashes first).
-_VERSION_FIELDS = ("ETag", "etag", "md5Hash", "generation", "version_id", "mtime", "LastModified", "updated", "created")
+_VERSION_FIELDS = (
+    "ETag",
+    "etag",
+    "md5Hash",
+    "generation",
+    "version_id",
+    "mtime",
+    "LastModified",
+    "updated",
+    "created",
+)
 _MODIFIED_FIELDS = ("LastModified", "last_modified", "mtime", "updated", "created")
 
 
@@ -280,6 +290,7 @@ class FsspecRunStore(RunStore):
 
     def write_task(self, run_id: str, task_key: str, record: Mapping[str, Any]) -> None:
         """Replace the record of one task (only the runner calls this), uploading staged executed notebooks."""
+        check_key(task_key, what="Task key")
         record = dict(record)
         if "output_notebook" in record:
             record["output_notebook"] = self._publish(run_id, task_key, None, record["output_notebook"])
