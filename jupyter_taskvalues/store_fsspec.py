@@ -12,7 +12,12 @@
 - **Cheap listing and watching.** A run is one prefix. :meth:`~FsspecRunStore.fingerprint` is one listing of that
   prefix (a request per 1,000 objects), hashed from each object's ETag (or generation, or modification time)
   and size, reading no value. Listings bypass fsspec's listings cache, so a reader never works from a stale
-  one. Reading a task's values is a listing and one concurrent batch of GETs.
+  one. Reading a task's values is one listing of its folder, then GETs (one concurrent batch) of the values
+  its *index* does not hold: when a task finishes, the runner writes ``values/<task>/.index.json``, a snapshot
+  of every value with the version (ETag...) of the object it was read from. A reader uses a snapshot entry
+  only while the listing shows the object at that version, so the index can be stale but never wrong; a
+  finished run's document costs a listing and one GET per task.
+- **Setting a value** is a HEAD (does the key exist?) and a PUT; a new key also lists ``values/`` to count.
 - **The values limit.** With no lock, the count is a listing of ``values/`` taken just before a new key's PUT.
   Each writer enforces the limit against what it saw; writers creating new keys at the same moment can each see
   room for one more, so a run may end up over its limit by at most the number of such concurrent creators
@@ -78,6 +83,10 @@ _VERSION_FIELDS = (
     "LastModified",
     "updated",
     "created",
+)
+_INDEX = ".index.json"
+_FINAL_STATES = frozenset(
+    ("SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "EXCLUDED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED")
 )
 _MODIFIED_FIELDS = ("LastModified", "last_modified", "mtime", "updated", "created")
 
@@ -306,6 +315,10 @@ class FsspecRunStore(RunStore):
                 else item
                 for item in record["iterations"]
             ]
+        if record.get("state") in _FINAL_STATES:
+            self._write_index(
+                run_id, task_key
+            )  # before the record: a reader that sees it final finds the index
         payload = json.dumps({"task_key": task_key, **record}, ensure_ascii=False, indent=1)
         self._write(self._path(run_id, "tasks", _name(task_key), "task.json"), payload)
 
@@ -329,6 +342,9 @@ class FsspecRunStore(RunStore):
         max_values: int | None,
     ) -> None:
         target = self._values_path(run_id, task_key, iteration) + "/" + _name(key) + ".json"
+        if self._exists(target):  # an overwrite: one HEAD, then the PUT
+            self._write(target, payload)
+            return
         existing = [path for path in self._find(self._path(run_id, "values")) if _is_value(path)]
         if target not in existing:
             if max_values is not None:
@@ -348,31 +364,84 @@ class FsspecRunStore(RunStore):
         self, run_id: str, task_key: str, *, iteration: int | None = None
     ) -> dict[str, ValueRecord]:
         """Return the current values of one task (or one of its iterations), keyed by value key."""
-        directory = self._values_path(run_id, task_key, iteration)
-        try:
-            entries = self.fs.ls(directory, detail=False)
-        except FileNotFoundError:
-            return {}
-        except Exception as e:  # each file system raises its own errors; all mean "cannot list"
-            raise StoreError(f"Cannot list {self._url(directory)}: {e}") from e
-        return {r.key: r for r in self._records(entries)}
+        task_dir = self._values_path(run_id, task_key, None)
+        level = "" if iteration is None else f"@{int(iteration)}/"
+        return {r.key: r for r in self._task_records(task_dir, level)}
 
     def list_iteration_values(self, run_id: str, task_key: str) -> dict[int, dict[str, ValueRecord]]:
         """Return the values of every for-each iteration of a task, keyed by iteration index."""
-        directory = self._values_path(run_id, task_key, None)
-        nested = [p for p in self._find(directory) if p[len(directory) + 1 :].startswith("@")]
         result: dict[int, dict[str, ValueRecord]] = {}
-        for record in self._records(nested):
+        for record in self._task_records(self._values_path(run_id, task_key, None), None):
             if record.iteration is not None:
                 result.setdefault(int(record.iteration), {})[record.key] = record
         return result
 
+    def _task_records(self, task_dir: str, level: str | None) -> list[ValueRecord]:
+        """The value records under a task's folder: those at ``level`` (``""``, ``"@3/"``), or all for ``None``.
+
+        One listing; values the task's index holds at the listed version are not read again.
+        """
+        listing = self._find(task_dir)
+        wanted = {
+            path: info
+            for path, info in listing.items()
+            if _is_value(path)
+            and (level is None or path[len(task_dir) + 1 :].rpartition("/")[0] == level.rstrip("/"))
+        }
+        return self._indexed_records(task_dir, wanted, has_index=task_dir + "/" + _INDEX in listing)
+
+    def _indexed_records(
+        self, task_dir: str, infos: Mapping[str, Mapping[str, Any]], *, has_index: bool
+    ) -> list[ValueRecord]:
+        cached: dict[str, Any] = {}
+        if has_index:
+            with contextlib.suppress(FileNotFoundError, ValueError, AttributeError):
+                cached = json.loads(self._read(task_dir + "/" + _INDEX)).get("values", {})
+        records, unread = [], []
+        for path, info in sorted(infos.items()):
+            entry = cached.get(path[len(task_dir) + 1 :])
+            if (
+                isinstance(entry, dict)
+                and entry.get("version") == _version(info)
+                and _version(info) is not None
+            ):
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    records.append(_record_from(entry["record"]))
+                    continue
+            unread.append(path)
+        return records + self._records(unread)
+
+    def _write_index(self, run_id: str, task_key: str) -> None:
+        """Snapshot a finished task's values (with each object's version) into one object readers fetch first."""
+        task_dir = self._values_path(run_id, task_key, None)
+        infos = {path: info for path, info in self._find(task_dir).items() if _is_value(path)}
+        if not infos:
+            return
+        contents = self._cat_many(infos)
+        values = {}
+        for path, data in contents.items():
+            with contextlib.suppress(ValueError):
+                values[path[len(task_dir) + 1 :]] = {
+                    "version": _version(infos[path]),
+                    "record": json.loads(data),
+                }
+        self._write(task_dir + "/" + _INDEX, json.dumps({"values": values}, ensure_ascii=False))
+
     def all_values(self, run_id: str) -> dict[str, dict[str, ValueRecord]]:
-        """Return the current values of every task of the run (iterations excluded): one listing, one batch."""
+        """Return the current values of every task of the run (iterations excluded), from one listing."""
         result: dict[str, dict[str, ValueRecord]] = {task: {} for task in self.task_keys(run_id)}
-        for record in self._records(self._find(self._path(run_id, "values"))):
-            if record.iteration is None and record.task_key in result:
-                result[record.task_key][record.key] = record
+        root = self._path(run_id, "values")
+        listing = self._find(root)
+        by_task: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for path, info in listing.items():
+            name, _, rest = path[len(root) + 1 :].partition("/")
+            if _is_value(path) and "/" not in rest:
+                by_task.setdefault(root + "/" + name, {})[path] = info
+        for task_dir, infos in by_task.items():
+            has_index = task_dir + "/" + _INDEX in listing
+            for record in self._indexed_records(task_dir, infos, has_index=has_index):
+                if record.iteration is None and record.task_key in result:
+                    result[record.task_key][record.key] = record
         return result
 
     def count_values(self, run_id: str) -> int:
@@ -395,8 +464,7 @@ class FsspecRunStore(RunStore):
     def attempt_values(self, run_id: str, task_key: str, attempt: int) -> dict[str, ValueRecord]:
         """Return the values an earlier attempt of a task had set when it was moved aside."""
         directory = self._path(run_id, "attempts", _name(task_key), str(attempt))
-        top = [p for p in self._find(directory) if "/" not in p[len(directory) + 1 :]]
-        return {r.key: r for r in self._records(top)}
+        return {r.key: r for r in self._task_records(directory, "")}
 
     def clear_task_values(self, run_id: str, task_key: str) -> None:
         """Delete every value of a task, iterations included (a repair re-runs it from scratch)."""
@@ -464,14 +532,19 @@ class FsspecRunStore(RunStore):
                 if age is not None and age > self.stale_after:
                     parts.append("stale")
                 continue
-            version = next((info[k] for k in _VERSION_FIELDS if info.get(k) is not None), None)
-            parts.append(f"{name}:{version}:{info.get('size')}")
+            parts.append(f"{name}:{_version(info)}")
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
     def sweep(self, run_id: str) -> int:
         """Remove this machine's staging files of the run; an object store holds no partial writes: return 0."""
         shutil.rmtree(self._dir / self.check_run_id(run_id), ignore_errors=True)
         return 0
+
+
+def _version(info: Mapping[str, Any]) -> str | None:
+    """What changes when an object is rewritten: its ETag, generation or modification time."""
+    version = next((info[k] for k in _VERSION_FIELDS if info.get(k) is not None), None)
+    return None if version is None else f"{version}:{info.get('size')}"
 
 
 def _is_value(path: str) -> bool:

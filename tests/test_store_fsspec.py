@@ -438,3 +438,44 @@ def test_concurrent_creators_exceed_an_object_stores_limit_by_less_than_their_nu
     else:
         assert limit <= count <= limit + writers - 1  # the documented bound without a lock
     assert len(refused) == writers * limit - count
+
+
+def test_values_changed_after_a_task_finished_are_read_as_they_are_now(store: RunStore) -> None:
+    run_id = _run(store)
+    store.set_value(run_id, "ingest", "rows", 1)
+    store.set_value(run_id, "train", "score", 0.5, iteration=0)
+    store.write_task(run_id, "ingest", {"state": "SUCCESS"})  # an object store snapshots the values here
+    store.write_task(run_id, "train", {"state": "SUCCESS"})
+    store.set_value(run_id, "ingest", "rows", 2)
+    store.set_value(run_id, "ingest", "late", 3)
+    store.set_value(run_id, "train", "score", 0.7, iteration=0)
+    assert {k: r.value for k, r in store.list_values(run_id, "ingest").items()} == {"rows": 2, "late": 3}
+    assert {k: r.value for k, r in store.all_values(run_id)["ingest"].items()} == {"rows": 2, "late": 3}
+    assert store.list_iteration_values(run_id, "train")[0]["score"].value == 0.7
+    assert store.get_value(run_id, "train", "score", iteration=0) == 0.7
+
+
+def test_an_object_store_reads_a_finished_tasks_values_from_its_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = RunStore("memory://indexed/runs")
+    assert isinstance(store, FsspecRunStore)
+    run_id = _run(store)
+    for i in range(20):
+        store.set_value(run_id, "ingest", f"k{i}", i)
+    store.write_task(run_id, "ingest", {"state": "SUCCESS"})
+    reads: list[str] = []
+    original = store.fs.cat_file
+
+    def cat_file(path: str, **kwargs: Any) -> Any:
+        reads.append(path.rsplit("/", 1)[-1])
+        return original(path, **kwargs)
+
+    def no_batch(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a value was read one by one")
+
+    monkeypatch.setattr(store.fs, "cat_file", cat_file)
+    monkeypatch.setattr(store.fs, "cat", no_batch)
+    values = store.list_values(run_id, "ingest")
+    assert {k: r.value for k, r in values.items()} == {f"k{i}": i for i in range(20)}
+    assert reads == [".index.json"]
