@@ -24,7 +24,8 @@ class TaskValuesExtension(LoggingConfigurable):  # type: ignore[misc]
 
     runs_dir = Unicode(
         help=(
-            "The runs directory the REST API and the JupyterLab panel read. Default: the environment "
+            "The runs directory the REST API and the JupyterLab panel read, or an fsspec URL such as "
+            "s3://bucket/runs (credentials from fsspec's configuration). Default: the environment "
             f"variable {RUNS_DIR_ENV}, else <jupyter data dir>/taskvalues/runs (the same default as the "
             "jupyter-taskvalues CLI and the kernels of job runs)."
         ),
