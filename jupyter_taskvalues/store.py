@@ -611,15 +611,18 @@ class RunStore:
         return directory / _notebook_name(task_key, iteration)
 
     def write_notebook(
-        self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str]
+        self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str] | bytes
     ) -> str:
-        """Keep the executed notebook in the file ``source`` as the task's (or iteration's); return where it is.
+        """Keep an executed notebook as the task's (or iteration's); return where it is kept.
 
-        The returned string is what a task record's ``output_notebook`` holds: a path for a local store, a URL
-        for the others.
+        ``source`` is the file holding it, or its JSON as ``bytes``; either way it is written atomically (a
+        temporary file renamed, mode ``0o644``). The returned string is what a task record's
+        ``output_notebook`` holds: a path for a local store, a URL for the others.
         """
         target = self.notebook_path(run_id, task_key, iteration)
-        if Path(source).resolve() != target.resolve():
+        if isinstance(source, bytes):
+            _write_text(target, source.decode("utf-8"))
+        elif Path(source).resolve() != target.resolve():
             _write_text(target, Path(source).read_text(encoding="utf-8"))
         return str(target)
 

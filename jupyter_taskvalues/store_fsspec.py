@@ -488,11 +488,12 @@ class FsspecRunStore(RunStore):
         return f"{self.run_url(run_id)}/notebooks/{_notebook_name(task_key, iteration)}"
 
     def write_notebook(
-        self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str]
+        self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str] | bytes
     ) -> str:
-        """Upload the executed notebook in the local file ``source``; return its URL."""
+        """Upload an executed notebook (the local file ``source``, or its JSON as ``bytes``); return its URL."""
         name = _notebook_name(task_key, iteration)
-        self._write(self._path(run_id, "notebooks", name), Path(source).read_bytes())
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        self._write(self._path(run_id, "notebooks", name), data)
         return self.notebook_url(run_id, task_key, iteration)
 
     def read_notebook(self, run_id: str, task_key: str, iteration: int | None = None) -> dict[str, Any]:

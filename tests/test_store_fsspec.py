@@ -339,6 +339,9 @@ def test_executed_notebooks_are_kept_by_the_store(store: RunStore) -> None:
     other.write_text(json.dumps({**notebook, "metadata": {"v": 2}}))
     store.write_notebook(run_id, "ingest", None, other)
     assert store.read_notebook(run_id, "ingest")["metadata"] == {"v": 2}
+    kept = store.write_notebook(run_id, "ingest", 0, json.dumps({**notebook, "metadata": {"v": 3}}).encode())
+    assert kept.endswith("ingest@0.ipynb")
+    assert store.read_notebook(run_id, "ingest", 0)["metadata"] == {"v": 3}
     with pytest.raises(FileNotFoundError):
         store.read_notebook(run_id, "train")
 
