@@ -43,4 +43,4 @@ def test_every_module_declares_all_that_names_its_objects(module: str) -> None:
 
 def test_unknown_attribute_raises_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        jupyter_taskvalues.nope  # noqa: B018
+        jupyter_taskvalues.nope
