@@ -30,10 +30,11 @@ demo: $(VENV)/.examples
 
 test: $(VENV)/.test
 	bash scripts/ensure-chromium
-	$(MAKE) lint test-core test-server test-browser
+	$(MAKE) test-core test-server test-browser lint
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check jupyter_taskvalues tests benchmarks
+	$(VENV)/bin/ruff format --check jupyter_taskvalues tests benchmarks
 	$(VENV)/bin/mypy
 
 test-core: $(VENV)/.test
