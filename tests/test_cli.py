@@ -32,7 +32,16 @@ def test_run_json_prints_exactly_one_run_document_and_exits_zero(tmp_path: Path,
 def test_a_relative_runs_dir_means_the_same_folder_to_every_task(tmp_path: Path) -> None:
     path = _two_task_job(tmp_path / "job")
     result = subprocess.run(
-        [sys.executable, "-m", "jupyter_taskvalues.cli", "run", str(path), "--runs-dir", "rel/runs", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "jupyter_taskvalues.cli",
+            "run",
+            str(path),
+            "--runs-dir",
+            "rel/runs",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
