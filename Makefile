@@ -30,7 +30,7 @@ demo: $(VENV)/.examples
 
 test: $(VENV)/.test
 	bash scripts/ensure-chromium
-	$(MAKE) test-core test-server test-browser lint
+	$(MAKE) -k test-core test-server test-browser lint
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check jupyter_taskvalues tests benchmarks
