@@ -438,10 +438,11 @@ def _run_all(
             contenders: list[tuple[str, Callable[[], Sample]]] = [
                 ("jupyter-taskvalues", lambda w=workload: ours(w, tmp, extra))  # type: ignore[misc]
             ]
-            contenders += [
-                (peer_name, lambda c=command, n=peer_name: peer(c, tmp, n))  # type: ignore[misc]
-                for peer_name, command in workload.peers.items()
-            ]
+            if rep == 0 or not workload.peer_once:
+                contenders += [
+                    (peer_name, lambda c=command, n=peer_name: peer(c, tmp, n))  # type: ignore[misc]
+                    for peer_name, command in workload.peers.items()
+                ]
             if rep % 2:
                 contenders.reverse()
             for who, action in contenders:
@@ -488,12 +489,19 @@ def _run_all(
     if "independent" in samples:
         a, b = wall("independent", ours_label), wall("independent", "xargs -P2 papermill")
         count = jobs["independent"].tasks
+        runner_cpu = median(
+            t["cpu"]
+            for s in samples["independent"][ours_label]
+            for t in s.timings
+            if t.get("event") == "pool_close"
+        )
         rows.append(
             Row(
                 f"{count} independent trivial tasks",
                 f"{_s(a)} = {count / a:.1f} tasks/s",
                 f"{_s(b)} = {count / b:.1f} tasks/s (xargs -P2 papermill)",
-                f"{count / a:.1f} tasks/s",
+                f"{cpu('independent', ours_label) / count:.2f} CPU-s per task, runner {runner_cpu / count:.3f}; "
+                f"papermill {cpu('independent', 'xargs -P2 papermill') / count:.2f}",
                 "≥ 4 tasks/s",
                 count / a >= 4,
             )

@@ -30,6 +30,7 @@ class Workload:
     tasks: int
     peers: dict[str, str] = field(default_factory=dict)  # peer name -> shell command
     check: str = ""  # "task.key=value" the run must end with
+    peer_once: bool = False  # the peers are a reference only (the target is absolute): run them once
 
 
 def _notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:
@@ -233,6 +234,7 @@ def independent(root: Path, count: int = 50) -> Workload:
         count,
         peers={"xargs -P2 papermill": _xargs_p2(commands)},
         check=f"t{count - 1}.done=1",
+        peer_once=True,
     )
 
 

@@ -67,6 +67,12 @@ class Kernel:
         began = time.monotonic()
         with contextlib.suppress(Exception):  # a closed or half-dead channel must not stop the shutdown
             self.client.stop_channels()
+        # A graceful exit costs the kernel a third of what its start did, in CPU: it gets what the kernels
+        # being started and the tasks running leave over.
+        pid = getattr(getattr(self.manager.provisioner, "process", None), "pid", None)
+        if isinstance(pid, int) and hasattr(os, "setpriority"):
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, pid, 10)
         try:
             await self.manager.request_shutdown()
             # jupyter_client polls every 0.1 s by default; a kernel usually exits well within that.
@@ -392,5 +398,12 @@ class KernelPool:
         log.debug(
             "kernel pool closed in %.3f s",
             seconds,
-            extra={"timing": {"event": "pool_close", "seconds": seconds, "unused": len(unused)}},
+            extra={
+                "timing": {
+                    "event": "pool_close",
+                    "seconds": seconds,
+                    "unused": len(unused),
+                    "cpu": time.process_time(),  # this process's, the runner's, so far
+                }
+            },
         )
