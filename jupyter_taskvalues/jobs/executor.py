@@ -294,7 +294,8 @@ def _keep_notebook(nb: Any, path: Path, result: NotebookResult) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never world-writable, whatever the umask
+        # Never world-writable, whatever the umask.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with open(fd, "w", encoding="utf-8") as f:
             nbformat.write(nb, f)  # type: ignore[no-untyped-call]
         os.replace(tmp, path)
