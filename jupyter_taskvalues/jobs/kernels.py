@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Mapping
@@ -70,6 +71,7 @@ class Kernel:
         # A graceful exit costs the kernel a third of what its start did, in CPU: it gets what the kernels
         # being started and the tasks running leave over.
         pid = getattr(getattr(self.manager.provisioner, "process", None), "pid", None)
+        group = getattr(self.manager.provisioner, "pgid", None)
         if isinstance(pid, int) and hasattr(os, "setpriority"):
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, pid, 10)
@@ -82,6 +84,11 @@ class Kernel:
             log.debug("graceful kernel shutdown failed (%s); killing it", e)
             with contextlib.suppress(Exception):
                 await self.manager.shutdown_kernel(now=True)
+        # A kernel that exited gracefully leaves the processes its task started (a `Popen`, a shell's `&`)
+        # behind in its process group: they end with the task.
+        if isinstance(group, int) and group > 1 and hasattr(os, "killpg"):
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
         self._close_stderr()
         seconds = time.monotonic() - began
         log.debug(
