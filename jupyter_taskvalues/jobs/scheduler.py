@@ -243,7 +243,12 @@ class JobRun:
 
     async def _run_task(self, task: Task) -> None:
         key = task.task_key
-        self._update(key, state="RUNNING", start_time=utcnow())
+        self.records[key].update(state="RUNNING", start_time=utcnow())
+        self.states[key] = "RUNNING"
+        if (
+            task.kind != "notebook"
+        ):  # a notebook task's record is written once, when its kernel is ready to go
+            self._update(key)
         try:
             if task.kind == "condition":
                 self._run_condition(task)
@@ -360,8 +365,9 @@ class JobRun:
                 "end_time": None,
                 "error": None,
             }
-            attempts.append(attempt)
-            self._update(key)
+            attempts.append(
+                attempt
+            )  # recorded when it gets its slot: one write on the critical path, not two
             context = TaskContext(
                 run_id=self.run_id,
                 task_key=key,
