@@ -21,7 +21,6 @@ import json
 import os
 import sys
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
@@ -42,17 +41,67 @@ _PARAMETERS = ENV_PREFIX + "PARAMETERS"
 _MAX_VALUES = ENV_PREFIX + "MAX_VALUES"
 
 
-@dataclass(frozen=True)
+_FIELDS = ("run_id", "task_key", "runs_dir", "iteration", "attempt", "parameters", "max_values")
+
+
 class TaskContext:
-    """The task of a job run that this process executes."""
+    """The task of a job run that this process executes. Immutable; compared field by field.
+
+    A plain class rather than a frozen dataclass: creating a dataclass costs a millisecond at import time, and
+    this module is imported by ``%load_ext jupyter_taskvalues``.
+    """
 
     run_id: str
     task_key: str
     runs_dir: str
-    iteration: int | None = None
-    attempt: int = 1
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    max_values: int | None = None
+    iteration: int | None
+    attempt: int
+    parameters: Mapping[str, str]
+    max_values: int | None
+
+    def __init__(
+        self,
+        run_id: str,
+        task_key: str,
+        runs_dir: str,
+        iteration: int | None = None,
+        attempt: int = 1,
+        parameters: Mapping[str, str] | None = None,
+        max_values: int | None = None,
+    ) -> None:
+        values = self.__dict__
+        values["run_id"] = run_id
+        values["task_key"] = task_key
+        values["runs_dir"] = runs_dir
+        values["iteration"] = iteration
+        values["attempt"] = attempt
+        values["parameters"] = {} if parameters is None else parameters
+        values["max_values"] = max_values
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a TaskContext is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a TaskContext is immutable")
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(self.__dict__[name] for name in _FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, TaskContext)
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={self.__dict__[name]!r}" for name in _FIELDS)
+        return f"{type(self).__name__}({shown})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), self._fields())
 
 
 def default_runs_dir(environ: Mapping[str, str] | None = None) -> str:
@@ -79,9 +128,51 @@ def default_runs_dir(environ: Mapping[str, str] | None = None) -> str:
     return str(Path(data_dir) / "taskvalues" / "runs")
 
 
+# What the task context is read from: when none of these changed, the parsed context is reused.
+_ENV_NAMES = (
+    _RUN_ID,
+    _TASK_KEY,
+    RUNS_DIR_ENV,
+    _ITERATION,
+    _ATTEMPT,
+    _PARAMETERS,
+    _MAX_VALUES,
+    "JUPYTER_DATA_DIR",
+    "XDG_DATA_HOME",
+    "APPDATA",
+    "HOME",
+)
+_encodekey = getattr(os.environ, "encodekey", None)
+# os.environ keeps the encoded variables in a dict: looking them up there costs nanoseconds, not a microsecond.
+_RAW_KEYS = tuple(_encodekey(name) for name in _ENV_NAMES) if callable(_encodekey) else None
+_cache: tuple[tuple[object, ...], TaskContext | None] | None = None
+
+
 def current_context(environ: Mapping[str, str] | None = None) -> TaskContext | None:
-    """Return this process's task context, or ``None`` when it is not in a job run."""
-    env = os.environ if environ is None else environ
+    """Return this process's task context, or ``None`` when it is not in a job run.
+
+    The process environment's context is parsed once, and again whenever one of the variables it comes from
+    changes (a warm kernel learns its task after it started).
+    """
+    global _cache
+    if environ is not None:
+        return _parse(environ)
+    env = os.environ
+    data = getattr(env, "_data", None)
+    raw: tuple[object, ...] = (
+        tuple(map(data.get, _RAW_KEYS))
+        if _RAW_KEYS is not None and isinstance(data, dict)
+        else tuple(map(env.get, _ENV_NAMES))
+    )
+    cached = _cache
+    if cached is not None and cached[0] == raw:
+        return cached[1]
+    context = _parse(env)
+    _cache = (raw, context)
+    return context
+
+
+def _parse(env: Mapping[str, str]) -> TaskContext | None:
     run_id = env.get(_RUN_ID)
     task_key = env.get(_TASK_KEY)
     if not run_id or not task_key:

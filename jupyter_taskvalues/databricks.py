@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from .exceptions import ValueNotFoundError, WidgetNotFoundError
 from .session import active_context, session_values, set_session_value
-from .store import RunStore
 from .values import check_key
 
 if TYPE_CHECKING:
     from .context import TaskContext
+    from .store import RunStore
 
 __all__ = ["DBUtils", "NotebookExit", "dbutils", "session_values"]
 
@@ -34,6 +34,19 @@ _DEBUG_VALUE_MESSAGE = (
 
 def _context() -> TaskContext | None:
     return active_context()[0]
+
+
+_stores: dict[str, RunStore] = {}
+
+
+def _store(runs_dir: str) -> RunStore:
+    """Return the store of ``runs_dir``, made once per process (the store module is imported only here)."""
+    store = _stores.get(runs_dir)
+    if store is None:
+        from .store import RunStore
+
+        store = _stores[runs_dir] = RunStore(runs_dir)
+    return store
 
 
 class NotebookExit(BaseException):
@@ -83,7 +96,7 @@ class TaskValuesUtils:
         if context is None or attached:
             set_session_value(key, value)
             return
-        RunStore(context.runs_dir).set_value(
+        _store(context.runs_dir).set_value(
             context.run_id,
             context.task_key,
             key,
@@ -124,7 +137,7 @@ class TaskValuesUtils:
         check_key(taskKey, what="Task key")
         check_key(key)
         try:
-            return RunStore(context.runs_dir).get_value(context.run_id, taskKey, key)
+            return _store(context.runs_dir).get_value(context.run_id, taskKey, key)
         except ValueNotFoundError:
             if default is None:
                 raise

@@ -13,12 +13,16 @@ Everything here is per process and thread-safe; nothing is written to disk.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .context import TaskContext, current_context, default_runs_dir
 from .exceptions import RunNotFoundError, TaskNotFoundError, ValueLimitError
-from .store import RunStore, ValueRecord, utcnow
 from .values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
+
+if TYPE_CHECKING:
+    from .store import ValueRecord
+
+# The store module is imported where a value is set or a run is read, not by ``%load_ext``.
 
 __all__ = [
     "INTERACTIVE_TASK",
@@ -51,6 +55,8 @@ def set_session_value(key: str, value: Any, *, max_values: int = MAX_VALUES_PER_
     ValueLimitError`. Nothing is kept when it raises.
     """
     global _version
+    from .store import ValueRecord, utcnow
+
     check_key(key)
     text = encode_value(key, value)
     stamp = utcnow()
@@ -77,6 +83,8 @@ def session_values() -> dict[str, Any]:
 
 def session_records() -> dict[str, ValueRecord]:
     """Return the interactive session's values with their metadata (size in bytes, time set)."""
+    from .store import ValueRecord
+
     with _lock:
         items = list(_encoded.items())
     return {
@@ -107,6 +115,8 @@ def attach(run_id: str, task_key: str, *, runs_dir: str | None = None) -> TaskCo
     TaskNotFoundError` when the run or the task does not exist.
     """
     global _attached
+    from .store import RunStore
+
     directory = runs_dir or default_runs_dir()
     store = RunStore(directory)
     if run_id == "latest":
