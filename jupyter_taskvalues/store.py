@@ -109,6 +109,10 @@ _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
 _TMP_PREFIX = ".tmp-"
 _FILE_MODE = 0o644
+_INDEX_NAME = ".index.json"  # a finished task's values in one file (see RunStore._write_local_index)
+_LOCAL_FINAL_STATES = frozenset(
+    ("SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "EXCLUDED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED")
+)
 _DIR_MODE = 0o755
 
 
@@ -420,7 +424,24 @@ class RunStore:
         check_key(task_key, what="Task key")
         directory = self.run_dir(run_id) / "tasks" / _name(task_key)
         _makedirs(directory)
+        if record.get("state") in _LOCAL_FINAL_STATES:  # before the record: who sees it final finds the index
+            self._write_local_index(self._values_dir(run_id, task_key, None))
         _write_json(directory / "task.json", {"task_key": task_key, **record})
+
+    def _write_local_index(self, directory: Path) -> None:
+        """Snapshot a finished task's values into ``.index.json``, each with the inode of its file.
+
+        Every write replaces a value's file by a rename, so a file's inode changes whenever its value does:
+        a reader uses an index entry only while the directory still lists that name at that inode. The index
+        can be stale, never wrong, and listing a finished task reads one file instead of one per value.
+        """
+        entries: dict[str, Any] = {}
+        for entry in _scandir(directory):
+            if entry.name.endswith(".json") and not entry.name.startswith("."):
+                with contextlib.suppress(FileNotFoundError, ValueError):
+                    entries[entry.name] = {"ino": entry.inode(), "record": _read_json(Path(entry.path))}
+        if entries:
+            _write_text(directory / _INDEX_NAME, json.dumps({"values": entries}, ensure_ascii=False))
 
     def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
         """Return the record of one task, or ``None`` if the runner has not written one yet."""
@@ -571,8 +592,17 @@ class RunStore:
             entries = list(os.scandir(directory))
         except FileNotFoundError:
             return
+        index: dict[str, Any] = {}
+        if any(entry.name == _INDEX_NAME for entry in entries):
+            with contextlib.suppress(FileNotFoundError, ValueError, AttributeError):
+                index = _read_json(directory / _INDEX_NAME).get("values", {})
         for entry in entries:
             if entry.name.endswith(".json") and not entry.name.startswith("."):
+                cached = index.get(entry.name)
+                if isinstance(cached, dict) and cached.get("ino") == entry.inode():
+                    with contextlib.suppress(KeyError, TypeError, ValueError):
+                        yield _record_from(cached["record"])
+                        continue
                 with contextlib.suppress(FileNotFoundError):
                     yield _record_from(_read_json(Path(entry.path)))
 
