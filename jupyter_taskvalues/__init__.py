@@ -27,10 +27,11 @@ from .exceptions import (
     ValueNotFoundError,
     ValueTooLargeError,
 )
-from .store import RunStore
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
+
+    from .store import RunStore
 
 __version__ = "0.1.0"
 
@@ -59,6 +60,7 @@ __all__ = [
 
 # Loaded on first use, so that `import jupyter_taskvalues` stays light in kernels and the CLI.
 _LAZY = {
+    "RunStore": ("jupyter_taskvalues.store", "RunStore"),
     "dbutils": ("jupyter_taskvalues.databricks", "dbutils"),
     "run_job": ("jupyter_taskvalues.jobs.api", "run_job"),
     "async_run_job": ("jupyter_taskvalues.jobs.api", "async_run_job"),

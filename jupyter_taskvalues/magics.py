@@ -22,15 +22,19 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.display import display
 
 from . import session
-from .context import TaskContext, default_runs_dir
+from .context import default_runs_dir
 from .databricks import NotebookExit, dbutils
 from .exceptions import TaskValuesError
-from .store import RunStore, ValueRecord
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from IPython.core.interactiveshell import InteractiveShell
+
+    from .context import TaskContext
+    from .store import ValueRecord
+
+# The store module is imported by the subcommands that read a run, not by ``%load_ext``.
 
 __all__ = ["TaskValueMagics", "ValueTable", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -256,6 +260,8 @@ class TaskValueMagics(Magics):
                 f"value.\nRuns dir:    {default_runs_dir()}"
             )
             return
+        from .store import RunStore
+
         store = RunStore(context.runs_dir)
         try:
             job = f" (job {store.read_run(context.run_id).get('job_name')!r})"
@@ -329,6 +335,8 @@ class TaskValueMagics(Magics):
         return options
 
     def _run_table(self, context: TaskContext, task: str | None, *, attached: bool) -> ValueTable:
+        from .store import RunStore
+
         store = RunStore(context.runs_dir)
         run = store.read_run(context.run_id)
         tasks = list(run.get("tasks", {}))
