@@ -8,7 +8,6 @@ user namespace unless the user already has a ``dbutils``, and makes ``dbutils.no
 from __future__ import annotations
 
 import argparse
-import html
 import importlib
 import io
 import json
@@ -39,7 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["TaskValueMagics", "ValueTable", "load_ipython_extension", "unload_ipython_extension"]
 
 _SUBCOMMANDS = ("set", "get", "list", "context", "attach", "detach", "show")
-_OPTION_RE = re.compile(r"(?:^|\s+)--(default|debug)(?:\s*=\s*|\s+|$)")
+# A pattern, compiled by re on first use: %load_ext pays for no regular expression.
+_OPTION_PATTERN = r"(?:^|\s+)--(default|debug)(?:\s*=\s*|\s+|$)"
 _CELL_CHARS = 120
 
 
@@ -75,6 +75,8 @@ class ValueTable:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        import html  # not at module level: html.entities is a large table that %load_ext does not need
+
         rows = self.rows()
         if not rows:
             return f"<p>{html.escape(self.title)}: no values.</p>"
@@ -319,7 +321,7 @@ class TaskValueMagics(Magics):
             ) from e
 
     def _options(self, text: str) -> dict[str, str]:
-        parts = _OPTION_RE.split(text)
+        parts = re.split(_OPTION_PATTERN, text)
         if parts[0].strip():
             raise UsageError(
                 f"%taskvalue get: unexpected {parts[0].strip()!r}; the options are --default EXPR and "
