@@ -49,6 +49,15 @@ def _store(runs_dir: str) -> RunStore:
     return store
 
 
+_valid_keys: set[str] = set()  # keys that passed check_key: a key's validity never changes
+
+
+def _check_new_key(key: object, what: str) -> None:
+    check_key(key, what=what)
+    if type(key) is str and len(_valid_keys) < 4096:
+        _valid_keys.add(key)
+
+
 class NotebookExit(BaseException):
     """Raised by ``dbutils.notebook.exit(value)`` to end the notebook successfully at that point.
 
@@ -134,8 +143,10 @@ class TaskValuesUtils:
             if debugValue is None:
                 raise TypeError(_DEBUG_VALUE_MESSAGE)
             return debugValue
-        check_key(taskKey, what="Task key")
-        check_key(key)
+        if type(taskKey) is not str or taskKey not in _valid_keys:
+            _check_new_key(taskKey, "Task key")
+        if type(key) is not str or key not in _valid_keys:
+            _check_new_key(key, "Task value key")
         try:
             return _store(context.runs_dir).get_value(context.run_id, taskKey, key)
         except ValueNotFoundError:

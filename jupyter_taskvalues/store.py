@@ -553,11 +553,12 @@ class RunStore:
 
     def _read_value_file(self, run_id: str, task_key: str, key: str, iteration: int | None) -> Any:
         # The hot path of dbutils.jobs.taskValues.get: string paths, no pathlib (same path as _values_dir).
-        folder = os.path.join(os.fspath(self._dir), self.check_run_id(run_id), "values", _name(task_key))
+        parts = [os.fspath(self._dir), self.check_run_id(run_id), "values", _name(task_key)]
         if iteration is not None:
-            folder = os.path.join(folder, f"@{int(iteration)}")
-        with open(os.path.join(folder, _name(key) + ".json"), "rb") as f:
-            return json.loads(f.read())  # UTF-8 bytes: no text wrapper to build
+            parts.append(f"@{int(iteration)}")
+        parts.append(_name(key) + ".json")
+        with open(os.path.join(*parts), "rb") as f:  # bytes: no text wrapper to build
+            return json.loads(f.read().decode("utf-8"))
 
     def get_value(self, run_id: str, task_key: str, key: str, *, iteration: int | None = None) -> Any:
         """Return a fresh copy of a stored value (see :meth:`get_value_record`)."""
