@@ -26,7 +26,7 @@ $(VENV)/.test: $(VENV)/.base pyproject.toml
 install: $(VENV)/.test
 
 demo: $(VENV)/.examples
-	$(VENV)/bin/jupyter-taskvalues run examples/income/databricks.yml --runs-dir .taskvalues/runs
+	$(VENV)/bin/jupyter-taskvalues run examples/income/databricks.yml
 
 test: $(VENV)/.test
 	bash scripts/ensure-chromium
