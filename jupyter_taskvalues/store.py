@@ -109,6 +109,7 @@ _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
 _TMP_PREFIX = ".tmp-"
 _FILE_MODE = 0o644
+_NOTEBOOK_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
 _INDEX_NAME = ".index.json"  # a finished task's values in one file (see RunStore._write_local_index)
 _LOCAL_FINAL_STATES = frozenset(
     ("SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "EXCLUDED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED")
@@ -830,8 +831,17 @@ def _limit_error(run_id: str, task_key: str, key: str, count: int, limit: int) -
 
 
 def _notebook_name(task_key: str, iteration: int | None) -> str:
+    """The file name of an executed notebook: the task key itself when it is plain ASCII, so people can read it.
+
+    Two task keys that differ only in case would share a name on a case-insensitive file system: those get
+    the key's short hash after it.
+    """
     suffix = f"@{int(iteration)}" if iteration is not None else ""
-    return f"{_name(task_key)}{suffix}.ipynb"
+    if _NOTEBOOK_NAME_RE.match(task_key):
+        stem = task_key if task_key == task_key.lower() else f"{task_key}-{_name(task_key)[1:9]}"
+    else:
+        stem = _name(task_key)
+    return f"{stem}{suffix}.ipynb"
 
 
 def _run_record(
