@@ -268,11 +268,18 @@ def open_panel(page: Any, *, via: str = "tab") -> Any:
     ``via="tab"`` clicks its icon in the left side bar; ``via="palette"`` runs "Task Values: Open panel" from
     the command palette.
     """
+    panel = page.locator("#jupyter-taskvalues-panel")
     if via == "palette":
-        run_from_palette(page, "Task Values: Open panel", "taskvalues:open-panel")
+        # The palette can still lose its Enter to the launcher taking the focus: try the gesture again.
+        for _ in range(5):
+            run_from_palette(page, "Task Values: Open panel", "taskvalues:open-panel")
+            try:
+                panel.wait_for(state="visible", timeout=3000)
+                return panel
+            except PlaywrightTimeoutError:
+                continue
     else:
         page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-taskvalues-panel"]').click()
-    panel = page.locator("#jupyter-taskvalues-panel")
     panel.wait_for(state="visible")
     return panel
 
