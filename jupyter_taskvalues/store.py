@@ -111,7 +111,7 @@ _TMP_PREFIX = ".tmp-"
 _FILE_MODE = 0o644
 _NOTEBOOK_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
 _INDEX_NAME = ".index.json"  # a finished task's values in one file (see RunStore._write_local_index)
-_LOCAL_FINAL_STATES = frozenset(
+_FINAL_TASK_STATES = frozenset(  # a task in one of these writes no more values: index it
     ("SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "EXCLUDED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED")
 )
 _DIR_MODE = 0o755
@@ -425,7 +425,7 @@ class RunStore:
         check_key(task_key, what="Task key")
         directory = self.run_dir(run_id) / "tasks" / _name(task_key)
         _makedirs(directory)
-        if record.get("state") in _LOCAL_FINAL_STATES:  # before the record: who sees it final finds the index
+        if record.get("state") in _FINAL_TASK_STATES:  # before the record: who sees it final finds the index
             self._write_local_index(self._values_dir(run_id, task_key, None))
         _write_json(directory / "task.json", {"task_key": task_key, **record})
 

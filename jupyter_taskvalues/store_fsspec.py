@@ -56,6 +56,7 @@ from typing import Any
 
 from .exceptions import RunNotFoundError, StoreError, TaskValuesError
 from .store import (
+    _FINAL_TASK_STATES,
     _RUN_ID_RE,
     HEARTBEAT_TIMEOUT,
     RunStore,
@@ -85,9 +86,6 @@ _VERSION_FIELDS = (
     "created",
 )
 _INDEX = ".index.json"
-_FINAL_STATES = frozenset(
-    ("SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "EXCLUDED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED")
-)
 _MODIFIED_FIELDS = ("LastModified", "last_modified", "mtime", "updated", "created")
 
 
@@ -315,7 +313,7 @@ class FsspecRunStore(RunStore):
                 else item
                 for item in record["iterations"]
             ]
-        if record.get("state") in _FINAL_STATES:
+        if record.get("state") in _FINAL_TASK_STATES:
             self._write_index(
                 run_id, task_key
             )  # before the record: a reader that sees it final finds the index
