@@ -114,7 +114,7 @@ def _execution_options(sub: argparse.ArgumentParser) -> None:
         "--warm-kernels",
         type=int,
         metavar="N",
-        help="kernels started ahead (default: max-parallel; with --executor dask, 1 per worker process)",
+        help="kernels started ahead (default: twice max-parallel; with --executor dask, 1 per worker process)",
     )
     sub.add_argument("--kernel", default="python3", metavar="NAME", help="kernelspec to run tasks in")
     sub.add_argument(

@@ -77,6 +77,6 @@ def kernel_processes(marker: str) -> list[str]:
             environ = Path(f"/proc/{pid}/environ").read_bytes()
         except OSError:
             continue
-        if "ipykernel" in cmdline and marker.encode() in environ:
+        if ("ipykernel" in cmdline or "forkserver" in cmdline) and marker.encode() in environ:
             found.append(f"{pid}: {cmdline}")
     return found

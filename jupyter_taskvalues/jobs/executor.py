@@ -203,7 +203,7 @@ def _notebook_client(nb: Any, kernel: Kernel, cwd: str) -> Any:
 
     client = NotebookClient(
         nb,
-        km=kernel.manager,
+        km=None,  # the kernel is ours to run and stop, not nbclient's
         timeout=None,
         allow_errors=False,
         record_timing=True,
@@ -276,7 +276,7 @@ async def _bootstrap(kernel: Kernel, task: TaskContext, cwd: str) -> None:
 async def _stop_execution(kernel: Kernel, cells: asyncio.Future[None]) -> None:
     """Interrupt the running cell; kill the kernel (and its children) if the notebook does not stop quickly."""
     with contextlib.suppress(Exception):
-        await kernel.manager.interrupt_kernel()
+        await kernel.interrupt()
     done, _ = await asyncio.wait({cells}, timeout=_INTERRUPT_GRACE)
     if not done:
         await kernel.kill()

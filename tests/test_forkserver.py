@@ -1,0 +1,248 @@
+"""Kernels forked from the fork server: each is a new process and a kernel like a spawned one, never shared."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_taskvalues.jobs.kernels import Kernel, KernelPool, shell_reply, start_kernel
+from tests.jobhelpers import kernel_processes
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux-only")
+
+# What a kernel looks like from inside; a forked one must look the same as a spawned one.
+_PORTRAIT = (
+    "__import__('json').dumps({"
+    "'pid': __import__('os').getpid(), 'pgid': __import__('os').getpgid(0), "
+    "'sid': __import__('os').getsid(0), 'cwd': __import__('os').getcwd(), "
+    "'path': __import__('sys').path, 'main': __import__('__main__').__name__, "
+    "'shell': type(get_ipython()).__name__, 'marker': __import__('os').environ.get('KERNEL_TEST_MARKER'), "
+    "'threads_ok': __import__('threading').main_thread().is_alive()})"
+)
+
+
+@pytest.fixture
+def marker(monkeypatch: pytest.MonkeyPatch) -> str:
+    value = f"fork-test-{uuid.uuid4().hex}"
+    monkeypatch.setenv("KERNEL_TEST_MARKER", value)
+    return value
+
+
+async def _expression(kernel: Kernel, expression: str) -> Any:
+    msg_id = kernel.client.execute("", silent=True, user_expressions={"x": expression})
+    reply = await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
+    data = reply["content"]["user_expressions"]["x"]
+    assert data["status"] == "ok", data
+    return data["data"]["text/plain"]
+
+
+async def _run(kernel: Kernel, code: str) -> dict[str, Any]:
+    msg_id = kernel.client.execute(code, store_history=False)
+    reply: dict[str, Any] = await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
+    return reply
+
+
+async def _first_forked(pool: KernelPool) -> Kernel:
+    """The first forked kernel the pool hands out; the spawned ones before it are released."""
+    *spawned, forked = await _forked_and_spawned(pool, 20)
+    for kernel in spawned:
+        pool.release(kernel)
+    return forked
+
+
+async def _forked_and_spawned(pool: KernelPool, count: int) -> list[Kernel]:
+    """Acquire kernels one after the other (the fork server gets ready meanwhile) until one is forked."""
+    kernels = []
+    for _ in range(count):
+        kernel = await pool.acquire()
+        kernels.append(kernel)
+        if kernel.forked:
+            break
+        await asyncio.sleep(0.5)
+    return kernels
+
+
+def test_pool_forks_kernels_that_look_like_spawned_ones_from_inside(marker: str) -> None:
+    async def scenario() -> tuple[list[bool], list[dict[str, Any]]]:
+        pool = KernelPool(1)
+        pool.expect(20)
+        try:
+            kernels = await _forked_and_spawned(pool, 20)
+            portraits = [json.loads(eval(await _expression(k, _PORTRAIT))) for k in kernels]
+            for kernel in kernels:
+                pool.release(kernel)
+            return [k.forked for k in kernels], portraits
+        finally:
+            await pool.close()
+
+    forked, portraits = asyncio.run(scenario())
+    assert forked[0] is False and forked[-1] is True  # the first kernel never waits for the server
+    spawned, fork = portraits[0], portraits[-1]
+    assert fork["pid"] != spawned["pid"]
+    for portrait in (spawned, fork):
+        # Its own session and process group: killing the group takes the task's children, not the server.
+        assert portrait["pgid"] == portrait["pid"] == portrait["sid"]
+        assert portrait["marker"] == marker
+    for name in ("cwd", "path", "main", "shell", "threads_ok"):
+        assert fork[name] == spawned[name], name
+    assert kernel_processes(marker) == []
+
+
+def test_forked_kernels_share_no_state(marker: str) -> None:
+    async def scenario() -> list[str]:
+        pool = KernelPool(2)
+        pool.expect(20)
+        try:
+            first = await _first_forked(pool)
+            await _run(first, "secret = 42; import random; drawn = random.random()")
+            second = await pool.acquire()
+            assert first.forked and second.forked
+            seen = [
+                await _expression(second, "'secret' in globals()"),
+                await _expression(second, "__import__('random').random() != 0"),
+                await _expression(first, "drawn"),
+                await _expression(second, "__import__('random').random()"),
+            ]
+            pool.release(first)
+            pool.release(second)
+            return seen
+        finally:
+            await pool.close()
+
+    absent, _, drawn_first, drawn_second = asyncio.run(scenario())
+    assert absent == "False"
+    assert drawn_first != drawn_second  # each fork's random generator is seeded anew
+
+
+def test_a_forked_kernel_that_dies_reports_its_exit_code(marker: str) -> None:
+    async def scenario() -> int | None:
+        pool = KernelPool(1)
+        pool.expect(20)
+        try:
+            kernel = await _first_forked(pool)
+            assert kernel.forked
+            kernel.client.execute("import os; os._exit(7)")
+            for _ in range(500):
+                if kernel.process.poll() is not None:
+                    break
+                await asyncio.sleep(0.01)
+            code = kernel.process.poll()
+            assert not await kernel.client.is_alive()  # what nbclient asks to tell a dead kernel
+            pool.release(kernel)
+            return code
+        finally:
+            await pool.close()
+
+    assert asyncio.run(scenario()) == 7
+    assert kernel_processes(marker) == []
+
+
+def test_children_of_a_forked_kernel_are_killed_with_it(marker: str, tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+
+    async def scenario() -> None:
+        pool = KernelPool(1)
+        pool.expect(20)
+        try:
+            kernel = await _first_forked(pool)
+            assert kernel.forked
+            await _run(
+                kernel,
+                "import subprocess; child = subprocess.Popen(['sleep', '600']); "
+                f"open({str(pid_file)!r}, 'w').write(str(child.pid))",
+            )
+            await kernel.stop()
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+    assert not _running(int(pid_file.read_text()))
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie nobody reaped yet is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_pool_spawns_kernels_when_the_fork_server_dies(marker: str) -> None:
+    async def scenario() -> list[bool]:
+        pool = KernelPool(1)
+        pool.expect(20)
+        try:
+            kernel = await _first_forked(pool)
+            assert kernel.forked
+            pool.release(kernel)
+            server = pool._server
+            os.kill(server.process.pid, signal.SIGKILL)
+            for _ in range(200):
+                if server.broken:
+                    break
+                await asyncio.sleep(0.01)
+            later = [await pool.acquire() for _ in range(3)]
+            answers = [await _expression(k, "6 * 7") for k in later]
+            assert answers == ["42"] * 3
+            for k in later:
+                pool.release(k)
+            return [k.forked for k in later]
+        finally:
+            await pool.close()
+
+    assert asyncio.run(scenario()) == [False, False, False]
+    assert kernel_processes(marker) == []
+
+
+def test_another_kernelspec_is_always_spawned(
+    marker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "jupyter" / "kernels" / "other"
+    folder.mkdir(parents=True)
+    (folder / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "other",
+                "language": "python",
+                "env": {"OTHER_KERNEL": "yes"},
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+
+    async def scenario() -> list[tuple[bool, str]]:
+        pool = KernelPool(1, "other")
+        pool.expect(4)
+        try:
+            seen = []
+            for _ in range(4):
+                kernel = await pool.acquire()
+                seen.append(
+                    (kernel.forked, await _expression(kernel, "__import__('os').environ['OTHER_KERNEL']"))
+                )
+                pool.release(kernel)
+            return seen
+        finally:
+            await pool.close()
+
+    assert asyncio.run(scenario()) == [(False, "'yes'")] * 4
+
+
+def test_start_kernel_without_a_pool_spawns(marker: str) -> None:
+    async def scenario() -> bool:
+        kernel = await start_kernel()
+        try:
+            return kernel.forked
+        finally:
+            await kernel.kill()
+
+    assert asyncio.run(scenario()) is False
