@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
 from ..exceptions import JobSpecError
 
 __all__ = [
@@ -65,9 +63,6 @@ class _BaseDir:
 #: Key (not a string: it cannot clash with a field) under which a ``notebook_task`` keeps its file's folder.
 BASE_DIR: Final = _BaseDir()
 
-#: libyaml's safe loader when PyYAML was built with it: far faster on large files, and it refuses deep nesting
-#: while scanning. It builds the same plain data as ``yaml.SafeLoader``.
-_SafeLoader: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _VARIABLE_RE: Final = re.compile(r"\$\{(var|variables|bundle)\.([A-Za-z0-9_][A-Za-z0-9_.-]*)\}")
 _GLOB_CHARS: Final = frozenset("*?[")
 
@@ -175,8 +170,13 @@ def _parse_json(text: str, path: Path) -> Any:
 
 
 def _parse_yaml(text: str, path: Path) -> Any:
+    import yaml  # only YAML files need it
+
+    # libyaml's safe loader when PyYAML was built with it: far faster on large files, and it refuses deep
+    # nesting while scanning. It builds the same plain data as ``yaml.SafeLoader``.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=_SafeLoader)
+        return yaml.load(text, Loader=loader)
     except yaml.constructor.ConstructorError as e:
         where = f" at line {e.problem_mark.line + 1}" if e.problem_mark is not None else ""
         raise _fail(

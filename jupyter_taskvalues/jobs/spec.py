@@ -26,7 +26,6 @@ Choices (**ours**, where Databricks' behaviour is unknown or cannot apply locall
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -136,7 +135,7 @@ class _Problems:
             if not isinstance(name, str):
                 self.add(where, f"field {name!r} is not a string; field names are strings.")
             elif name not in known:
-                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+                close = _close_matches(name, sorted(known), n=1, cutoff=0.75)
                 if close:
                     self.add(where, f"unknown field {name!r}; did you mean {close[0]!r}?")
 
@@ -510,3 +509,9 @@ def merge_parameters(spec: JobSpec, overrides: Mapping[str, str]) -> dict[str, s
         raise JobSpecError(message, problems=[message], path=spec.source)
     merged.update({name: str(value) for name, value in overrides.items()})
     return merged
+
+
+def _close_matches(word: str, choices: list[str], n: int, cutoff: float) -> list[str]:
+    import difflib  # only a mistake needs it
+
+    return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)

@@ -8,7 +8,6 @@ reported.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Callable, Collection, Iterator
@@ -39,7 +38,7 @@ _WORKSPACE_PREFIXES: Final = ("/Workspace/", "/Users/", "/Repos/", "/Shared/", "
 
 def did_you_mean(word: str, choices: Collection[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the choice closest to ``word``, or ``""``."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    close = _close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -356,3 +355,9 @@ def validate_job(spec: JobSpec) -> None:
     problems = job_problems(spec)
     if problems:
         raise spec_error(spec.source or "<in memory>", spec.name, problems)
+
+
+def _close_matches(word: str, choices: list[str], n: int, cutoff: float) -> list[str]:
+    import difflib  # only a mistake needs it
+
+    return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
