@@ -3,6 +3,11 @@
 Loading it registers the ``%taskvalue`` line magic, puts :data:`jupyter_taskvalues.dbutils` in the
 user namespace unless the user already has a ``dbutils``, and makes ``dbutils.notebook.exit(value)`` print
 ``Notebook exited: <value>`` instead of a traceback. Loading it twice is harmless.
+
+``%load_ext`` is cheap (under 5 ms in a fresh kernel): :class:`TaskValueMagics` is a plain class whose bound
+``taskvalue`` method is registered as a function magic, because an IPython ``Magics`` subclass costs a third of
+a millisecond to define (traitlets) and as much again to instantiate. The run store, ``html``, the subcommands'
+argument parsers and the panel (ipywidgets) are imported or built by the first subcommand that needs them.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+from IPython.core.magic import no_var_expand
 from IPython.display import display
 
 from . import session
@@ -127,11 +132,12 @@ def _split(text: str, prog: str) -> list[str]:
 # -- the magics ----------------------------------------------------------------------------------------------
 
 
-@magics_class
-class TaskValueMagics(Magics):
-    """The ``%taskvalue`` line magic."""
+class TaskValueMagics:
+    """The ``%taskvalue`` line magic of one IPython shell (its ``taskvalue`` method is the magic)."""
 
-    @line_magic
+    def __init__(self, shell: InteractiveShell) -> None:
+        self.shell = shell
+
     @no_var_expand  # EXPR is Python: `{1, 2}` is a set, not IPython's {expression} interpolation
     def taskvalue(self, line: str) -> Any:
         """Set, get and list task values of a job run, or of the interactive session.
@@ -312,7 +318,6 @@ class TaskValueMagics(Magics):
     # -- helpers
 
     def _evaluate(self, expression: str, what: str) -> Any:
-        assert self.shell is not None
         try:
             return self.shell.ev(expression.strip())  # type: ignore[no-untyped-call]
         except Exception as e:
@@ -382,7 +387,7 @@ def _show_notebook_exit(
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register ``%taskvalue``, put ``dbutils`` in the user namespace (unless taken), handle NotebookExit."""
-    ipython.register_magics(TaskValueMagics)
+    ipython.magics_manager.register_function(TaskValueMagics(ipython).taskvalue, "line", "taskvalue")
     if "dbutils" not in ipython.user_ns:
         ipython.push({"dbutils": dbutils}, interactive=False)  # type: ignore[no-untyped-call]
     if ipython.custom_exceptions in ((), (NotebookExit,)):
@@ -393,8 +398,9 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
     """Undo :func:`load_ipython_extension`: remove ``%taskvalue``, our ``dbutils`` and the exit handler."""
     manager = ipython.magics_manager
-    manager.magics["line"].pop("taskvalue", None)
-    manager.registry.pop(TaskValueMagics.__name__, None)
+    magic = manager.magics["line"].pop("taskvalue", None)
+    if magic is not None and getattr(manager.user_magics, "taskvalue", None) == magic:
+        delattr(manager.user_magics, "taskvalue")  # register_magic_function put it there too
     if ipython.user_ns.get("dbutils") is dbutils:
         del ipython.user_ns["dbutils"]
         ipython.user_ns_hidden.pop("dbutils", None)
