@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from .exceptions import ValueNotFoundError, WidgetNotFoundError
 from .session import active_context, session_values, set_session_value
-from .values import check_key
 
 if TYPE_CHECKING:
     from .context import TaskContext
@@ -53,6 +52,8 @@ _valid_keys: set[str] = set()  # keys that passed check_key: a key's validity ne
 
 
 def _check_new_key(key: object, what: str) -> None:
+    from .values import check_key  # here, once per new key: %load_ext does not import the value rules
+
     check_key(key, what=what)
     if type(key) is str and len(_valid_keys) < 4096:
         _valid_keys.add(key)

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from .context import TaskContext, current_context, default_runs_dir
 from .exceptions import RunNotFoundError, TaskNotFoundError, ValueLimitError
-from .values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
 
 if TYPE_CHECKING:
     from .store import ValueRecord
 
-# The store module is imported where a value is set or a run is read, not by ``%load_ext``.
+# The store and the value rules (values) are imported where a value is set or read, not by ``%load_ext``,
+# which imports this module: active_context, on every dbutils call, needs neither.
 
 __all__ = [
     "INTERACTIVE_TASK",
@@ -46,17 +46,21 @@ _version = 0
 _attached: TaskContext | None = None
 
 
-def set_session_value(key: str, value: Any, *, max_values: int = MAX_VALUES_PER_RUN) -> ValueRecord:
+def set_session_value(key: str, value: Any, *, max_values: int | None = None) -> ValueRecord:
     """Validate ``value`` as a job would and keep it in the interactive session; return its record.
 
     Raises the same errors as :meth:`RunStore.set_value <jupyter_taskvalues.store.RunStore.set_value>`:
     :class:`~jupyter_taskvalues.exceptions.InvalidKeyError`, :class:`~jupyter_taskvalues.exceptions.
-    InvalidValueError` and, past ``max_values`` distinct keys, :class:`~jupyter_taskvalues.exceptions.
-    ValueLimitError`. Nothing is kept when it raises.
+    InvalidValueError` and, past ``max_values`` distinct keys (by default
+    :data:`~jupyter_taskvalues.values.MAX_VALUES_PER_RUN`, as in a job run),
+    :class:`~jupyter_taskvalues.exceptions.ValueLimitError`. Nothing is kept when it raises.
     """
     global _version
     from .store import ValueRecord, utcnow
+    from .values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
 
+    if max_values is None:
+        max_values = MAX_VALUES_PER_RUN
     check_key(key)
     text = encode_value(key, value)
     stamp = utcnow()
@@ -76,6 +80,8 @@ def set_session_value(key: str, value: Any, *, max_values: int = MAX_VALUES_PER_
 
 def session_values() -> dict[str, Any]:
     """Return the values set in the interactive session, keyed by key (fresh copies, in the order set)."""
+    from .values import decode_value
+
     with _lock:
         items = list(_encoded.items())
     return {key: decode_value(text) for key, (text, _stamp) in items}
@@ -84,6 +90,7 @@ def session_values() -> dict[str, Any]:
 def session_records() -> dict[str, ValueRecord]:
     """Return the interactive session's values with their metadata (size in bytes, time set)."""
     from .store import ValueRecord
+    from .values import decode_value
 
     with _lock:
         items = list(_encoded.items())
