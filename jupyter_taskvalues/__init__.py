@@ -85,14 +85,14 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register ``%taskvalue`` and put ``dbutils`` in the user namespace (``%load_ext jupyter_taskvalues``)."""
-    from .magics import load_ipython_extension as load
+    from .extension import load_ipython_extension as load  # not .magics: %taskvalue loads it on first use
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
     """Undo :func:`load_ipython_extension` (``%unload_ext jupyter_taskvalues``)."""
-    from .magics import unload_ipython_extension as unload
+    from .extension import unload_ipython_extension as unload
 
     unload(ipython)
 

@@ -1,13 +1,13 @@
-"""The IPython extension: ``%load_ext jupyter_taskvalues`` registers ``%taskvalue`` and ``dbutils``.
+"""The ``%taskvalue`` line magic: set, get and list task values from a notebook.
 
-Loading it registers the ``%taskvalue`` line magic, puts :data:`jupyter_taskvalues.dbutils` in the
-user namespace unless the user already has a ``dbutils``, and makes ``dbutils.notebook.exit(value)`` print
-``Notebook exited: <value>`` instead of a traceback. Loading it twice is harmless.
+``%load_ext jupyter_taskvalues`` (:mod:`jupyter_taskvalues.extension`) registers a placeholder that imports this
+module the first time ``%taskvalue`` is used or asked about (``%taskvalue?``). :func:`load_ipython_extension`
+and :func:`unload_ipython_extension` are the extension's, re-exported here.
 
-``%load_ext`` is cheap (under 5 ms in a fresh kernel): :class:`TaskValueMagics` is a plain class whose bound
-``taskvalue`` method is registered as a function magic, because an IPython ``Magics`` subclass costs a third of
-a millisecond to define (traitlets) and as much again to instantiate. The run store, ``html``, the subcommands'
-argument parsers and the panel (ipywidgets) are imported or built by the first subcommand that needs them.
+:class:`TaskValueMagics` is a plain class whose bound ``taskvalue`` method is registered as a function magic,
+because an IPython ``Magics`` subclass costs a third of a millisecond to define (traitlets) and as much again to
+instantiate. The run store, ``html``, the subcommands' argument parsers and the panel (ipywidgets) are imported
+or built by the first subcommand that needs them.
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from IPython.display import display
 
 from . import session
 from .context import default_runs_dir
-from .databricks import NotebookExit, dbutils
+from .databricks import dbutils
 from .exceptions import TaskValuesError
+from .extension import load_ipython_extension, unload_ipython_extension
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from IPython.core.interactiveshell import InteractiveShell
 
     from .context import TaskContext
@@ -368,41 +367,3 @@ class TaskValueMagics:
 
 def _display(obj: object) -> None:
     display(obj)  # type: ignore[no-untyped-call]
-
-
-# -- loading -------------------------------------------------------------------------------------------------
-
-
-def _show_notebook_exit(
-    shell: InteractiveShell,
-    etype: type[BaseException],
-    value: BaseException,
-    tb: TracebackType | None,
-    tb_offset: int | None = None,
-) -> list[str]:
-    """Print the exit value of ``dbutils.notebook.exit`` instead of a traceback."""
-    print(f"Notebook exited: {value}")
-    return []
-
-
-def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """Register ``%taskvalue``, put ``dbutils`` in the user namespace (unless taken), handle NotebookExit."""
-    ipython.magics_manager.register_function(TaskValueMagics(ipython).taskvalue, "line", "taskvalue")
-    if "dbutils" not in ipython.user_ns:
-        ipython.push({"dbutils": dbutils}, interactive=False)  # type: ignore[no-untyped-call]
-    if ipython.custom_exceptions in ((), (NotebookExit,)):
-        # Another extension's handler is kept: notebook.exit then shows a traceback, but still ends the cell.
-        ipython.set_custom_exc((NotebookExit,), _show_notebook_exit)  # type: ignore[no-untyped-call]
-
-
-def unload_ipython_extension(ipython: InteractiveShell) -> None:
-    """Undo :func:`load_ipython_extension`: remove ``%taskvalue``, our ``dbutils`` and the exit handler."""
-    manager = ipython.magics_manager
-    magic = manager.magics["line"].pop("taskvalue", None)
-    if magic is not None and getattr(manager.user_magics, "taskvalue", None) == magic:
-        delattr(manager.user_magics, "taskvalue")  # register_magic_function put it there too
-    if ipython.user_ns.get("dbutils") is dbutils:
-        del ipython.user_ns["dbutils"]
-        ipython.user_ns_hidden.pop("dbutils", None)
-    if ipython.custom_exceptions == (NotebookExit,):
-        ipython.set_custom_exc((), None)  # type: ignore[no-untyped-call]
