@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,7 +75,8 @@ def job(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> Job:
     return Job(store, monkeypatch)
 
 
-def _files(root: Path) -> dict[str, bytes]:
+def _files(root: Path | str) -> dict[str, bytes]:
+    root = Path(root)  # a local store's root (RunStore.root is typed for object stores too)
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
@@ -110,9 +115,61 @@ def test_loading_twice_is_harmless(ip: InteractiveShell, job: Job) -> None:
 def test_unload_removes_the_magic_the_namespace_entry_and_the_exit_handler(ip: InteractiveShell) -> None:
     magics.unload_ipython_extension(ip)
     assert "taskvalue" not in ip.magics_manager.magics["line"]
+    assert not hasattr(ip.magics_manager.user_magics, "taskvalue")
     assert "dbutils" not in ip.user_ns
     assert ip.custom_exceptions == ()
     magics.load_ipython_extension(ip)  # the fixture unloads again
+
+
+def test_the_first_taskvalue_hands_over_to_the_magics_method_and_unload_removes_it(
+    ip: InteractiveShell,
+) -> None:
+    ip.run_line_magic("taskvalue", "detach")
+    magic = ip.magics_manager.magics["line"]["taskvalue"]
+    assert isinstance(magic.__self__, magics.TaskValueMagics)
+    assert magic.__self__.shell is ip
+    ip.run_line_magic("taskvalue", "detach")
+    assert ip.magics_manager.magics["line"]["taskvalue"] == magic  # handed over once, for good
+    ip.run_line_magic("unload_ext", "jupyter_taskvalues")
+    assert "taskvalue" not in ip.magics_manager.magics["line"]
+    assert not hasattr(ip.magics_manager.user_magics, "taskvalue")
+    ip.run_line_magic("load_ext", "jupyter_taskvalues")  # the fixture unloads again
+
+
+def test_load_ext_in_a_fresh_interpreter_imports_dbutils_and_nothing_heavier() -> None:
+    # %load_ext must stay cheap (issue 6): the magics' parsers, the value rules, the store, the panel and
+    # ipywidgets are imported by the first %taskvalue or dbutils call that needs them.
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from IPython.core.interactiveshell import InteractiveShell
+        shell = InteractiveShell.instance()
+        before = set(sys.modules)
+        shell.run_line_magic("load_ext", "jupyter_taskvalues")
+        assert "dbutils" in shell.user_ns and "taskvalue" in shell.magics_manager.magics["line"]
+        loaded = sorted(set(sys.modules) - before)
+        shell.run_cell("%taskvalue?")
+        print(json.dumps({"load_ext": loaded, "manual": sorted(set(sys.modules) - before)}))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "%taskvalue attach RUN_ID TASK" in result.stdout  # the manual, without a first use
+    imported = json.loads(result.stdout.strip().splitlines()[-1])
+    ours = [name for name in imported["load_ext"] if name.startswith("jupyter_taskvalues")]
+    assert ours == [
+        "jupyter_taskvalues",
+        "jupyter_taskvalues.context",
+        "jupyter_taskvalues.databricks",
+        "jupyter_taskvalues.exceptions",
+        "jupyter_taskvalues.extension",
+        "jupyter_taskvalues.session",
+    ]
+    heavy = ("html", "ipywidgets", "jupyter_taskvalues.store", "jupyter_taskvalues.widget")
+    assert not [name for name in imported["load_ext"] if name.startswith(heavy)]
+    assert "jupyter_taskvalues.magics" in imported["manual"]
 
 
 def test_dbutils_works_in_cells_without_an_import(ip: InteractiveShell, job: Job) -> None:
