@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["TaskValueMagics", "ValueTable", "load_ipython_extension", "unload_ipython_extension"]
 
 _SUBCOMMANDS = ("set", "get", "list", "context", "attach", "detach", "show")
-# A pattern, compiled by re on first use: %load_ext pays for no regular expression.
+# A pattern, compiled by re when `get` first parses options: a subcommand pays only for what it uses.
 _OPTION_PATTERN = r"(?:^|\s+)--(default|debug)(?:\s*=\s*|\s+|$)"
 _CELL_CHARS = 120
 
