@@ -4,6 +4,10 @@ The executor sends one silent ``execute_request`` that calls :func:`enter_task`.
 the run (the task context in ``os.environ``, so subprocesses inherit it too), moves it into the notebook's folder,
 and loads the IPython extension so that ``dbutils`` is in the namespace without an import, as on Databricks.
 A kernel started ahead of its task (a warm kernel) learns everything here, so it can serve any task.
+
+The executor does not wait for that request's reply before it sends the first cell (a round trip saved on every
+task): so a failed :func:`enter_task` makes every later cell of the kernel raise an error that says why, and no
+cell can run as if it were outside a job.
 """
 
 from __future__ import annotations
@@ -34,7 +38,28 @@ def bootstrap_code(task: context.TaskContext, cwd: str) -> str:
 
 
 def enter_task(payload: str) -> None:
-    """Install the task context described by ``payload`` (JSON) in this kernel."""
+    """Install the task context described by ``payload`` (JSON) in this kernel.
+
+    If that fails, every cell this kernel runs afterwards raises a ``RuntimeError`` that names the failure.
+    """
+    try:
+        _enter_task(payload)
+    except BaseException as e:
+        _refuse_cells(f"The kernel could not become its task: {type(e).__name__}: {e}")
+        raise
+
+
+def _refuse_cells(message: str) -> None:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    refusal = [f"raise RuntimeError({message!r})\n"]
+    shell.input_transformers_cleanup.insert(0, lambda lines: refusal)
+
+
+def _enter_task(payload: str) -> None:
     data: dict[str, Any] = json.loads(payload)
     cwd = data.pop("cwd")
     task = context.TaskContext(**data)

@@ -25,7 +25,7 @@ _PORTRAIT = (
     "'sid': __import__('os').getsid(0), 'cwd': __import__('os').getcwd(), "
     "'path': __import__('sys').path, 'main': __import__('__main__').__name__, "
     "'shell': type(get_ipython()).__name__, 'marker': __import__('os').environ.get('KERNEL_TEST_MARKER'), "
-    "'threads_ok': __import__('threading').main_thread().is_alive()})"
+    "'threads_ok': __import__('threading').main_thread().is_alive(), 'argv0': __import__('sys').argv[0]})"
 )
 
 
@@ -91,7 +91,7 @@ def test_pool_forks_kernels_that_look_like_spawned_ones_from_inside(marker: str)
         # Its own session and process group: killing the group takes the task's children, not the server.
         assert portrait["pgid"] == portrait["pid"] == portrait["sid"]
         assert portrait["marker"] == marker
-    for name in ("cwd", "path", "main", "shell", "threads_ok"):
+    for name in ("cwd", "path", "main", "shell", "threads_ok", "argv0"):
         assert fork[name] == spawned[name], name
     assert kernel_processes(marker) == []
 
@@ -246,3 +246,34 @@ def test_start_kernel_without_a_pool_spawns(marker: str) -> None:
             await kernel.kill()
 
     assert asyncio.run(scenario()) is False
+
+
+def test_a_kernel_whose_bootstrap_failed_refuses_every_later_cell(marker: str, tmp_path: Path) -> None:
+    from jupyter_taskvalues.context import TaskContext
+    from jupyter_taskvalues.kernel import bootstrap_code
+
+    task = TaskContext(run_id="r", task_key="t", runs_dir=str(tmp_path), parameters={})
+
+    async def scenario() -> list[dict[str, Any]]:
+        pool = KernelPool(1)
+        pool.expect(1)
+        try:
+            kernel = await pool.acquire()
+            assert kernel.warmed
+            # Sent without waiting, as the executor does; the folder is gone, so entering the task fails.
+            kernel.client.execute(
+                bootstrap_code(task, str(tmp_path / "gone")), silent=True, store_history=False
+            )
+            replies = [await _run(kernel, "print('ran outside its task')") for _ in range(2)]
+            pool.release(kernel)
+            return [r["content"] for r in replies]
+        finally:
+            await pool.close()
+
+    for content in asyncio.run(scenario()):
+        # Aborted behind the failed bootstrap, or refused with the reason: never run without its task.
+        assert content["status"] in ("aborted", "error")
+        if content["status"] == "error":
+            assert content["ename"] == "RuntimeError"
+            assert "could not become its task" in content["evalue"]
+            assert "FileNotFoundError" in content["evalue"]

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 #: Largest text kept for one output in an executed notebook; a task printing more keeps a note instead.
 MAX_OUTPUT_BYTES = 1_000_000
 _INTERRUPT_GRACE = 2.0
+_INLINE_READ_BYTES = (
+    256 * 1024
+)  # notebooks up to this size are read on the event loop once nbformat is loaded
 
 
 class KernelSource(Protocol):
@@ -79,8 +83,12 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
     clock = _Clock()
     result = NotebookResult(state="FAILED", start_time=utcnow(), timings=clock.timings)
     try:
-        # In a worker thread: the event loop goes on starting kernels while the first task imports nbformat.
-        nb = await asyncio.to_thread(_prepare, run)
+        if _prepared_inline(run.notebook):
+            nb = _prepare(run)
+        else:
+            # In a worker thread: the event loop goes on starting kernels while the first task imports nbformat
+            # (or while a large notebook is parsed).
+            nb = await asyncio.to_thread(_prepare, run)
     except (NotebookFormatError, ValueError, OSError) as e:
         result.error = str(e)
         result.end_time = utcnow()
@@ -128,6 +136,17 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
     return result
 
 
+def _prepared_inline(notebook: Path) -> bool:
+    """Whether reading ``notebook`` is quick enough for the event loop: nbformat and nbclient are imported and
+    the file is small (about a millisecond). A hop to a worker thread costs more than that on a busy machine."""
+    if "nbclient" not in sys.modules or "nbformat" not in sys.modules:
+        return False
+    try:
+        return os.stat(notebook).st_size <= _INLINE_READ_BYTES
+    except OSError:
+        return False  # the thread reports it
+
+
 def _prepare(run: NotebookRun) -> Any:
     """Read the notebook and inject its parameters (the first call also imports nbformat and nbclient)."""
     import_nbformat()
@@ -148,8 +167,6 @@ def import_nbformat() -> Any:
     (jsonschema then leaves out its ``iri`` and ``iri-reference`` checks) and allowed again right after. If
     jsonschema is already loaded there is nothing to save, and nothing is declined.
     """
-    import sys
-
     if "nbformat" in sys.modules or "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
         import nbformat
 
@@ -219,11 +236,28 @@ async def _run_cells(
 ) -> None:
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
+    aborted = False
+
+    def check_reply(execute_reply: dict[str, Any] | None = None, **_: Any) -> None:
+        nonlocal aborted  # a kernel aborts the requests queued behind one that failed
+        aborted = aborted or bool(execute_reply and execute_reply["content"].get("status") == "aborted")
+
+    client.on_cell_executed = check_reply
     try:
-        await _bootstrap(kernel, run.task, cwd)
+        if kernel.warmed:
+            # The bootstrap is importable: send the first cell right behind it. If it fails, the kernel refuses
+            # every later cell with the reason (see jupyter_taskvalues.kernel).
+            kernel.client.execute(bootstrap_code(run.task, cwd), silent=True, store_history=False)
+        else:
+            await _bootstrap(kernel, run.task, cwd)
         clock.lap("bootstrap")
         for index, cell in enumerate(client.nb.cells):
             await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            if aborted:
+                result.error = (
+                    f"The kernel did not run cell {index + 1}: it aborted the cell after an earlier error."
+                )
+                return
     except CellExecutionError as e:
         if e.ename == "NotebookExit":
             result.state = "SUCCESS"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import json
 import os
 import select
@@ -27,6 +28,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 __all__ = ["PRELOAD", "ForkServer", "main"]
@@ -48,16 +50,25 @@ PRELOAD = (
     "tornado.queues",
     "tornado.platform.asyncio",
     "jupyter_taskvalues.kernel",
+    "jupyter_taskvalues.extension",
     "jupyter_taskvalues.magics",
 )
 
 
 def _preload() -> None:
     import importlib
+    import importlib.util
 
+    global _LAUNCHER
     for name in PRELOAD:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    with contextlib.suppress(Exception):
+        _LAUNCHER = importlib.util.find_spec("ipykernel_launcher").origin or _LAUNCHER  # type: ignore[union-attr]
+
+
+#: What a kernel's ``sys.argv[0]`` is when it was spawned (``python -m ipykernel_launcher``); forks say the same.
+_LAUNCHER = "ipykernel_launcher"
 
 
 def _send(message: dict[str, Any]) -> None:
@@ -84,8 +95,13 @@ def _become_kernel(request: dict[str, Any], wakeup: tuple[int, int]) -> NoReturn
         from ipykernel.kernelapp import IPKernelApp
 
         # The kernel exits on its own when its parent, this server, is gone (as the server does with the runner).
-        argv = ["-f", request["connection_file"], f"--IPKernelApp.parent_handle={os.getppid()}"]
-        sys.argv = [sys.argv[0], *argv]
+        argv = [
+            "-f",
+            request["connection_file"],
+            f"--IPKernelApp.parent_handle={os.getppid()}",
+            *request.get("arguments", []),
+        ]
+        sys.argv = [_LAUNCHER, *argv]
         code = 0
         IPKernelApp.launch_instance(argv=argv)
     except SystemExit as e:
@@ -121,6 +137,10 @@ def main() -> int:
     if sys.path and sys.path[0] in ("", os.getcwd()):  # as ipykernel_launcher: kernels get it back later
         del sys.path[0]
     _preload()
+    # What the server imported is shared with every fork until written to; a collection in a kernel would walk
+    # (and so copy) all of it. Frozen objects are left out of collections.
+    gc.collect()
+    gc.freeze()
     wakeup = os.pipe()
     for fd in wakeup:
         os.set_blocking(fd, False)
@@ -237,14 +257,22 @@ class ForkServer:
                 future.set_exception(RuntimeError(self.broken))
         self._waiting.clear()
 
-    async def fork(self, connection_file: str, stderr: str) -> int:
-        """Ask for a kernel serving ``connection_file`` with its output in ``stderr``; return its pid."""
+    async def fork(self, connection_file: str, stderr: str, arguments: Sequence[str] = ()) -> int:
+        """Ask for a kernel serving ``connection_file`` with its output in ``stderr``; return its pid.
+
+        ``arguments`` are added to the kernel's command line (traitlets options such as ``--Class.trait=value``).
+        """
         if self.broken is not None or not self.ready:
             raise RuntimeError(self.broken or "the fork server is not ready")
         self._next_id += 1
         future: Any = self.loop.create_future()
         self._waiting[self._next_id] = future
-        request = {"id": self._next_id, "connection_file": connection_file, "stderr": stderr}
+        request = {
+            "id": self._next_id,
+            "connection_file": connection_file,
+            "stderr": stderr,
+            "arguments": list(arguments),
+        }
         assert self.process.stdin is not None
         try:
             self.process.stdin.write((json.dumps(request) + "\n").encode())

@@ -57,12 +57,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: What a warm kernel runs while it waits for a task: the imports the task's bootstrap would otherwise pay for.
-WARM_UP = (
-    "try:\n"
-    "    import jupyter_taskvalues.kernel, jupyter_taskvalues.magics\n"
-    "except ImportError:\n"
-    "    pass  # the task's bootstrap reports it\n"
-)
+#: If it fails (jupyter-taskvalues is not installed where the kernel runs), the task's bootstrap reports it.
+WARM_UP = "import jupyter_taskvalues.kernel, jupyter_taskvalues.extension, jupyter_taskvalues.magics\n"
 
 _PYTHON_NAMES = frozenset(
     {"python", f"python{sys.version_info[0]}", f"python{sys.version_info[0]}.{sys.version_info[1]}"}
@@ -99,7 +95,14 @@ class KernelSpec:
     def command(self, connection_file: str) -> list[str]:
         """The command line for a kernel serving ``connection_file``."""
         names = {"connection_file": connection_file, "prefix": sys.prefix, "resource_dir": self.resource_dir}
-        return [_TEMPLATE.sub(lambda m: names.get(m.group(1), m.group()), arg) for arg in self.argv]
+        command = [_TEMPLATE.sub(lambda m: names.get(m.group(1), m.group()), arg) for arg in self.argv]
+        return command + list(OWN_KERNEL_ARGUMENTS) if self.is_own_ipykernel else command
+
+
+#: Options of this Python's own ipykernel when it runs a task, forked or spawned: no IPython history database (a
+#: job's kernel is never browsed later; it spares each kernel an SQLite file opened, written and locked against
+#: the other kernels of the run).
+OWN_KERNEL_ARGUMENTS = ("--HistoryManager.enabled=False",)
 
 
 def _kernel_dirs() -> list[str]:
@@ -272,6 +275,8 @@ class Kernel:
     folder: str | None = None  # the private folder of its connection file and ipc sockets
     interrupt_mode: str = "signal"
     forked: bool = False
+    #: The warm-up imported the task bootstrap: the first cell can be sent without waiting for the bootstrap.
+    warmed: bool = False
 
     async def interrupt(self) -> None:
         """Interrupt what the kernel is running (SIGINT to its process group, or a message if it asks for that)."""
@@ -410,7 +415,8 @@ async def _launch(
     try:
         if fork_server is not None and fork_server.ready:
             try:
-                process = _ForkedProcess(await fork_server.fork(connection_file, stderr_path), fork_server)
+                pid = await fork_server.fork(connection_file, stderr_path, OWN_KERNEL_ARGUMENTS)
+                process = _ForkedProcess(pid, fork_server)
                 return process, stderr, info
             except RuntimeError as e:  # the server broke: spawn, as if there were none
                 log.warning("The kernel fork server cannot be used (%s); spawning kernels instead.", e)
@@ -474,7 +480,8 @@ async def _start_once(
         await asyncio.wait_for(_wait_until_ready(kernel), startup_timeout)
         if warm_up:
             msg_id = kernel.client.execute(warm_up, silent=True, store_history=False)
-            await asyncio.wait_for(shell_reply(kernel, msg_id), startup_timeout)
+            reply = await asyncio.wait_for(shell_reply(kernel, msg_id), startup_timeout)
+            kernel.warmed = reply["content"].get("status") == "ok"
     except asyncio.TimeoutError:
         await kernel.kill()
         raise KernelStartError(
@@ -633,17 +640,23 @@ class KernelPool:
             log.warning("Cannot start the kernel fork server (%s); spawning every kernel.", e)
 
     async def _start(self) -> Kernel:
+        if self._server is not None and self._server.ready:
+            # A fork costs a fifth of a spawn's CPU and waits on messages most of its start: no queue.
+            return await self._start_now()
         async with self._launching:
-            if self._spec is None:
-                self._spec = find_kernelspec(self.kernel_name)
-            return await start_kernel(
-                self._spec,
-                env=self._env,
-                cwd=self._cwd,
-                startup_timeout=self.startup_timeout,
-                warm_up=WARM_UP,
-                fork_server=self._server,
-            )
+            return await self._start_now()
+
+    async def _start_now(self) -> Kernel:
+        if self._spec is None:
+            self._spec = find_kernelspec(self.kernel_name)
+        return await start_kernel(
+            self._spec,
+            env=self._env,
+            cwd=self._cwd,
+            startup_timeout=self.startup_timeout,
+            warm_up=WARM_UP,
+            fork_server=self._server,
+        )
 
     async def acquire(self) -> Kernel:
         """Return a ready kernel that no task has used, starting one if none is waiting.
