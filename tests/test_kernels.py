@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import uuid
 from pathlib import Path
@@ -256,3 +257,67 @@ def test_runner_imports_nbformat_without_the_unused_jsonschema_format_grammar() 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_first_kernel_is_launched_before_jupyter_client_is_imported(tmp_path: Path) -> None:
+    # What keeps the CLI's start-up short: the launch needs no jupyter_client (about 0.2 s to import).
+    notebook = tmp_path / "nb.ipynb"
+    notebook.write_text(
+        json.dumps(
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "metadata": {},
+                        "outputs": [],
+                        "execution_count": None,
+                        "source": "1",
+                    }
+                ],
+                "metadata": {},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
+        )
+    )
+    job = tmp_path / "job.json"
+    job.write_text(
+        json.dumps({"name": "j", "tasks": [{"task_key": "a", "notebook_task": {"notebook_path": "nb"}}]})
+    )
+    code = textwrap.dedent(
+        f"""
+        import subprocess, sys
+        original = subprocess.Popen.__init__
+        seen = []
+        def spy(self, args, *rest, **kwargs):
+            if not seen and "ipykernel_launcher" in " ".join(map(str, args)):
+                seen.append("jupyter_client" in sys.modules)
+            original(self, args, *rest, **kwargs)
+        subprocess.Popen.__init__ = spy
+        from jupyter_taskvalues.cli import main
+        code = main(["run", {str(job)!r}, "--runs-dir", {str(tmp_path / "runs")!r}, "--json"])
+        print("jupyter_client imported at launch:", seen, file=sys.stderr)
+        sys.exit(code)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "jupyter_client imported at launch: [False]" in done.stderr
+    assert json.loads(done.stdout)["state"] == "SUCCESS"
+
+
+def test_kernel_starts_on_tcp_when_the_temporary_folder_is_too_long_for_unix_sockets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("x" * 90)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+
+    async def scenario() -> tuple[str, str]:
+        kernel = await start_kernel()
+        try:
+            return kernel.client.transport, str(await _user_expression(kernel, "6 * 7"))
+        finally:
+            await kernel.kill()
+
+    assert asyncio.run(scenario()) == ("tcp", "42")
