@@ -240,18 +240,21 @@ def large_run(tmp: Path, tasks: int = 100, per_task: int = 100, repeat: int = 5)
     )
     small = {"model": "gbt", "auc": 0.9132, "rows": 1204, "table": "main.income.features_v2"}
     lines = []
+    plain = tmp / "large-plain"  # the peer: one file per value, as a store of per-key files keeps them
     for key in keys:
         store.write_task(run_id, key, {"state": "SUCCESS", "attempts": [{"attempt": 1, "state": "SUCCESS"}]})
+        (plain / key).mkdir(parents=True)
         for j in range(per_task):
             record = store.set_value(run_id, key, f"k{j}", small)
             lines.append(json.dumps(record.to_json() | {"task_key": key}))
+            (plain / key / f"k{j}.json").write_text(lines[-1])
     log = tmp / "values.jsonl"
     log.write_text("\n".join(lines) + "\n")
     assert store.count_values(run_id) == total
 
     def plain_files() -> int:
         count = 0
-        for dirpath, _dirs, files in os.walk(store.run_dir(run_id) / "values"):
+        for dirpath, _dirs, files in os.walk(plain):
             for name in files:
                 if name.endswith(".json"):
                     with open(os.path.join(dirpath, name), encoding="utf-8") as f:

@@ -3,7 +3,7 @@
 Shape (every key is always present; ``null`` where unknown)::
 
     {
-      "format": 1,
+      "format": 2,
       "run_id": "20261129-044735-123-a1b2c3", "job_id": null, "job_name": "income",
       "state": "RUNNING" | "SUCCESS" | "SUCCESS_WITH_FAILURES" | "FAILED" | "TIMEDOUT" | "CANCELED"
                | "PENDING" | "INTERRUPTED",
@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .store import RunStore, ValueRecord
+from .store import RunStore, ValueSnapshot
 
 __all__ = ["blank_task_record", "duration", "run_document", "run_summary", "task_document"]
 
@@ -82,23 +82,26 @@ def _parse(stamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _values(records: dict[str, ValueRecord]) -> tuple[dict[str, Any], dict[str, Any]]:
-    values = {key: r.value for key, r in sorted(records.items())}
-    info = {
-        key: {"size": r.size, "set_at": r.set_at, "attempt": r.attempt} for key, r in sorted(records.items())
-    }
-    return values, info
+def task_document(
+    store: RunStore,
+    run_id: str,
+    task_key: str,
+    static: dict[str, Any],
+    values: ValueSnapshot | None = None,
+) -> dict[str, Any]:
+    """Return the document of one task: its static description, its record, and its values.
 
-
-def task_document(store: RunStore, run_id: str, task_key: str, static: dict[str, Any]) -> dict[str, Any]:
-    """Return the document of one task: its static description, its record, and its values."""
+    ``values`` is the run's :meth:`~jupyter_taskvalues.store.RunStore.value_snapshot` when the caller has one.
+    """
+    if values is None:
+        values = store.value_snapshot(run_id)
     doc: dict[str, Any] = {"task_key": task_key, **_TASK_DEFAULTS}
     doc.update({k: v for k, v in static.items() if k in _TASK_DEFAULTS})
     record = store.read_task(run_id, task_key)
     if record:
         doc.update(record)
     doc["duration_seconds"] = duration(doc["start_time"], doc["end_time"])
-    doc["values"], doc["value_info"] = _values(store.list_values(run_id, task_key))
+    doc["values"], doc["value_info"] = values.table(task_key)
     attempts = []
     current = len(doc["attempts"])
     for stored in doc["attempts"]:
@@ -107,17 +110,17 @@ def task_document(store: RunStore, run_id: str, task_key: str, static: dict[str,
         if number == current:
             attempt["values"] = doc["values"]
         elif isinstance(number, int):
-            attempt["values"], _ = _values(store.attempt_values(run_id, task_key, number))
+            attempt["values"] = values.attempt(task_key, number)
         attempts.append(attempt)
     doc["attempts"] = attempts
     if doc["iterations"] is not None:
-        per_iteration = store.list_iteration_values(run_id, task_key)
+        per_iteration = values.iterations(task_key)
         iterations = []
         for stored in doc["iterations"]:
             iteration = dict(stored)
             index = iteration.get("index")
-            records = per_iteration.get(index, {}) if isinstance(index, int) else {}
-            iteration["values"], iteration["value_info"] = _values(records)
+            table = per_iteration.pop(index, None) if isinstance(index, int) else None
+            iteration["values"], iteration["value_info"] = table if table is not None else ({}, {})
             iterations.append(iteration)
         doc["iterations"] = iterations
     return doc
@@ -143,8 +146,9 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
 def run_document(store: RunStore, run_id: str) -> dict[str, Any]:
     """Return the run document of ``run_id`` (the shape in this module's docstring)."""
     run = store.read_run(run_id)
+    values = store.value_snapshot(run_id)
     tasks = {
-        key: task_document(store, run_id, key, static if isinstance(static, dict) else {})
+        key: task_document(store, run_id, key, static if isinstance(static, dict) else {}, values)
         for key, static in run.get("tasks", {}).items()
     }
     return {
@@ -160,6 +164,6 @@ def run_document(store: RunStore, run_id: str) -> dict[str, Any]:
         "repair_count": run.get("repair_count", 0),
         "source": run.get("source"),
         "created": run.get("created"),
-        "value_count": store.count_values(run_id),
+        "value_count": values.count(),
         "tasks": tasks,
     }

@@ -1,29 +1,39 @@
 """The run store: every job run, its tasks' records and their task values, in one runs directory.
 
-This module alone knows the layout on disk. Everything else calls :class:`RunStore`. Layout, format 1::
+This module alone knows the layout on disk. Everything else calls :class:`RunStore`. Layout, format 2::
 
     <runs dir>/<run id>/
-        run.json                       the run: job, parameters, state, timings, task list (runner writes)
-        tasks/<task>/task.json         one task's record: state, attempts, parameters, error... (runner writes)
-        values/<task>/<key>.json       a value set by the task's current attempt (the task's kernel writes)
-        values/<task>/@<i>/<key>.json  a value set by for-each iteration ``i``
-        values/.count, values/.lock    the number of values in the run, and the lock that guards it
-        attempts/<task>/<n>/...        values of an earlier attempt, moved aside when the task is retried
-        notebooks/<task>.ipynb         the executed notebooks
+        run.json                   the run: job, parameters, state, timings, task list (runner writes)
+        tasks/<task>/task.json     one task's record: state, attempts, parameters, error... (runner writes)
+        values.log                 every value set in the run, and the runner's markers, appended in order
+        values.lock                the lock that serializes creating keys (and the runner's markers)
+        notebooks/<task>.ipynb     the executed notebooks
+        heartbeat                  touched by a live run's runner
 
-``<task>`` and ``<key>`` are the names themselves when they are short, lower-case and plain; anything else is
-stored under ``~`` plus a SHA-256 prefix, so that no key can reach outside the run, collide on a case-insensitive
-file system, or exceed a file-name limit. The real key is kept inside the file.
+``values.log`` is a JSON text sequence (RFC 7464), one record per value set: task key, key, iteration, attempt,
+size, time and the value. The runner appends markers to it: ``archive`` when a task is retried (its values
+become those of the failed attempt) and ``clear`` when a repair re-runs a task. Replaying the log gives the run's
+values; ``jupyter_taskvalues.store_log`` does it, and keeps each run's replay in the reading process, caught up
+from the bytes appended since (a ``stat`` tells whether there are any). ``<task>`` in file names is the task key
+itself when it is short, lower-case and plain; anything else is stored under ``~`` plus a SHA-256 prefix, so that
+no key can reach outside the run, collide on a case-insensitive file system, or exceed a file-name limit.
 
 Guarantees:
 
-- **Atomic writes.** Every file is written to a temporary file in the same directory, then renamed over its
-  target: a reader sees the old content or the new, never a torn file, and a writer killed half-way leaves at
-  most a ``.tmp-*`` file, which every listing ignores.
-- **No lock on the hot path.** Overwriting a key takes no lock. Creating a key takes a short ``flock`` on the
-  run's ``values/.lock`` so that the per-run limit holds exactly even when many processes race.
-- **Cheap watching.** :meth:`RunStore.fingerprint` stats a handful of directories to tell whether a run changed,
-  without reading values (a rename into a directory updates its modification time).
+- **Atomic records.** Every value is one record appended by a single ``write`` on a file opened ``O_APPEND``:
+  on a local file system concurrent appends never interleave, so a reader sees the old value or the new one,
+  never a torn one. A writer killed mid-write leaves a cut record, which readers skip (as they skip a record
+  still being written). NFS does not make ``O_APPEND`` writes atomic: keep a runs directory shared between
+  machines on object storage (a URL, below), not on NFS.
+- **No lock on the hot path.** Setting a key the run holds takes no lock and reads nothing but a ``stat``.
+  Creating a key takes a short ``flock`` on the run's ``values.lock`` and counts the run's values from the
+  replayed log, so that the per-run limit holds exactly even when many processes race; a writer killed before
+  its record landed is not counted.
+- **Cheap reading and watching.** ``get`` is a ``stat`` and a lookup in the replayed log;
+  :meth:`RunStore.fingerprint` stats the run record, the task records and the log, without reading values.
+- Other files (``run.json``, task records, notebooks) are written to a temporary file in the same directory,
+  then renamed over their target; a writer killed half-way leaves at most a ``.tmp-*`` file (see
+  :meth:`RunStore.sweep`).
 
 No ``fsync`` is done: a value survives any crash of the writing process, not a crash of the operating system.
 
@@ -75,6 +85,7 @@ from .exceptions import (
     ValueLimitError,
     ValueNotFoundError,
 )
+from .store_log import LOG_NAME, Entry, LogState, Slot, ValueLog, decode_values, frame, synced, value_log
 from .values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
 
 try:
@@ -89,14 +100,17 @@ __all__ = [
     "STORE_BACKENDS",
     "RunStore",
     "ValueRecord",
+    "ValueSnapshot",
+    "ValueTable",
     "new_run_id",
     "url_scheme",
     "utcnow",
+    "value_table",
 ]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: Seconds between two touches of a live run's heartbeat by its runner.
 HEARTBEAT_INTERVAL = 10.0
 #: Seconds after which a live run whose heartbeat was not touched reads ``INTERRUPTED`` (default ``stale_after``).
@@ -110,8 +124,8 @@ _PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
 _TMP_PREFIX = ".tmp-"
 _FILE_MODE = 0o644
 _NOTEBOOK_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
-_INDEX_NAME = ".index.json"  # a finished task's values in one file (see RunStore._write_local_index)
-_FINAL_TASK_STATES = frozenset(  # a task in one of these writes no more values: index it
+_LOCK_NAME = "values.lock"  # the run's lock: key creation and the runner's markers
+_FINAL_TASK_STATES = frozenset(  # a task in one of these writes no more values (the object store indexes it)
     ("SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "EXCLUDED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED")
 )
 _DIR_MODE = 0o755
@@ -186,6 +200,51 @@ class ValueRecord:
             "attempt": self.attempt,
             "iteration": self.iteration,
         }
+
+
+#: A task's values as the run document holds them: ``values`` (key -> value) and ``value_info`` (key ->
+#: ``{"size", "set_at", "attempt"}``), both sorted by key.
+ValueTable = tuple[dict[str, Any], dict[str, dict[str, Any]]]
+
+
+def value_table(records: Mapping[str, ValueRecord]) -> ValueTable:
+    """Return the :data:`ValueTable` of value records."""
+    keys = sorted(records)
+    values = {key: records[key].value for key in keys}
+    info = {
+        key: {"size": records[key].size, "set_at": records[key].set_at, "attempt": records[key].attempt}
+        for key in keys
+    }
+    return values, info
+
+
+class ValueSnapshot:
+    """Every value of a run at one moment, in the shapes of the run document; every call returns fresh objects.
+
+    This one asks its store for each table; the local store's (:meth:`RunStore.value_snapshot`) answers from
+    one replay of the run's log, decoded at once.
+    """
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self._store = store
+        self._run_id = run_id
+
+    def count(self) -> int:
+        """How many values the run holds (iterations included)."""
+        return self._store.count_values(self._run_id)
+
+    def table(self, task_key: str, iteration: int | None = None) -> ValueTable:
+        """The current values of a task, or of one of its for-each iterations."""
+        return value_table(self._store.list_values(self._run_id, task_key, iteration=iteration))
+
+    def iterations(self, task_key: str) -> dict[int, ValueTable]:
+        """The values of every for-each iteration of a task, by iteration index."""
+        per_iteration = self._store.list_iteration_values(self._run_id, task_key)
+        return {index: value_table(records) for index, records in per_iteration.items()}
+
+    def attempt(self, task_key: str, attempt: int) -> dict[str, Any]:
+        """The values an earlier attempt of a task had set (key -> value, sorted by key)."""
+        return value_table(self._store.attempt_values(self._run_id, task_key, attempt))[0]
 
 
 class RunStore:
@@ -282,7 +341,6 @@ class RunStore:
         try:
             _makedirs(path.parent)
             path.mkdir(mode=_DIR_MODE)
-            (path / "values").mkdir(mode=_DIR_MODE)
             (path / "tasks").mkdir(mode=_DIR_MODE)
         except FileExistsError as e:
             raise StoreError(f"Run {run_id!r} already exists in {self.root}.", run_id=run_id) from e
@@ -290,6 +348,9 @@ class RunStore:
             raise StoreError(
                 f"Cannot create run {run_id!r} in {self.root}: {e.strerror}.", run_id=run_id
             ) from e
+        # The nonce comes first: a reader tells this log from an earlier run's of the same id by its first bytes.
+        start = {"op": "start", "nonce": secrets.token_hex(8), "run_id": run_id, "created": record["created"]}
+        value_log(str(path / LOG_NAME)).append(frame(json.dumps(start)))
         _write_json(path / "run.json", record)
         return run_id
 
@@ -425,24 +486,7 @@ class RunStore:
         check_key(task_key, what="Task key")
         directory = self.run_dir(run_id) / "tasks" / _name(task_key)
         _makedirs(directory)
-        if record.get("state") in _FINAL_TASK_STATES:  # before the record: who sees it final finds the index
-            self._write_local_index(self._values_dir(run_id, task_key, None))
         _write_json(directory / "task.json", {"task_key": task_key, **record})
-
-    def _write_local_index(self, directory: Path) -> None:
-        """Snapshot a finished task's values into ``.index.json``, each with the inode of its file.
-
-        Every write replaces a value's file by a rename, so a file's inode changes whenever its value does:
-        a reader uses an index entry only while the directory still lists that name at that inode. The index
-        can be stale, never wrong, and listing a finished task reads one file instead of one per value.
-        """
-        entries: dict[str, Any] = {}
-        for entry in _scandir(directory):
-            if entry.name.endswith(".json") and not entry.name.startswith("."):
-                with contextlib.suppress(FileNotFoundError, ValueError):
-                    entries[entry.name] = {"ino": entry.inode(), "record": _read_json(Path(entry.path))}
-        if entries:
-            _write_text(directory / _INDEX_NAME, json.dumps({"values": entries}, ensure_ascii=False))
 
     def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
         """Return the record of one task, or ``None`` if the runner has not written one yet."""
@@ -455,9 +499,9 @@ class RunStore:
 
     # -- values -------------------------------------------------------------------------------------------
 
-    def _values_dir(self, run_id: str, task_key: str, iteration: int | None) -> Path:
-        path = self.run_dir(run_id) / "values" / _name(task_key)
-        return path / f"@{int(iteration)}" if iteration is not None else path
+    def _log_path(self, run_id: str) -> str:
+        # The hot path of dbutils.jobs.taskValues.get: string paths, no pathlib.
+        return os.path.join(os.fspath(self._dir), self.check_run_id(run_id), LOG_NAME)
 
     def set_value(
         self,
@@ -479,14 +523,23 @@ class RunStore:
         check_key(task_key, what="Task key")
         text = encode_value(key, value, task_key=task_key)
         size = len(text.encode("utf-8"))
-        record = ValueRecord(task_key, key, None, size, utcnow(), attempt, iteration)
+        set_at = utcnow()
+        if iteration is not None:
+            iteration = int(iteration)
         header = json.dumps(
-            {k: v for k, v in record.to_json().items() if k != "value"} | {"task_key": task_key},
+            {
+                "task_key": task_key,
+                "key": key,
+                "iteration": iteration,
+                "attempt": attempt,
+                "size": size,
+                "set_at": set_at,
+            },
             ensure_ascii=False,
         )
         payload = header[:-1] + ',"value":' + text + "}"
         self._put_value(run_id, task_key, key, iteration, payload, max_values)
-        return ValueRecord(task_key, key, decode_value(text), size, record.set_at, attempt, iteration)
+        return _new_record(task_key, key, decode_value(text), size, set_at, attempt, iteration)
 
     def _put_value(
         self,
@@ -497,35 +550,52 @@ class RunStore:
         payload: str,
         max_values: int | None,
     ) -> None:
-        directory = self._values_dir(run_id, task_key, iteration)
-        target = directory / (_name(key) + ".json")
-        if target.exists():
-            _write_text(target, payload)
-        else:
+        """Append the value's record (``payload``, a JSON object) to the run's log.
+
+        Setting a key the run holds appends without a lock: a key leaves the run only by a runner's marker,
+        written once the task's kernel is gone. A new key takes the run's lock, so that the limit holds
+        exactly when processes race.
+        """
+        log = value_log(self._log_path(run_id))
+        data = frame(payload)
+        slot = (task_key, iteration, key)
+        entry = _entry_of(data)
+        with log.lock:
+            if log.sync().get(*slot) is not None:
+                self._append(run_id, log, data, slot, entry)
+                return
             limit = max_values if max_values is not None else self._run_limit(run_id)
-            self._create_value(run_id, directory, target, payload, key, task_key, limit)
+            with self._run_lock(run_id):
+                state = log.sync()
+                if state.get(*slot) is None and state.count >= limit:
+                    raise _limit_error(run_id, task_key, key, state.count, limit)
+                self._append(run_id, log, data, slot, entry)
+
+    def _append(
+        self, run_id: str, log: ValueLog, data: bytes, slot: Slot | None = None, entry: Entry | None = None
+    ) -> None:
+        try:
+            log.append(data, slot, entry)
+        except FileNotFoundError:
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
+
+    @contextlib.contextmanager
+    def _run_lock(self, run_id: str) -> Iterator[None]:
+        """Hold the run's ``flock``: key creation and the runner's markers, one at a time."""
+        try:
+            fd = os.open(self.run_dir(run_id) / _LOCK_NAME, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        except FileNotFoundError:
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _run_limit(self, run_id: str) -> int:
         limit = self._read_run_raw(run_id).get("max_values")
         return int(limit) if limit is not None else self.max_values
-
-    def _create_value(
-        self, run_id: str, directory: Path, target: Path, payload: str, key: str, task_key: str, limit: int
-    ) -> None:
-        values_root = self.run_dir(run_id) / "values"
-        if not values_root.is_dir():
-            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
-        _makedirs(directory)
-        with _locked(values_root / ".lock"):
-            if target.exists():  # another process created it while we waited
-                _write_text(target, payload)
-                return
-            count = _read_count(values_root)
-            if count >= limit:
-                raise _limit_error(run_id, task_key, key, count, limit)
-            # The count names the value it counts: a writer killed before the value lands is not counted.
-            _write_text(values_root / ".count", f"{count + 1} {target.relative_to(values_root).as_posix()}")
-            _write_text(target, payload)
 
     def get_value_record(
         self, run_id: str, task_key: str, key: str, *, iteration: int | None = None
@@ -553,13 +623,22 @@ class RunStore:
         ) from None
 
     def _read_value_file(self, run_id: str, task_key: str, key: str, iteration: int | None) -> Any:
-        # The hot path of dbutils.jobs.taskValues.get: string paths, no pathlib (same path as _values_dir).
-        parts = [os.fspath(self._dir), self.check_run_id(run_id), "values", _name(task_key)]
-        if iteration is not None:
-            parts.append(f"@{int(iteration)}")
-        parts.append(_name(key) + ".json")
-        with open(os.path.join(*parts), "rb") as f:  # bytes: no text wrapper to build
-            return json.loads(f.read().decode("utf-8"))
+        """The stored record of one value, freshly decoded; ``FileNotFoundError`` if the run holds none."""
+        log = value_log(self._log_path(run_id))
+        with log.lock:
+            entry = log.sync().get(task_key, None if iteration is None else int(iteration), key)
+        if entry is None:
+            raise FileNotFoundError(key)
+        text, size, set_at, attempt = entry
+        return {
+            "task_key": task_key,
+            "key": key,
+            "iteration": iteration,
+            "attempt": attempt,
+            "size": size,
+            "set_at": set_at,
+            "value": json.loads(text),
+        }
 
     def get_value(self, run_id: str, task_key: str, key: str, *, iteration: int | None = None) -> Any:
         """Return a fresh copy of a stored value (see :meth:`get_value_record`)."""
@@ -569,70 +648,61 @@ class RunStore:
         self, run_id: str, task_key: str, *, iteration: int | None = None
     ) -> dict[str, ValueRecord]:
         """Return the current values of one task (or one of its iterations), keyed by value key."""
-        return {r.key: r for r in self._scan(self._values_dir(run_id, task_key, iteration))}
+        index = None if iteration is None else int(iteration)
+        with synced(self._log_path(run_id)) as state:
+            entries = dict(state.live.get(task_key, {}).get(index, {}))
+        return _records(task_key, index, entries)
 
     def list_iteration_values(self, run_id: str, task_key: str) -> dict[int, dict[str, ValueRecord]]:
         """Return the values of every for-each iteration of a task, keyed by iteration index."""
-        directory = self._values_dir(run_id, task_key, None)
-        result: dict[int, dict[str, ValueRecord]] = {}
-        with contextlib.suppress(FileNotFoundError):
-            for entry in os.scandir(directory):
-                if entry.name.startswith("@") and entry.name[1:].isdigit():
-                    result[int(entry.name[1:])] = {r.key: r for r in self._scan(Path(entry.path))}
-        return result
+        with synced(self._log_path(run_id)) as state:
+            per_iteration = {
+                index: dict(entries)
+                for index, entries in state.live.get(task_key, {}).items()
+                if index is not None
+            }
+        return {index: _records(task_key, index, entries) for index, entries in per_iteration.items()}
 
     def all_values(self, run_id: str) -> dict[str, dict[str, ValueRecord]]:
         """Return the current values of every task of the run (iterations excluded)."""
-        return {task: self.list_values(run_id, task) for task in self.task_keys(run_id)}
+        tasks = self.task_keys(run_id)
+        with synced(self._log_path(run_id)) as state:
+            per_task = {task: dict(state.live.get(task, {}).get(None, {})) for task in tasks}
+        return {task: _records(task, None, entries) for task, entries in per_task.items()}
 
     def count_values(self, run_id: str) -> int:
         """Return how many values the run holds (the number checked against its limit)."""
-        return _read_count(self.run_dir(run_id) / "values")
+        with synced(self._log_path(run_id)) as state:
+            return state.count
 
-    def _scan(self, directory: Path) -> Iterator[ValueRecord]:
-        try:
-            entries = list(os.scandir(directory))
-        except FileNotFoundError:
-            return
-        index: dict[str, Any] = {}
-        if any(entry.name == _INDEX_NAME for entry in entries):
-            with contextlib.suppress(FileNotFoundError, ValueError, AttributeError):
-                index = _read_json(directory / _INDEX_NAME).get("values", {})
-        for entry in entries:
-            if entry.name.endswith(".json") and not entry.name.startswith("."):
-                cached = index.get(entry.name)
-                if isinstance(cached, dict) and cached.get("ino") == entry.inode():
-                    with contextlib.suppress(KeyError, TypeError, ValueError):
-                        yield _record_from(cached["record"])
-                        continue
-                with contextlib.suppress(FileNotFoundError):
-                    yield _record_from(_read_json(Path(entry.path)))
+    def value_snapshot(self, run_id: str) -> ValueSnapshot:
+        """Return every value of the run at this moment, in the shapes the run document shows.
+
+        One replay of the log and one decoding of all its values, however many tasks ask.
+        """
+        with synced(self._log_path(run_id)) as state:
+            return _LogSnapshot(state)
 
     def archive_attempt(self, run_id: str, task_key: str, attempt: int) -> None:
         """Move the task's current values aside as those of ``attempt``, so that the next attempt starts empty."""
-        source = self._values_dir(run_id, task_key, None)
-        if not source.exists():
-            return
-        target = self.run_dir(run_id) / "attempts" / _name(task_key) / str(attempt)
-        _makedirs(target.parent)
-        values_root = self.run_dir(run_id) / "values"
-        with _locked(values_root / ".lock"):
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(source, target)
-            _write_text(values_root / ".count", str(_recount(values_root)))
+        self._mark(run_id, task_key, {"op": "archive", "task_key": task_key, "attempt": int(attempt)})
 
     def attempt_values(self, run_id: str, task_key: str, attempt: int) -> dict[str, ValueRecord]:
         """Return the values an earlier attempt of a task had set when it was moved aside."""
-        directory = self.run_dir(run_id) / "attempts" / _name(task_key) / str(attempt)
-        return {r.key: r for r in self._scan(directory)}
+        with synced(self._log_path(run_id)) as state:
+            entries = dict(state.archived.get((task_key, attempt), {}))
+        return _records(task_key, None, entries)
 
     def clear_task_values(self, run_id: str, task_key: str) -> None:
         """Delete every value of a task, iterations included (a repair re-runs it from scratch)."""
-        values_root = self.run_dir(run_id) / "values"
-        with _locked(values_root / ".lock"):
-            shutil.rmtree(self._values_dir(run_id, task_key, None), ignore_errors=True)
-            _write_text(values_root / ".count", str(_recount(values_root)))
+        self._mark(run_id, task_key, {"op": "clear", "task_key": task_key})
+
+    def _mark(self, run_id: str, task_key: str, marker: dict[str, Any]) -> None:
+        """Append a runner's marker to the log, under the run's lock, if the task holds values."""
+        log = value_log(self._log_path(run_id))
+        with log.lock, self._run_lock(run_id):
+            if task_key in log.sync().live:
+                self._append(run_id, log, frame(json.dumps(marker, ensure_ascii=False)))
 
     # -- notebooks and watching ---------------------------------------------------------------------------
 
@@ -681,7 +751,7 @@ class RunStore:
     def fingerprint(self, run_id: str) -> str:
         """Return a short string that changes whenever anything in the run changes.
 
-        It stats the run record, the task records and the value directories, and reads no value.
+        It stats the run record, the task records and the value log, and reads no value.
         """
         base = self.run_dir(run_id)
         parts: list[str] = []
@@ -692,18 +762,12 @@ class RunStore:
         age = self._heartbeat_age(run_id)
         if age is not None and age > self.stale_after:  # a runner that died changes nothing else
             parts.append("stale")
-        for sub in ("tasks", "values"):
-            for entry in _scandir(base / sub):
-                if not entry.is_dir():
-                    continue
-                target = Path(entry.path) / "task.json" if sub == "tasks" else Path(entry.path)
-                with contextlib.suppress(FileNotFoundError):
-                    parts.append(f"{entry.name}:{os.stat(target).st_mtime_ns}")
-                if sub == "values":
-                    for inner in _scandir(Path(entry.path)):
-                        if inner.name.startswith("@"):
-                            with contextlib.suppress(FileNotFoundError):
-                                parts.append(f"{inner.name}:{inner.stat().st_mtime_ns}")
+        for entry in _scandir(base / "tasks"):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                parts.append(f"{entry.name}:{os.stat(os.path.join(entry.path, 'task.json')).st_mtime_ns}")
+        with contextlib.suppress(FileNotFoundError):
+            st = os.stat(base / LOG_NAME)
+            parts.append(f"{LOG_NAME}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
     def sweep(self, run_id: str) -> int:
@@ -761,29 +825,93 @@ def _read_json(path: Path) -> Any:
         return json.load(f)
 
 
-def _record_from(data: Mapping[str, Any]) -> ValueRecord:
-    return ValueRecord(
-        task_key=data["task_key"],
-        key=data["key"],
-        value=data["value"],
-        size=int(data.get("size", 0)),
-        set_at=data.get("set_at", ""),
-        attempt=int(data.get("attempt", 1)),
-        iteration=data.get("iteration"),
+def _entry_of(data: bytes) -> Entry:
+    """The replay entry of a value record the store framed (``set_value``'s header, then the value's JSON)."""
+    at = data.index(b',"value":')
+    header = json.loads(data[1:at] + b"}")
+    return data[at + 9 : -2], int(header["size"]), str(header["set_at"]), int(header["attempt"])
+
+
+def _records(task_key: str, iteration: int | None, entries: Mapping[str, Entry]) -> dict[str, ValueRecord]:
+    """Value records of the entries of one task (or iteration), their values decoded at once."""
+    values = decode_values(list(entries.values()))
+    return {
+        key: _new_record(task_key, key, value, size, set_at, attempt, iteration)
+        for (key, (_text, size, set_at, attempt)), value in zip(entries.items(), values, strict=True)
+    }
+
+
+class _LogSnapshot(ValueSnapshot):
+    """A :class:`ValueSnapshot` of a replayed log: its entries copied at once, decoded a task at a time."""
+
+    def __init__(self, state: LogState) -> None:
+        self._count = state.count
+        self._live = {
+            task: {index: dict(entries) for index, entries in per_index.items()}
+            for task, per_index in state.live.items()
+        }
+        self._archived = {scope: dict(entries) for scope, entries in state.archived.items()}
+
+    def count(self) -> int:
+        """How many values the run holds (iterations included)."""
+        return self._count
+
+    def table(self, task_key: str, iteration: int | None = None) -> ValueTable:
+        """The current values of a task, or of one of its for-each iterations."""
+        entries = self._live.get(task_key, {}).get(iteration, {})
+        return _table(entries, decode_values(list(entries.values())))
+
+    def iterations(self, task_key: str) -> dict[int, ValueTable]:
+        """The values of every for-each iteration of a task, by iteration index."""
+        return {
+            index: self.table(task_key, index) for index in self._live.get(task_key, {}) if index is not None
+        }
+
+    def attempt(self, task_key: str, attempt: int) -> dict[str, Any]:
+        """The values an earlier attempt of a task had set (key -> value, sorted by key)."""
+        entries = self._archived.get((task_key, attempt), {})
+        return _table(entries, decode_values(list(entries.values())))[0]
+
+
+def _table(entries: dict[str, Entry], values: list[Any]) -> ValueTable:
+    decoded = dict(zip(entries, values, strict=True))
+    keys = sorted(decoded)
+    return (
+        {key: decoded[key] for key in keys},
+        {
+            key: {"size": entries[key][1], "set_at": entries[key][2], "attempt": entries[key][3]}
+            for key in keys
+        },
     )
 
 
-def _read_count(values_root: Path) -> int:
-    """The run's value count: ``.count`` holds ``N [last created value]``; N - 1 if that value never landed."""
-    try:
-        text = (values_root / ".count").read_text()
-    except FileNotFoundError:
-        return 0
-    number, _, pending = text.strip().partition(" ")
-    count = int(number or 0)
-    if pending and not (values_root / pending).exists():
-        count -= 1
-    return max(count, 0)
+def _new_record(
+    task_key: str, key: str, value: Any, size: int, set_at: str, attempt: int, iteration: int | None
+) -> ValueRecord:
+    """A :class:`ValueRecord` made without the frozen dataclass's ``__init__`` (a run document makes 10,000)."""
+    record = object.__new__(ValueRecord)
+    record.__dict__.update(
+        task_key=task_key,
+        key=key,
+        value=value,
+        size=size,
+        set_at=set_at,
+        attempt=attempt,
+        iteration=iteration,
+    )
+    return record
+
+
+def _record_from(data: Mapping[str, Any]) -> ValueRecord:
+    return _new_record(
+        data["task_key"],
+        data["key"],
+        data["value"],
+        int(data.get("size", 0)),
+        data.get("set_at", ""),
+        int(data.get("attempt", 1)),
+        data.get("iteration"),
+    )
 
 
 def _makedirs(path: Path) -> None:
@@ -797,27 +925,6 @@ def _makedirs(path: Path) -> None:
     for directory in reversed(missing):
         with contextlib.suppress(FileExistsError):
             directory.mkdir(mode=_DIR_MODE)
-
-
-def _recount(values_root: Path) -> int:
-    return sum(
-        1
-        for _dirpath, _dirs, files in os.walk(values_root)
-        for name in files
-        if name.endswith(".json") and not name.startswith(".")
-    )
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path`` (created if needed) for the duration of the block."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def _limit_error(run_id: str, task_key: str, key: str, count: int, limit: int) -> ValueLimitError:

@@ -1,8 +1,11 @@
 """The run store on an fsspec URL: object storage (``s3://``, ``gs://``, ``abfs://``...) and ``memory://``.
 
-``RunStore("s3://bucket/runs")`` returns a :class:`FsspecRunStore`. It keeps the layout of the local store
-(format 1, see :mod:`jupyter_taskvalues.store`) as object names under the URL, minus ``values/.count`` and
-``values/.lock``: an object store has no rename and no lock, so the guarantees are kept another way.
+``RunStore("s3://bucket/runs")`` returns a :class:`FsspecRunStore`. A run is objects under the URL (format 2,
+as the local store's): ``run.json``, ``tasks/<task>/task.json``, ``notebooks/`` and ``heartbeat`` as in the local
+store (see :mod:`jupyter_taskvalues.store`), and each value its own object, ``values/<task>/<key>.json``
+(``values/<task>/@<i>/<key>.json`` for a for-each iteration, ``attempts/<task>/<n>/`` for a retried task's
+earlier attempt), instead of the local store's append-only log: an object store has no append, no rename and no
+lock, so the guarantees are kept another way.
 
 - **Never a torn value.** Every file is one object written by a single PUT of its whole content (values are at
   most 48 KiB, records a few KiB; fsspec sends one request below 100 MiB). A PUT is atomic: a reader gets the
@@ -61,6 +64,7 @@ from .store import (
     HEARTBEAT_TIMEOUT,
     RunStore,
     ValueRecord,
+    ValueSnapshot,
     _limit_error,
     _name,
     _notebook_name,
@@ -445,6 +449,10 @@ class FsspecRunStore(RunStore):
     def count_values(self, run_id: str) -> int:
         """Return how many values the run holds (one listing of its values)."""
         return sum(1 for path in self._find(self._path(run_id, "values")) if _is_value(path))
+
+    def value_snapshot(self, run_id: str) -> ValueSnapshot:
+        """Return the run's values in the run document's shapes, read task by task as they are asked for."""
+        return ValueSnapshot(self, run_id)
 
     def archive_attempt(self, run_id: str, task_key: str, attempt: int) -> None:
         """Move the task's current values aside as those of ``attempt`` (server-side copies, then deletes)."""

@@ -8,7 +8,6 @@ carries its own check (see :data:`PAYLOAD_CODE`), so a reader that ever saw half
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -187,13 +186,18 @@ def _fill(
     return store, run_id, reports
 
 
-def _value_files(runs_dir: Path, run_id: str) -> int:
-    return sum(
-        1
-        for dirpath, _dirs, files in os.walk(runs_dir / run_id / "values")
-        for name in files
-        if name.endswith(".json") and not name.startswith(".")
-    )
+def _logged_values(runs_dir: Path, run_id: str) -> int:
+    """The distinct values the run's log holds, read without the store; every record in it is whole."""
+    data = (runs_dir / run_id / "values.log").read_bytes()
+    chunks = data.split(b"\x1e")
+    assert chunks[0] == b""
+    slots = set()
+    for chunk in chunks[1:]:
+        assert chunk.endswith(b"\n") and chunk.count(b"\n") == 1, chunk[:80]
+        record = json.loads(chunk)
+        if "op" not in record:
+            slots.add((record["task_key"], record["iteration"], record["key"]))
+    return len(slots)
 
 
 def test_sixteen_processes_racing_past_the_limit_store_exactly_250_values(
@@ -210,7 +214,7 @@ def test_sixteen_processes_racing_past_the_limit_store_exactly_250_values(
     listed = [(task, key) for task, records in store.all_values(run_id).items() for key in records]
     assert sorted(listed) == sorted(stored)  # what each process was told was stored, and nothing else
     assert store.count_values(run_id) == 250
-    assert _value_files(runs_dir, run_id) == 250
+    assert _logged_values(runs_dir, run_id) == 250
 
 
 def test_processes_racing_to_create_the_same_keys_count_each_key_once(tmp_path: Path, runs_dir: Path) -> None:
@@ -222,7 +226,7 @@ def test_processes_racing_to_create_the_same_keys_count_each_key_once(tmp_path: 
     assert all(set(report["stored"]) <= keys for report in reports)
     assert all(len(report["stored"]) + report["refused"] == 300 for report in reports)
     assert store.count_values(run_id) == 250
-    assert _value_files(runs_dir, run_id) == 250
+    assert _logged_values(runs_dir, run_id) == 250
 
 
 def test_a_full_run_still_accepts_overwrites_of_its_keys(tmp_path: Path, runs_dir: Path) -> None:
