@@ -6,7 +6,6 @@ This module alone knows the layout on disk. Everything else calls :class:`RunSto
         run.json                   the run: job, parameters, state, timings, task list (runner writes)
         tasks/<task>/task.json     one task's record: state, attempts, parameters, error... (runner writes)
         values.log                 every value set in the run, and the runner's markers, appended in order
-        values.lock                the lock that serializes creating keys (and the runner's markers)
         notebooks/<task>.ipynb     the executed notebooks
         heartbeat                  touched by a live run's runner
 
@@ -26,7 +25,7 @@ Guarantees:
   still being written). NFS does not make ``O_APPEND`` writes atomic: keep a runs directory shared between
   machines on object storage (a URL, below), not on NFS.
 - **No lock on the hot path.** Setting a key the run holds takes no lock and reads nothing but a ``stat``.
-  Creating a key takes a short ``flock`` on the run's ``values.lock`` and counts the run's values from the
+  Creating a key takes a short ``flock`` on the run's ``values.log`` and counts the run's values from the
   replayed log, so that the per-run limit holds exactly even when many processes race; a writer killed before
   its record landed is not counted.
 - **Cheap reading and watching.** ``get`` is a ``stat`` and a lookup in the replayed log;
@@ -73,6 +72,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,6 @@ _PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
 _TMP_PREFIX = ".tmp-"
 _FILE_MODE = 0o644
 _NOTEBOOK_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
-_LOCK_NAME = "values.lock"  # the run's lock: key creation and the runner's markers
 _FINAL_TASK_STATES = frozenset(  # a task in one of these writes no more values (the object store indexes it)
     ("SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "EXCLUDED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED")
 )
@@ -526,19 +525,16 @@ class RunStore:
         set_at = utcnow()
         if iteration is not None:
             iteration = int(iteration)
-        header = json.dumps(
-            {
-                "task_key": task_key,
-                "key": key,
-                "iteration": iteration,
-                "attempt": attempt,
-                "size": size,
-                "set_at": set_at,
-            },
-            ensure_ascii=False,
+        attempt = int(attempt)
+        # The record's fields in store_log.FIELDS order, the value's text spliced in last (json.dumps of the
+        # header as a dict gives the same text, slower: this is every set's path).
+        payload = (
+            f'{{"task_key": {_json_string(task_key)}, "key": {_json_string(key)}, '
+            f'"iteration": {"null" if iteration is None else iteration}, "attempt": {attempt}, '
+            f'"size": {size}, "set_at": "{set_at}","value":{text}}}'
         )
-        payload = header[:-1] + ',"value":' + text + "}"
-        self._put_value(run_id, task_key, key, iteration, payload, max_values)
+        entry = (text.encode("utf-8"), size, set_at, attempt)
+        self._put_value(run_id, task_key, key, iteration, payload, max_values, entry)
         return _new_record(task_key, key, decode_value(text), size, set_at, attempt, iteration)
 
     def _put_value(
@@ -549,8 +545,9 @@ class RunStore:
         iteration: int | None,
         payload: str,
         max_values: int | None,
+        entry: Entry | None = None,
     ) -> None:
-        """Append the value's record (``payload``, a JSON object) to the run's log.
+        """Append the value's record (``payload``, a JSON object; ``entry``, its replay) to the run's log.
 
         Setting a key the run holds appends without a lock: a key leaves the run only by a runner's marker,
         written once the task's kernel is gone. A new key takes the run's lock, so that the limit holds
@@ -559,17 +556,18 @@ class RunStore:
         log = value_log(self._log_path(run_id))
         data = frame(payload)
         slot = (task_key, iteration, key)
-        entry = _entry_of(data)
+        if entry is None:
+            entry = _entry_of(data)
         with log.lock:
             if log.sync().get(*slot) is not None:
                 self._append(run_id, log, data, slot, entry)
                 return
             limit = max_values if max_values is not None else self._run_limit(run_id)
-            with self._run_lock(run_id):
+            with self._locked_log(run_id, log) as fd:
                 state = log.sync()
                 if state.get(*slot) is None and state.count >= limit:
                     raise _limit_error(run_id, task_key, key, state.count, limit)
-                self._append(run_id, log, data, slot, entry)
+                log.append(data, slot, entry, fd=fd)
 
     def _append(
         self, run_id: str, log: ValueLog, data: bytes, slot: Slot | None = None, entry: Entry | None = None
@@ -580,16 +578,16 @@ class RunStore:
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
 
     @contextlib.contextmanager
-    def _run_lock(self, run_id: str) -> Iterator[None]:
-        """Hold the run's ``flock``: key creation and the runner's markers, one at a time."""
+    def _locked_log(self, run_id: str, log: ValueLog) -> Iterator[int]:
+        """Open the run's log for appending and hold its ``flock``: key creation and markers, one at a time."""
         try:
-            fd = os.open(self.run_dir(run_id) / _LOCK_NAME, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+            fd = log.open()
         except FileNotFoundError:
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            yield fd
         finally:
             os.close(fd)  # closing releases the lock
 
@@ -700,9 +698,9 @@ class RunStore:
     def _mark(self, run_id: str, task_key: str, marker: dict[str, Any]) -> None:
         """Append a runner's marker to the log, under the run's lock, if the task holds values."""
         log = value_log(self._log_path(run_id))
-        with log.lock, self._run_lock(run_id):
+        with log.lock, self._locked_log(run_id, log) as fd:
             if task_key in log.sync().live:
-                self._append(run_id, log, frame(json.dumps(marker, ensure_ascii=False)))
+                log.append(frame(json.dumps(marker, ensure_ascii=False)), fd=fd)
 
     # -- notebooks and watching ---------------------------------------------------------------------------
 

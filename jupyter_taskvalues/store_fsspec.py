@@ -342,6 +342,7 @@ class FsspecRunStore(RunStore):
         iteration: int | None,
         payload: str,
         max_values: int | None,
+        entry: object = None,  # the local store's replay entry: unused here
     ) -> None:
         target = self._values_path(run_id, task_key, iteration) + "/" + _name(key) + ".json"
         if self._exists(target):  # an overwrite: one HEAD, then the PUT

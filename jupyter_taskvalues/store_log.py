@@ -241,13 +241,22 @@ class ValueLog:
         self._seen = self._offset + len(data)
         self._offset += consumed
 
-    def append(self, data: bytes, slot: Slot | None = None, entry: Entry | None = None) -> None:
+    def open(self) -> int:
+        """Open the log for appending (created if needed); ``FileNotFoundError`` if the run's directory is gone."""
+        return os.open(self.path, _APPEND_FLAGS, _FILE_MODE)
+
+    def append(
+        self, data: bytes, slot: Slot | None = None, entry: Entry | None = None, *, fd: int | None = None
+    ) -> None:
         """Append one framed record in one write; apply it to the state at once when it is the value ``entry``.
 
-        A short write (a signal, a full disk) is written again whole, a few times: readers skip the cut part.
-        Raises ``FileNotFoundError`` if the run's directory is gone, :class:`StoreError` if the write fails.
+        ``fd`` is the log opened by :meth:`open` (by default it is opened and closed here). A short write (a
+        signal, a full disk) is written again whole, a few times: readers skip the cut part. Raises
+        ``FileNotFoundError`` if the run's directory is gone, :class:`StoreError` if the write fails.
         """
-        fd = os.open(self.path, _APPEND_FLAGS, _FILE_MODE)
+        own = fd is None
+        if fd is None:
+            fd = self.open()
         try:
             for _ in range(_WRITE_TRIES):
                 try:
@@ -263,7 +272,8 @@ class ValueLog:
                 )
             st = os.fstat(fd)
         finally:
-            os.close(fd)
+            if own:
+                os.close(fd)
         # The file grew by exactly this record since the last replay: apply it without reading it back.
         ident = (st.st_ino, st.st_dev)
         if (
