@@ -279,13 +279,94 @@ def large_run(tmp: Path, tasks: int = 100, per_task: int = 100, repeat: int = 5)
 
     document = run_document(store, run_id)
     assert sum(len(t["values"]) for t in document["tasks"].values()) == total
-    return {
+    figures = {
         "run_document": timed(lambda: run_document(store, run_id)),
         "all_values": timed(lambda: store.all_values(run_id)),
         "fingerprint": timed(lambda: store.fingerprint(run_id)),
         "plain_files": timed(plain_files),
         "json_lines": timed(json_lines),
     }
+    figures.update(rest_timings(tmp, store, run_id, total, repeat))
+    return figures
+
+
+def rest_timings(tmp: Path, store: Any, run_id: str, total: int, repeat: int) -> dict[str, float]:
+    """``GET taskvalues/api/runs/<id>`` on a real Jupyter Server (a subprocess) with the extension.
+
+    ``rest_first``: the first request of a fresh server (it replays the run's value log); ``rest_again``: the
+    same run, unchanged, without ``If-None-Match`` (a plain client); ``rest_changed``: right after one value of
+    the run changed (the document is read and serialized again); ``rest_304``: with the current ETag.
+    """
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = "benchmark"
+    server_log = open(tmp / "server.log", "wb")  # closed below, once the server has ended
+    server = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={tmp}",
+            "--ServerApp.jpserver_extensions={'jupyter_taskvalues': True}",
+            f"--TaskValuesExtension.runs_dir={store.root}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=server_log,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path: str, etag: str | None = None) -> tuple[float, int, bytes, str]:
+        headers = {"Authorization": f"token {token}"} | ({"If-None-Match": etag} if etag else {})
+        began = time.perf_counter()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers)) as response:
+                data, code, tag = response.read(), response.status, response.headers.get("Etag", "")
+        except urllib.error.HTTPError as e:
+            data, code, tag = b"", e.code, ""
+        return time.perf_counter() - began, code, data, tag
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                get("/api/status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the Jupyter Server did not start; see {tmp / 'server.log'}"
+                    ) from None
+                time.sleep(0.1)
+        path = f"/taskvalues/api/runs/{run_id}"
+        first, code, data, tag = get(path)
+        served = json.loads(data)
+        if code != 200 or sum(len(t["values"]) for t in served["tasks"].values()) != total:
+            raise RuntimeError(f"GET {path} answered {code} without the run's {total} values")
+        again = median(get(path)[0] for _ in range(repeat))
+        changed = []
+        for i in range(repeat):
+            store.set_value(run_id, "t0", "k0", {"changed": i})
+            changed.append(get(path)[0])
+        tag = get(path)[3]
+        not_modified = median(get(path, tag)[0] for _ in range(repeat))
+        return {
+            "rest_first": first,
+            "rest_again": again,
+            "rest_changed": median(changed),
+            "rest_304": not_modified,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server_log.close()
 
 
 def python_startup(count: int, tmp: Path) -> list[float]:
@@ -629,6 +710,27 @@ def _run_all(
                 f"all_values {_ms(large['all_values'])}, fingerprint {_ms(large['fingerprint'])}",
                 "≤ 50 ms",
                 large["run_document"] <= 0.050,
+            )
+        )
+        rows.append(
+            Row(
+                "the same over REST, GET runs/<id> (unchanged run, median)",
+                _ms(large["rest_again"]),
+                f"{_ms(large['rest_304'])} (If-None-Match: 304)",
+                f"after a change {_ms(large['rest_changed'])}; first request of a fresh server "
+                f"{_ms(large['rest_first'])}",
+                "≤ 50 ms",
+                large["rest_again"] <= 0.050,
+            )
+        )
+        rows.append(
+            Row(
+                "the same over REST, right after a value changed (median)",
+                _ms(large["rest_changed"]),
+                "",
+                "the document is read and serialized again (2.5 MB)",
+                "≤ 50 ms",
+                large["rest_changed"] <= 0.050,
             )
         )
 

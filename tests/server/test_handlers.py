@@ -116,6 +116,30 @@ async def test_run_answers_304_while_unchanged_and_200_after_a_value_is_set(
     assert body(changed)["tasks"]["ingest"]["values"]["late"] == [1, 2, 3]
 
 
+async def test_run_document_is_served_again_unread_until_the_run_changes(
+    api: Fetch, make_run: MakeRun, store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_taskvalues.server import handlers
+
+    run_id = make_run(state="RUNNING")
+    reads: list[str] = []
+    original = handlers.run_document
+
+    def counted(store: RunStore, run_id: str) -> dict[str, Any]:
+        reads.append(run_id)
+        return original(store, run_id)
+
+    monkeypatch.setattr(handlers, "run_document", counted)
+    first, again = await api("runs", run_id), await api("runs", run_id)  # no If-None-Match: a plain client
+    store.set_value(run_id, "ingest", "late", {"rows": 3})
+    changed = await api("runs", run_id)
+
+    assert first.body == again.body
+    assert first.headers["Content-Type"].startswith("application/json")
+    assert body(changed)["tasks"]["ingest"]["values"]["late"] == {"rows": 3}
+    assert reads == [run_id, run_id]  # the unchanged run was not read a second time
+
+
 async def test_run_etag_changes_when_a_task_record_changes(
     api: Fetch, make_run: MakeRun, store: RunStore
 ) -> None:
