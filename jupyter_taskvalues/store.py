@@ -70,7 +70,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from pathlib import Path
@@ -244,6 +244,11 @@ class ValueSnapshot:
     def attempt(self, task_key: str, attempt: int) -> dict[str, Any]:
         """The values an earlier attempt of a task had set (key -> value, sorted by key)."""
         return value_table(self._store.attempt_values(self._run_id, task_key, attempt))[0]
+
+    def version(self, task_key: str) -> Hashable | None:
+        """Something that changes whenever the task's values (current, earlier attempts, iterations) change, or
+        ``None`` when this store cannot tell cheaply."""
+        return None
 
 
 class RunStore:
@@ -486,6 +491,15 @@ class RunStore:
         directory = self.run_dir(run_id) / "tasks" / _name(task_key)
         _makedirs(directory)
         _write_json(directory / "task.json", {"task_key": task_key, **record})
+
+    def task_stamp(self, run_id: str, task_key: str) -> Hashable | None:
+        """Something that changes whenever the task's record is written, or ``None`` if this store cannot tell
+        cheaply (a record is replaced by a rename: its inode changes on every write)."""
+        try:
+            st = os.stat(self.run_dir(run_id) / "tasks" / _name(task_key) / "task.json")
+        except FileNotFoundError:
+            return "absent"
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
         """Return the record of one task, or ``None`` if the runner has not written one yet."""
@@ -849,6 +863,8 @@ class _LogSnapshot(ValueSnapshot):
             for task, per_index in state.live.items()
         }
         self._archived = {scope: dict(entries) for scope, entries in state.archived.items()}
+        self._epoch = state.epoch
+        self._versions = dict(state.versions)
 
     def count(self) -> int:
         """How many values the run holds (iterations included)."""
@@ -869,6 +885,10 @@ class _LogSnapshot(ValueSnapshot):
         """The values an earlier attempt of a task had set (key -> value, sorted by key)."""
         entries = self._archived.get((task_key, attempt), {})
         return _table(entries, decode_values(list(entries.values())))[0]
+
+    def version(self, task_key: str) -> Hashable | None:
+        """The replay this snapshot comes from, and how many records changed the task's values in it."""
+        return (self._epoch, self._versions.get(task_key, 0))
 
 
 def _table(entries: dict[str, Entry], values: list[Any]) -> ValueTable:

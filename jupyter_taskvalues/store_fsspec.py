@@ -53,7 +53,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +323,10 @@ class FsspecRunStore(RunStore):
             )  # before the record: a reader that sees it final finds the index
         payload = json.dumps({"task_key": task_key, **record}, ensure_ascii=False, indent=1)
         self._write(self._path(run_id, "tasks", _name(task_key), "task.json"), payload)
+
+    def task_stamp(self, run_id: str, task_key: str) -> Hashable | None:
+        """Always ``None``: telling would cost a request per task."""
+        return None
 
     def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
         """Return the record of one task, or ``None`` if the runner has not written one yet."""

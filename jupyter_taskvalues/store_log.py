@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import json
 import os
 import threading
@@ -53,6 +54,7 @@ Entry = tuple[bytes, int, str, int]
 #: The fields of a value record, in the order the store writes them ("value" last, spliced in as text).
 FIELDS = ("task_key", "key", "iteration", "attempt", "size", "set_at", "value")
 _VALUE_AT = b',"value":'
+_EPOCHS = itertools.count(1)
 
 
 def frame(record_json: str) -> bytes:
@@ -63,9 +65,13 @@ def frame(record_json: str) -> bytes:
 class LogState:
     """What a replay of the log gives: the live values, the archived attempts, the live count."""
 
-    __slots__ = ("archived", "count", "live")
+    __slots__ = ("archived", "count", "epoch", "live", "versions")
 
     def __init__(self) -> None:
+        #: Tells this replay from any other one (a log replayed again from its start gets a new epoch).
+        self.epoch = next(_EPOCHS)
+        #: task key -> how many records changed its values so far (with :attr:`epoch`: a version of them)
+        self.versions: dict[str, int] = {}
         #: task key -> iteration (``None`` outside for-each iterations) -> value key -> entry
         self.live: dict[str, dict[int | None, dict[str, Entry]]] = {}
         #: (task key, attempt) -> value key -> entry
@@ -83,10 +89,12 @@ class LogState:
         if key not in values:
             self.count += 1
         values[key] = entry
+        self.versions[task_key] = self.versions.get(task_key, 0) + 1
 
     def drop(self, task_key: str) -> dict[int | None, dict[str, Entry]] | None:
         """Every live value of a task leaves the run; return them by iteration (``None`` if there were none)."""
         dropped = self.live.pop(task_key, None)
+        self.versions[task_key] = self.versions.get(task_key, 0) + 1
         if dropped:
             self.count -= sum(len(values) for values in dropped.values())
         return dropped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from tornado.web import url
@@ -16,7 +17,7 @@ from ..store import RunStore
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
 
-__all__ = ["SETTINGS_KEY", "DocumentCache", "TaskValuesExtension", "load"]
+__all__ = ["SETTINGS_KEY", "BoundedCache", "TaskValuesExtension", "load"]
 
 SETTINGS_KEY = "taskvalues_extension"
 
@@ -45,36 +46,47 @@ class TaskValuesExtension(LoggingConfigurable):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         #: Serialized run documents by (runs dir, run id, fingerprint): a run that did not change is served
-        #: again without reading or serializing it (2.5 MB for 10,000 values). Only the few latest are kept.
-        self.documents = DocumentCache()
+        #: again without reading or serializing it (2.5 MB for 10,000 values).
+        self.documents = BoundedCache(8)
+        #: Serialized task documents by what they were made from: when one value of a large run changes, only
+        #: that task is read and serialized again (see :func:`~jupyter_taskvalues.document.run_document_json`).
+        self.fragments = BoundedCache(4096)
 
 
-class DocumentCache:
-    """The last few serialized run documents, each under the fingerprint its run had when it was read.
+class BoundedCache(MutableMapping[Hashable, bytes]):
+    """A thread-safe mapping that keeps at most ``size`` entries, dropping the least recently used.
 
-    A run that changes gets a new fingerprint, so a stale document is never served: it is only left to age out.
+    Keys hold everything an entry was made from, so a stale entry is never found: it is only left to age out.
     """
 
-    def __init__(self, size: int = 8) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
-        self._bodies: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str]) -> bytes | None:
-        """The document stored under ``key``, or ``None``."""
+    def __getitem__(self, key: Hashable) -> bytes:
         with self._lock:
-            body = self._bodies.get(key)
-            if body is not None:
-                self._bodies.move_to_end(key)
+            body = self._entries[key]
+            self._entries.move_to_end(key)
             return body
 
-    def put(self, key: tuple[str, str, str], body: bytes) -> None:
-        """Keep ``body`` under ``key``, dropping the least recently used beyond :attr:`size`."""
+    def __setitem__(self, key: Hashable, body: bytes) -> None:
         with self._lock:
-            self._bodies[key] = body
-            self._bodies.move_to_end(key)
-            while len(self._bodies) > self.size:
-                self._bodies.popitem(last=False)
+            self._entries[key] = body
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __delitem__(self, key: Hashable) -> None:
+        with self._lock:
+            del self._entries[key]
+
+    def __iter__(self) -> Iterator[Hashable]:
+        with self._lock:
+            return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def load(serverapp: ServerApp) -> TaskValuesExtension:

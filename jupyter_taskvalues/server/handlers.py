@@ -33,7 +33,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..document import run_document, run_summary, task_document
+from ..document import run_document_json, run_summary, task_document
 from ..exceptions import InvalidRunIdError, RunNotFoundError, StoreError, TaskNotFoundError, TaskValuesError
 from .extension import SETTINGS_KEY, TaskValuesExtension
 
@@ -157,14 +157,10 @@ class RunHandler(TaskValuesHandler):
             return
         key = (str(store.root), run_id, fingerprint)
         body = self.extension.documents.get(key)
-        if body is None:  # read and serialized off the event loop: 10,000 values take tens of milliseconds
-            body = await self.call(_document_body, store, run_id)
-            self.extension.documents.put(key, body)
+        if body is None:  # read and serialized off the event loop; tasks that did not change come from cache
+            body = await self.call(run_document_json, store, run_id, self.extension.fragments)
+            self.extension.documents[key] = body
         self.finish(body)
-
-
-def _document_body(store: RunStore, run_id: str) -> bytes:
-    return json.dumps(run_document(store, run_id)).encode()
 
 
 class ValuesHandler(TaskValuesHandler):

@@ -123,13 +123,13 @@ async def test_run_document_is_served_again_unread_until_the_run_changes(
 
     run_id = make_run(state="RUNNING")
     reads: list[str] = []
-    original = handlers.run_document
+    original = handlers.run_document_json
 
-    def counted(store: RunStore, run_id: str) -> dict[str, Any]:
+    def counted(store: RunStore, run_id: str, fragments: Any = None) -> bytes:
         reads.append(run_id)
-        return original(store, run_id)
+        return original(store, run_id, fragments)
 
-    monkeypatch.setattr(handlers, "run_document", counted)
+    monkeypatch.setattr(handlers, "run_document_json", counted)
     first, again = await api("runs", run_id), await api("runs", run_id)  # no If-None-Match: a plain client
     store.set_value(run_id, "ingest", "late", {"rows": 3})
     changed = await api("runs", run_id)
