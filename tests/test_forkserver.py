@@ -277,3 +277,29 @@ def test_a_kernel_whose_bootstrap_failed_refuses_every_later_cell(marker: str, t
             assert content["ename"] == "RuntimeError"
             assert "could not become its task" in content["evalue"]
             assert "FileNotFoundError" in content["evalue"]
+
+
+def test_a_forked_kernel_runs_its_atexit_handlers_and_exits_at_once_when_asked(
+    marker: str, tmp_path: Path
+) -> None:
+    flag = tmp_path / "atexit-ran"
+
+    async def scenario() -> float:
+        pool = KernelPool(1)
+        pool.expect(20)
+        try:
+            kernel = await _first_forked(pool)
+            await _run(kernel, f"import atexit; atexit.register(open({str(flag)!r}, 'w').close)")
+            kernel.client.control_channel.send(
+                kernel.client.session.msg("shutdown_request", {"restart": False})
+            )
+            exited = await kernel._wait_for_exit(5.0)
+            assert exited
+            code = kernel.process.poll()
+            await kernel.kill()
+            return float(code if code is not None else -1)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(scenario()) == 0
+    assert flag.exists()

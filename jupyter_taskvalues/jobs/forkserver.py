@@ -93,6 +93,9 @@ def _become_kernel(request: dict[str, Any], wakeup: tuple[int, int]) -> NoReturn
         os.close(null)
         os.close(err)
         from ipykernel.kernelapp import IPKernelApp
+        from ipykernel.kernelbase import Kernel
+
+        _exit_after_shutdown_reply(Kernel)
 
         # The kernel exits on its own when its parent, this server, is gone (as the server does with the runner).
         argv = [
@@ -109,15 +112,34 @@ def _become_kernel(request: dict[str, Any], wakeup: tuple[int, int]) -> NoReturn
     except BaseException:  # noqa: BLE001 - reported on the kernel's stderr, which the runner reads
         traceback.print_exc()
         code = 1
-    # What a normal exit does that matters (atexit handlers, buffered output), without tearing down every
-    # module object by object, which costs a kernel as much CPU as a third of its start.
+    _finish(code)
+
+
+def _finish(code: int) -> NoReturn:
+    """End the kernel process: what a normal exit does that matters (atexit handlers, buffered output), without
+    tearing down every module object by object, which costs a kernel as much CPU as a third of its start."""
     with contextlib.suppress(BaseException):
         atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+    for stream in (sys.__stdout__, sys.__stderr__):
         with contextlib.suppress(BaseException):
             if stream is not None:
                 stream.flush()
     os._exit(code)
+
+
+def _exit_after_shutdown_reply(kernel_class: Any) -> None:
+    """Make a kernel end its process as soon as it has answered a shutdown request (its cells have all ended).
+
+    After the reply, ipykernel looks for the kernel's child processes to terminate them, broadcasts the shutdown
+    and flushes its control stream; about one time in five here that never ends, and the runner has to wait
+    half a second and terminate it. A fork skips it: the runner kills the kernel's process group anyway (its
+    children with it), and nobody listens for the broadcast. atexit handlers still run.
+    """
+
+    async def at_shutdown(self: Any) -> None:
+        _finish(0)
+
+    kernel_class._at_shutdown = at_shutdown
 
 
 def _reap() -> None:
