@@ -303,3 +303,37 @@ def test_a_forked_kernel_runs_its_atexit_handlers_and_exits_at_once_when_asked(
 
     assert asyncio.run(scenario()) == 0
     assert flag.exists()
+
+
+def test_a_fork_server_that_stops_answering_is_given_up_and_the_kernel_spawned(
+    marker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_taskvalues.jobs import kernels
+
+    class Silent:
+        """A server that says it is ready and then never answers a fork request."""
+
+        ready = True
+        abandoned = ""
+
+        async def fork(self, *args: Any) -> int:
+            await asyncio.sleep(3600)
+            return 0
+
+        def abandon(self, reason: str) -> None:
+            self.abandoned = reason
+            self.ready = False
+
+    monkeypatch.setattr(kernels, "FORK_TIMEOUT", 0.2)
+    server = Silent()
+
+    async def scenario() -> tuple[bool, str]:
+        kernel = await start_kernel(fork_server=server)
+        try:
+            return kernel.forked, str(await _expression(kernel, "6 * 7"))
+        finally:
+            await kernel.kill()
+
+    assert asyncio.run(scenario()) == (False, "42")
+    assert "did not answer a fork request" in server.abandoned
+    assert kernel_processes(marker) == []

@@ -304,6 +304,10 @@ class ForkServer:
         pid: int = await future
         return pid
 
+    def abandon(self, reason: str) -> None:
+        """Give up on the server (it stopped answering): it is asked for no more kernels; :meth:`close` ends it."""
+        self._fail(reason)
+
     def poll(self, pid: int) -> int | None:
         """The exit code of a kernel this server forked, or ``None`` while it runs."""
         code = self.exit_codes.get(pid)

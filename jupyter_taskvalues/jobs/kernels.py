@@ -99,6 +99,10 @@ class KernelSpec:
         return command + list(OWN_KERNEL_ARGUMENTS) if self.is_own_ipykernel else command
 
 
+#: Seconds the fork server may take to answer a fork request (it answers in about a millisecond); after that it is
+#: given up on and kernels are spawned.
+FORK_TIMEOUT = 10.0
+
 #: Options of this Python's own ipykernel when it runs a task, forked or spawned: no IPython history database (a
 #: job's kernel is never browsed later; it spares each kernel an SQLite file opened, written and locked against
 #: the other kernels of the run).
@@ -415,9 +419,13 @@ async def _launch(
     try:
         if fork_server is not None and fork_server.ready:
             try:
-                pid = await fork_server.fork(connection_file, stderr_path, OWN_KERNEL_ARGUMENTS)
+                fork = fork_server.fork(connection_file, stderr_path, OWN_KERNEL_ARGUMENTS)
+                pid = await asyncio.wait_for(fork, FORK_TIMEOUT)
                 process = _ForkedProcess(pid, fork_server)
                 return process, stderr, info
+            except asyncio.TimeoutError:  # a server that stopped answering is not asked again
+                fork_server.abandon(f"it did not answer a fork request within {FORK_TIMEOUT:g} s")
+                log.warning("The kernel fork server stopped answering; spawning kernels instead.")
             except RuntimeError as e:  # the server broke: spawn, as if there were none
                 log.warning("The kernel fork server cannot be used (%s); spawning kernels instead.", e)
         kernel_env = dict(env if env is not None else kernel_environment())
