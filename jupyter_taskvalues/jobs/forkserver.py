@@ -95,7 +95,7 @@ def _become_kernel(request: dict[str, Any], wakeup: tuple[int, int]) -> NoReturn
         from ipykernel.kernelapp import IPKernelApp
         from ipykernel.kernelbase import Kernel
 
-        _exit_after_shutdown_reply(Kernel)
+        _exit_at_shutdown(Kernel)
 
         # The kernel exits on its own when its parent, this server, is gone (as the server does with the runner).
         argv = [
@@ -127,7 +127,7 @@ def _finish(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _exit_after_shutdown_reply(kernel_class: Any) -> None:
+def _exit_at_shutdown(kernel_class: Any) -> None:
     """Make a kernel end its process as soon as it has answered a shutdown request (its cells have all ended).
 
     After the reply, ipykernel looks for the kernel's child processes to terminate them, broadcasts the shutdown

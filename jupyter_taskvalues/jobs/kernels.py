@@ -22,6 +22,7 @@ Every task gets a fresh kernel that no other task has used. What we save is the 
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import functools
@@ -161,14 +162,14 @@ def find_kernelspec(name: str) -> KernelSpec:
 # -- processes ------------------------------------------------------------------------------------------------
 
 
-class KernelProcess:
+class KernelProcess(abc.ABC):
     """A kernel's process, leader of its own process group (a spawned one, or a fork of the fork server)."""
 
     pid: int
 
+    @abc.abstractmethod
     def poll(self) -> int | None:
         """Its exit code, or ``None`` while it runs."""
-        raise NotImplementedError
 
     def signal(self, number: int, *, group: bool = False) -> None:
         """Send a signal to the kernel (``group``: to its whole process group) unless it is gone."""
@@ -178,6 +179,7 @@ class KernelProcess:
             elif self.poll() is None:
                 os.kill(self.pid, number)
 
+    @abc.abstractmethod
     async def reap(self) -> None:
         """Collect the exit status of a process that was killed."""
 
@@ -205,6 +207,9 @@ class _ForkedProcess(KernelProcess):
     def poll(self) -> int | None:
         code: int | None = self.server.poll(self.pid)
         return code
+
+    async def reap(self) -> None:
+        """Nothing to do: the fork server, its parent, reaps it and reports its exit code."""
 
 
 def _connection_info(folder: str, kernel_name: str) -> dict[str, Any]:
