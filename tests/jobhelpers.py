@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from jupyter_taskvalues.jobs.kernels import Kernel, shell_reply
 
 
 def notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:
@@ -80,3 +83,19 @@ def kernel_processes(marker: str) -> list[str]:
         if ("ipykernel" in cmdline or "forkserver" in cmdline) and marker.encode() in environ:
             found.append(f"{pid}: {cmdline}")
     return found
+
+
+async def run_code(kernel: Kernel, code: str) -> dict[str, Any]:
+    """Execute ``code`` in a started kernel and return the shell reply (within 60 s)."""
+    msg_id = kernel.client.execute(code, store_history=False)
+    reply: dict[str, Any] = await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
+    return reply
+
+
+async def user_expression(kernel: Kernel, expression: str) -> Any:
+    """Evaluate ``expression`` in a started kernel and return its ``text/plain`` repr (within 60 s)."""
+    msg_id = kernel.client.execute("", silent=True, user_expressions={"x": expression})
+    reply = await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
+    data = reply["content"]["user_expressions"]["x"]
+    assert data["status"] == "ok", data
+    return data["data"]["text/plain"]

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_taskvalues.jobs.kernels import Kernel, KernelPool, shell_reply, start_kernel
-from tests.jobhelpers import kernel_processes
+from jupyter_taskvalues.jobs.kernels import Kernel, KernelPool, start_kernel
+from tests.jobhelpers import kernel_processes, run_code, user_expression
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux-only")
 
@@ -36,18 +38,17 @@ def marker(monkeypatch: pytest.MonkeyPatch) -> str:
     return value
 
 
-async def _expression(kernel: Kernel, expression: str) -> Any:
-    msg_id = kernel.client.execute("", silent=True, user_expressions={"x": expression})
-    reply = await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
-    data = reply["content"]["user_expressions"]["x"]
-    assert data["status"] == "ok", data
-    return data["data"]["text/plain"]
-
-
-async def _run(kernel: Kernel, code: str) -> dict[str, Any]:
-    msg_id = kernel.client.execute(code, store_history=False)
-    reply: dict[str, Any] = await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
-    return reply
+@contextlib.asynccontextmanager
+async def _forked_kernel() -> AsyncIterator[tuple[KernelPool, Kernel]]:
+    """A pool whose fork server is ready, and the first kernel it forked; the pool is closed afterwards."""
+    pool = KernelPool(1)
+    pool.expect(20)
+    try:
+        kernel = await _first_forked(pool)
+        assert kernel.forked
+        yield pool, kernel
+    finally:
+        await pool.close()
 
 
 async def _first_forked(pool: KernelPool) -> Kernel:
@@ -76,7 +77,7 @@ def test_pool_forks_kernels_that_look_like_spawned_ones_from_inside(marker: str)
         pool.expect(20)
         try:
             kernels = await _forked_and_spawned(pool, 20)
-            portraits = [json.loads(eval(await _expression(k, _PORTRAIT))) for k in kernels]
+            portraits = [json.loads(eval(await user_expression(k, _PORTRAIT))) for k in kernels]
             for kernel in kernels:
                 pool.release(kernel)
             return [k.forked for k in kernels], portraits
@@ -102,14 +103,14 @@ def test_forked_kernels_share_no_state(marker: str) -> None:
         pool.expect(20)
         try:
             first = await _first_forked(pool)
-            await _run(first, "secret = 42; import random; drawn = random.random()")
+            await run_code(first, "secret = 42; import random; drawn = random.random()")
             second = await pool.acquire()
             assert first.forked and second.forked
             seen = [
-                await _expression(second, "'secret' in globals()"),
-                await _expression(second, "__import__('random').random() != 0"),
-                await _expression(first, "drawn"),
-                await _expression(second, "__import__('random').random()"),
+                await user_expression(second, "'secret' in globals()"),
+                await user_expression(second, "__import__('random').random() != 0"),
+                await user_expression(first, "drawn"),
+                await user_expression(second, "__import__('random').random()"),
             ]
             pool.release(first)
             pool.release(second)
@@ -124,11 +125,7 @@ def test_forked_kernels_share_no_state(marker: str) -> None:
 
 def test_a_forked_kernel_that_dies_reports_its_exit_code(marker: str) -> None:
     async def scenario() -> int | None:
-        pool = KernelPool(1)
-        pool.expect(20)
-        try:
-            kernel = await _first_forked(pool)
-            assert kernel.forked
+        async with _forked_kernel() as (pool, kernel):
             kernel.client.execute("import os; os._exit(7)")
             for _ in range(500):
                 if kernel.process.poll() is not None:
@@ -138,8 +135,6 @@ def test_a_forked_kernel_that_dies_reports_its_exit_code(marker: str) -> None:
             assert not await kernel.client.is_alive()  # what nbclient asks to tell a dead kernel
             pool.release(kernel)
             return code
-        finally:
-            await pool.close()
 
     assert asyncio.run(scenario()) == 7
     assert kernel_processes(marker) == []
@@ -149,19 +144,13 @@ def test_children_of_a_forked_kernel_are_killed_with_it(marker: str, tmp_path: P
     pid_file = tmp_path / "child.pid"
 
     async def scenario() -> None:
-        pool = KernelPool(1)
-        pool.expect(20)
-        try:
-            kernel = await _first_forked(pool)
-            assert kernel.forked
-            await _run(
+        async with _forked_kernel() as (_pool, kernel):
+            await run_code(
                 kernel,
                 "import subprocess; child = subprocess.Popen(['sleep', '600']); "
                 f"open({str(pid_file)!r}, 'w').write(str(child.pid))",
             )
             await kernel.stop()
-        finally:
-            await pool.close()
 
     asyncio.run(scenario())
     assert not _running(int(pid_file.read_text()))
@@ -177,11 +166,7 @@ def _running(pid: int) -> bool:
 
 def test_pool_spawns_kernels_when_the_fork_server_dies(marker: str) -> None:
     async def scenario() -> list[bool]:
-        pool = KernelPool(1)
-        pool.expect(20)
-        try:
-            kernel = await _first_forked(pool)
-            assert kernel.forked
+        async with _forked_kernel() as (pool, kernel):
             pool.release(kernel)
             server = pool._server
             os.kill(server.process.pid, signal.SIGKILL)
@@ -190,13 +175,11 @@ def test_pool_spawns_kernels_when_the_fork_server_dies(marker: str) -> None:
                     break
                 await asyncio.sleep(0.01)
             later = [await pool.acquire() for _ in range(3)]
-            answers = [await _expression(k, "6 * 7") for k in later]
+            answers = [await user_expression(k, "6 * 7") for k in later]
             assert answers == ["42"] * 3
             for k in later:
                 pool.release(k)
             return [k.forked for k in later]
-        finally:
-            await pool.close()
 
     assert asyncio.run(scenario()) == [False, False, False]
     assert kernel_processes(marker) == []
@@ -227,7 +210,7 @@ def test_another_kernelspec_is_always_spawned(
             for _ in range(4):
                 kernel = await pool.acquire()
                 seen.append(
-                    (kernel.forked, await _expression(kernel, "__import__('os').environ['OTHER_KERNEL']"))
+                    (kernel.forked, await user_expression(kernel, "__import__('os').environ['OTHER_KERNEL']"))
                 )
                 pool.release(kernel)
             return seen
@@ -264,7 +247,7 @@ def test_a_kernel_whose_bootstrap_failed_refuses_every_later_cell(marker: str, t
             kernel.client.execute(
                 bootstrap_code(task, str(tmp_path / "gone")), silent=True, store_history=False
             )
-            replies = [await _run(kernel, "print('ran outside its task')") for _ in range(2)]
+            replies = [await run_code(kernel, "print('ran outside its task')") for _ in range(2)]
             pool.release(kernel)
             return [r["content"] for r in replies]
         finally:
@@ -285,11 +268,8 @@ def test_a_forked_kernel_runs_its_atexit_handlers_and_exits_at_once_when_asked(
     flag = tmp_path / "atexit-ran"
 
     async def scenario() -> float:
-        pool = KernelPool(1)
-        pool.expect(20)
-        try:
-            kernel = await _first_forked(pool)
-            await _run(kernel, f"import atexit; atexit.register(open({str(flag)!r}, 'w').close)")
+        async with _forked_kernel() as (_pool, kernel):
+            await run_code(kernel, f"import atexit; atexit.register(open({str(flag)!r}, 'w').close)")
             kernel.client.control_channel.send(
                 kernel.client.session.msg("shutdown_request", {"restart": False})
             )
@@ -298,8 +278,6 @@ def test_a_forked_kernel_runs_its_atexit_handlers_and_exits_at_once_when_asked(
             code = kernel.process.poll()
             await kernel.kill()
             return float(code if code is not None else -1)
-        finally:
-            await pool.close()
 
     assert asyncio.run(scenario()) == 0
     assert flag.exists()
@@ -330,7 +308,7 @@ def test_a_fork_server_that_stops_answering_is_given_up_and_the_kernel_spawned(
     async def scenario() -> tuple[bool, str]:
         kernel = await start_kernel(fork_server=server)
         try:
-            return kernel.forked, str(await _expression(kernel, "6 * 7"))
+            return kernel.forked, str(await user_expression(kernel, "6 * 7"))
         finally:
             await kernel.kill()
 

@@ -12,12 +12,11 @@ import tempfile
 import textwrap
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from jupyter_taskvalues.jobs.kernels import Kernel, KernelPool, KernelStartError, shell_reply, start_kernel
-from tests.jobhelpers import kernel_processes
+from jupyter_taskvalues.jobs.kernels import KernelPool, KernelStartError, start_kernel
+from tests.jobhelpers import kernel_processes, run_code, user_expression
 
 
 def _kernelspec(root: Path, name: str, argv: list[str]) -> str:
@@ -62,19 +61,6 @@ def _processes_with(text: str) -> list[str]:
     return found
 
 
-async def _run(kernel: Kernel, code: str) -> dict[str, Any]:
-    msg_id = kernel.client.execute(code, store_history=False)
-    return await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
-
-
-async def _user_expression(kernel: Kernel, expression: str) -> Any:
-    msg_id = kernel.client.execute("", silent=True, user_expressions={"x": expression})
-    reply = await asyncio.wait_for(shell_reply(kernel, msg_id), 60)
-    data = reply["content"]["user_expressions"]["x"]
-    assert data["status"] == "ok", data
-    return data["data"]["text/plain"]
-
-
 def test_kernel_that_dies_while_starting_is_reported_with_its_exit_code_and_stderr(kernelspecs: Path) -> None:
     name = _kernelspec(
         kernelspecs,
@@ -113,7 +99,7 @@ def test_kernel_that_dies_on_its_first_start_is_started_again(
     async def start_and_use() -> str:
         kernel = await start_kernel(name, retries=1)
         try:
-            return str(await _user_expression(kernel, "6 * 7"))
+            return str(await user_expression(kernel, "6 * 7"))
         finally:
             await kernel.kill()
 
@@ -146,7 +132,7 @@ def test_pool_never_hands_out_the_same_kernel_twice(marker: str) -> None:
         pool.expect(5)
         try:
             kernels = await asyncio.gather(*(pool.acquire() for _ in range(5)))
-            pids = [int(await _user_expression(k, "__import__('os').getpid()")) for k in kernels]
+            pids = [int(await user_expression(k, "__import__('os').getpid()")) for k in kernels]
             for kernel in kernels:
                 pool.release(kernel)
             return pids
@@ -163,7 +149,7 @@ def test_no_kernel_process_survives_pool_close(marker: str) -> None:
         pool.expect(6)
         used = await pool.acquire()
         # A child process of the task, in the kernel's process group: the kill must take it too.
-        await _run(used, "import subprocess; child = subprocess.Popen(['sleep', '600'])")
+        await run_code(used, "import subprocess; child = subprocess.Popen(['sleep', '600'])")
         pool.release(used)
         await asyncio.sleep(0)  # warm kernels are still starting, or ready and unused
         await pool.close()
@@ -176,7 +162,7 @@ def test_no_kernel_process_survives_pool_close(marker: str) -> None:
 def test_kernel_whose_exit_hangs_is_killed_after_the_grace_period(marker: str) -> None:
     async def scenario() -> None:
         kernel = await start_kernel()
-        await _run(kernel, "import atexit, time\natexit.register(time.sleep, 600)")
+        await run_code(kernel, "import atexit, time\natexit.register(time.sleep, 600)")
         await kernel.stop(grace=0.5)
 
     asyncio.run(scenario())
@@ -216,10 +202,8 @@ def test_warm_kernel_has_the_task_bootstrap_imported_before_it_is_handed_out(mar
         pool.expect(1)
         try:
             kernel = await pool.acquire()
-            loaded = await _user_expression(
-                kernel, "'jupyter_taskvalues.magics' in __import__('sys').modules"
-            )
-            context = await _user_expression(
+            loaded = await user_expression(kernel, "'jupyter_taskvalues.magics' in __import__('sys').modules")
+            context = await user_expression(
                 kernel, "__import__('jupyter_taskvalues.context').context.current_context()"
             )
             pool.release(kernel)
@@ -316,7 +300,7 @@ def test_kernel_starts_on_tcp_when_the_temporary_folder_is_too_long_for_unix_soc
     async def scenario() -> tuple[str, str]:
         kernel = await start_kernel()
         try:
-            return kernel.client.transport, str(await _user_expression(kernel, "6 * 7"))
+            return kernel.client.transport, str(await user_expression(kernel, "6 * 7"))
         finally:
             await kernel.kill()
 
