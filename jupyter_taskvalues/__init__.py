@@ -31,7 +31,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from .store import RunStore
+    from .store._local import RunStore
 
 __version__ = "0.1.0"
 
@@ -60,12 +60,12 @@ __all__ = [
 
 # Loaded on first use, so that `import jupyter_taskvalues` stays light in kernels and the CLI.
 _LAZY = {
-    "RunStore": ("jupyter_taskvalues.store", "RunStore"),
-    "dbutils": ("jupyter_taskvalues.databricks", "dbutils"),
+    "RunStore": ("jupyter_taskvalues.store._local", "RunStore"),
+    "dbutils": ("jupyter_taskvalues.runtime.dbutils", "dbutils"),
     "run_job": ("jupyter_taskvalues.jobs.api", "run_job"),
     "async_run_job": ("jupyter_taskvalues.jobs.api", "async_run_job"),
     "repair_run": ("jupyter_taskvalues.jobs.api", "repair_run"),
-    "load_job": ("jupyter_taskvalues.jobs.spec", "load_job"),
+    "load_job": ("jupyter_taskvalues.jobs.spec.loader", "load_job"),
     "run_document": ("jupyter_taskvalues.jobs.api", "read_run"),
     "open_store": ("jupyter_taskvalues.jobs.api", "open_store"),
 }
@@ -85,14 +85,16 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register ``%taskvalue`` and put ``dbutils`` in the user namespace (``%load_ext jupyter_taskvalues``)."""
-    from .extension import load_ipython_extension as load  # not .magics: %taskvalue loads it on first use
+    from .ipython.extension import (
+        load_ipython_extension as load,  # not .magics: %taskvalue loads it on first use
+    )
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
     """Undo :func:`load_ipython_extension` (``%unload_ext jupyter_taskvalues``)."""
-    from .extension import unload_ipython_extension as unload
+    from .ipython.extension import unload_ipython_extension as unload
 
     unload(ipython)
 

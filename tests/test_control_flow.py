@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_taskvalues import repair_run, run_job
-from jupyter_taskvalues.jobs.states import job_result, run_if_verdict
+from jupyter_taskvalues.states import job_result, run_if_verdict
 from tests.jobhelpers import job, kernel_processes, nb_task, notebook
 
 # -- run_if, as a table ---------------------------------------------------------------------------------------

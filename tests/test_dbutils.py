@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import jupyter_taskvalues
-from jupyter_taskvalues import context, session
+from jupyter_taskvalues import context
 from jupyter_taskvalues.context import TaskContext
-from jupyter_taskvalues.databricks import DBUtils, NotebookExit, session_values
 from jupyter_taskvalues.exceptions import (
     InvalidKeyError,
     InvalidValueError,
@@ -32,6 +31,8 @@ from jupyter_taskvalues.exceptions import (
     ValueTooLargeError,
     WidgetNotFoundError,
 )
+from jupyter_taskvalues.runtime import session
+from jupyter_taskvalues.runtime.dbutils import DBUtils, NotebookExit, session_values
 
 if TYPE_CHECKING:
     from jupyter_taskvalues.store import RunStore
@@ -94,7 +95,7 @@ def test_package_exports_a_dbutils_object() -> None:
 
 
 def test_package_dbutils_stays_the_object_after_the_submodule_is_imported() -> None:
-    importlib.import_module("jupyter_taskvalues.magics")  # imports the submodule, as %load_ext does
+    importlib.import_module("jupyter_taskvalues.ipython.magics")  # imports the submodule, as %load_ext does
     from jupyter_taskvalues import dbutils
 
     assert isinstance(dbutils, DBUtils)

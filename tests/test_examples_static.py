@@ -30,7 +30,7 @@ INCOME_DATA = EXAMPLES / "income" / "data"
 
 
 def _load_job(path: Path) -> JobSpec:
-    from jupyter_taskvalues.jobs.spec import load_job
+    from jupyter_taskvalues.jobs.spec.loader import load_job
 
     return load_job(path)
 
@@ -109,7 +109,7 @@ def test_income_bundle_runs_three_classifiers_then_best_model_with_the_seed_para
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_relative)
 def test_every_example_notebook_reads_as_valid_python_cells(path: Path) -> None:
-    from jupyter_taskvalues.jobs.notebooks import read_notebook
+    from jupyter_taskvalues.jobs.notebooks.formats import read_notebook
 
     notebook = read_notebook(path)
 

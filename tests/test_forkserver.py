@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_taskvalues.jobs.kernels import Kernel, KernelPool, start_kernel
+from jupyter_taskvalues.jobs.kernels.pool import Kernel, KernelPool, start_kernel
 from tests.jobhelpers import kernel_processes, run_code, user_expression
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux-only")
@@ -233,7 +233,7 @@ def test_start_kernel_without_a_pool_spawns(marker: str) -> None:
 
 def test_a_kernel_whose_bootstrap_failed_refuses_every_later_cell(marker: str, tmp_path: Path) -> None:
     from jupyter_taskvalues.context import TaskContext
-    from jupyter_taskvalues.kernel import bootstrap_code
+    from jupyter_taskvalues.ipython.bootstrap import bootstrap_code
 
     task = TaskContext(run_id="r", task_key="t", runs_dir=str(tmp_path), parameters={})
 
@@ -286,7 +286,7 @@ def test_a_forked_kernel_runs_its_atexit_handlers_and_exits_at_once_when_asked(
 def test_a_fork_server_that_stops_answering_is_given_up_and_the_kernel_spawned(
     marker: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jupyter_taskvalues.jobs import kernels
+    from jupyter_taskvalues.jobs.kernels import pool as kernels
 
     class Silent:
         """A server that says it is ready and then never answers a fork request."""

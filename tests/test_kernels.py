@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_taskvalues.jobs.kernels import KernelPool, KernelStartError, start_kernel
+from jupyter_taskvalues.jobs.kernels.pool import KernelPool, KernelStartError, start_kernel
 from tests.jobhelpers import kernel_processes, run_code, user_expression
 
 
@@ -103,7 +103,7 @@ def test_kernel_that_dies_on_its_first_start_is_started_again(
         finally:
             await kernel.kill()
 
-    with caplog.at_level(logging.WARNING, logger="jupyter_taskvalues.jobs.kernels"):
+    with caplog.at_level(logging.WARNING, logger="jupyter_taskvalues.jobs.kernels.pool"):
         assert asyncio.run(start_and_use()) == "42"
     assert tries.read_text() == "2"
     assert any(
@@ -182,7 +182,7 @@ def test_pool_starts_at_most_max_starting_kernels_at_once(
         finally:
             await pool.close()
 
-    with caplog.at_level(logging.DEBUG, logger="jupyter_taskvalues.jobs.kernels"):
+    with caplog.at_level(logging.DEBUG, logger="jupyter_taskvalues.jobs.kernels.pool"):
         asyncio.run(scenario())
     events = [r.timing for r in caplog.records if hasattr(r, "timing")]  # type: ignore[attr-defined]
     starting, most = 0, 0
@@ -202,7 +202,9 @@ def test_warm_kernel_has_the_task_bootstrap_imported_before_it_is_handed_out(mar
         pool.expect(1)
         try:
             kernel = await pool.acquire()
-            loaded = await user_expression(kernel, "'jupyter_taskvalues.magics' in __import__('sys').modules")
+            loaded = await user_expression(
+                kernel, "'jupyter_taskvalues.ipython.magics' in __import__('sys').modules"
+            )
             context = await user_expression(
                 kernel, "__import__('jupyter_taskvalues.context').context.current_context()"
             )
@@ -229,7 +231,7 @@ def test_runner_imports_nbformat_without_the_unused_jsonschema_format_grammar() 
     code = textwrap.dedent(
         """
         import sys
-        from jupyter_taskvalues.jobs.executor import import_nbformat
+        from jupyter_taskvalues.jobs.executors.notebook import import_nbformat
         nbformat = import_nbformat()
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
         nbformat.validate(nb)

@@ -46,8 +46,8 @@ def test_importing_core_loads_no_front_end(module: str) -> None:
 @pytest.mark.parametrize(
     "code",
     [
-        "import jupyter_taskvalues.databricks",
-        "import jupyter_taskvalues.session",
+        "import jupyter_taskvalues.runtime.dbutils",
+        "import jupyter_taskvalues.runtime.session",
         "from jupyter_taskvalues import dbutils\n"
         "dbutils.jobs.taskValues.set('k', 1)\n"
         "dbutils.widgets.text('w', 'x')",

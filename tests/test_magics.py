@@ -16,9 +16,11 @@ from IPython.core.error import UsageError
 from IPython.testing import globalipapp
 from IPython.utils.capture import capture_output
 
-from jupyter_taskvalues import context, magics, session
+from jupyter_taskvalues import context
 from jupyter_taskvalues.context import TaskContext
-from jupyter_taskvalues.databricks import NotebookExit, dbutils
+from jupyter_taskvalues.ipython import magics
+from jupyter_taskvalues.runtime import session
+from jupyter_taskvalues.runtime.dbutils import NotebookExit, dbutils
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
@@ -162,14 +164,16 @@ def test_load_ext_in_a_fresh_interpreter_imports_dbutils_and_nothing_heavier() -
     assert ours == [
         "jupyter_taskvalues",
         "jupyter_taskvalues.context",
-        "jupyter_taskvalues.databricks",
         "jupyter_taskvalues.exceptions",
-        "jupyter_taskvalues.extension",
-        "jupyter_taskvalues.session",
+        "jupyter_taskvalues.ipython",
+        "jupyter_taskvalues.ipython.extension",
+        "jupyter_taskvalues.runtime",
+        "jupyter_taskvalues.runtime.dbutils",
+        "jupyter_taskvalues.runtime.session",
     ]
     heavy = ("html", "ipywidgets", "jupyter_taskvalues.store", "jupyter_taskvalues.widget")
     assert not [name for name in imported["load_ext"] if name.startswith(heavy)]
-    assert "jupyter_taskvalues.magics" in imported["manual"]
+    assert "jupyter_taskvalues.ipython.magics" in imported["manual"]
 
 
 def test_dbutils_works_in_cells_without_an_import(ip: InteractiveShell, job: Job) -> None:
@@ -403,7 +407,7 @@ def test_attach_to_an_unknown_run_or_task_is_a_usage_error(ip: InteractiveShell,
 
 
 def test_show_displays_the_run_panel(ip: InteractiveShell, job: Job, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jupyter_taskvalues.widget import RunPanel
+    from jupyter_taskvalues.widget.panel import RunPanel
 
     made: list[RunPanel] = []
     original = RunPanel.for_current

@@ -1,4 +1,4 @@
-"""Notebook formats, papermill-style parameters and output caps (``jupyter_taskvalues.jobs.notebooks``)."""
+"""Notebook formats, papermill-style parameters and output caps (``jupyter_taskvalues.jobs.notebooks.formats``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from jupyter_taskvalues.exceptions import NotebookFormatError, ParameterTypeError
-from jupyter_taskvalues.jobs.notebooks import (
+from jupyter_taskvalues.jobs.notebooks.formats import (
     cap_outputs,
     convert_parameter,
     inject_parameters,

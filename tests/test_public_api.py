@@ -18,7 +18,7 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
 
 
 def test_dbutils_is_the_object_even_after_its_module_is_imported() -> None:
-    import jupyter_taskvalues.databricks as module
+    import jupyter_taskvalues.runtime.dbutils as module
     from jupyter_taskvalues import dbutils
 
     assert dbutils is module.dbutils

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jupyter_taskvalues.exceptions import JobSpecError
-from jupyter_taskvalues.jobs import sources
 from jupyter_taskvalues.jobs.model import ConditionTask, JobSpec, NotebookTask, Task
-from jupyter_taskvalues.jobs.spec import (
+from jupyter_taskvalues.jobs.spec import sources
+from jupyter_taskvalues.jobs.spec.loader import (
     find_notebook,
     job_problems,
     list_jobs,

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from jupyter_taskvalues import store as store_module
 from jupyter_taskvalues.document import run_document
 from jupyter_taskvalues.exceptions import (
     InvalidRunIdError,
@@ -27,7 +26,8 @@ from jupyter_taskvalues.exceptions import (
     ValueNotFoundError,
 )
 from jupyter_taskvalues.store import STORE_BACKENDS, RunStore, url_scheme
-from jupyter_taskvalues.store_fsspec import FsspecRunStore
+from jupyter_taskvalues.store import _local as store_module
+from jupyter_taskvalues.store._fsspec import FsspecRunStore
 
 pytest_plugins = ["tests.s3.fixtures"]
 

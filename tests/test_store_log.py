@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from jupyter_taskvalues import store_log
 from jupyter_taskvalues.exceptions import StoreError, ValueLimitError, ValueNotFoundError
 from jupyter_taskvalues.store import FORMAT_VERSION, RunStore
+from jupyter_taskvalues.store import _log as store_log
 
 
 def _log(store: RunStore, run_id: str) -> Path:
@@ -272,7 +272,7 @@ def test_threads_reading_while_values_are_set_see_every_value_whole(store: RunSt
 
 
 def test_setting_a_key_the_run_holds_takes_no_lock(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    import jupyter_taskvalues.store as store_module
+    import jupyter_taskvalues.store._local as store_module
 
     run_id = store.create_run(job_name="j", tasks={"t": {}})
     store.set_value(run_id, "t", "k", 1)

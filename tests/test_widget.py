@@ -22,16 +22,17 @@ from typing import Any
 import pytest
 from jupyter_client.manager import KernelManager
 
-from jupyter_taskvalues import context, run_job, session
+from jupyter_taskvalues import context, run_job
 from jupyter_taskvalues.exceptions import (
     InvalidRunIdError,
     RunNotFoundError,
     TaskNotFoundError,
     ValueNotFoundError,
 )
+from jupyter_taskvalues.runtime import session
 from jupyter_taskvalues.store import RunStore, utcnow
-from jupyter_taskvalues.widget import SESSION, RunPanel, resolve_target
-from jupyter_taskvalues.widget_render import task_layers
+from jupyter_taskvalues.widget.panel import SESSION, RunPanel, resolve_target
+from jupyter_taskvalues.widget.render import task_layers
 from tests.jobhelpers import job, nb_task, notebook
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -560,7 +561,7 @@ def test_the_widget_module_is_imported_only_when_a_panel_is_asked_for() -> None:
     code = textwrap.dedent(
         """
         import sys
-        import jupyter_taskvalues, jupyter_taskvalues.magics, jupyter_taskvalues.databricks
+        import jupyter_taskvalues, jupyter_taskvalues.ipython.magics, jupyter_taskvalues.runtime.dbutils
         assert "jupyter_taskvalues.widget" not in sys.modules
         assert "ipywidgets" not in sys.modules
         import jupyter_taskvalues.widget

@@ -19,11 +19,11 @@ from typing import Any, TypeVar
 from ..context import default_runs_dir
 from ..document import run_document
 from ..exceptions import JobSpecError
-from ..store import RunStore, new_run_id, url_scheme
+from ..store._local import RunStore, new_run_id, url_scheme
 from ..values import MAX_VALUES_PER_RUN
 from .model import JobSpec
 from .scheduler import JobRun, RunHooks, RunOptions, downstream_of, repairable
-from .spec import load_job, merge_parameters
+from .spec.loader import load_job, merge_parameters
 
 __all__ = [
     "async_repair_run",

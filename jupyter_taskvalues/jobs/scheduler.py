@@ -24,12 +24,12 @@ from ..context import TaskContext
 from ..document import blank_task_record
 from ..exceptions import ReferenceResolutionError, TaskValuesError, ValueNotFoundError
 from ..references import NO_INPUT, ResolutionContext, render, resolve, resolve_json
-from ..store import RunStore, utcnow
-from .executor import NotebookResult, NotebookRun
-from .executors import make_executor
+from ..states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
+from ..store._local import RunStore, utcnow
+from .executors.notebook import NotebookResult, NotebookRun
+from .executors.registry import make_executor
 from .hooks import RunHooks
 from .model import JobSpec, Task
-from .states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
 
 __all__ = ["JobRun", "RunHooks", "RunOptions", "downstream_of"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .extension import TaskValuesExtension
+from .app import TaskValuesExtension
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
@@ -23,6 +23,6 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 def _load_jupyter_server_extension(serverapp: ServerApp) -> None:
     """Register the routes on ``serverapp`` (Jupyter Server calls this when the extension is enabled)."""
-    from .extension import load
+    from .app import load
 
     load(serverapp)

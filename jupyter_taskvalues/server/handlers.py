@@ -35,10 +35,10 @@ from tornado import web
 
 from ..document import run_document_json, run_summary, task_document
 from ..exceptions import InvalidRunIdError, RunNotFoundError, StoreError, TaskNotFoundError, TaskValuesError
-from .extension import SETTINGS_KEY, TaskValuesExtension
+from .app import SETTINGS_KEY, TaskValuesExtension
 
 if TYPE_CHECKING:
-    from ..store import RunStore
+    from ..store._local import RunStore
 
 __all__ = ["API_PREFIX", "AUTH_RESOURCE", "MAX_LIMIT", "ROUTES"]
 

@@ -29,9 +29,9 @@ from jupyter_taskvalues.exceptions import (
     ReferenceResolutionError,
     TaskValuesError,
 )
-from jupyter_taskvalues.jobs.notebooks import inject_parameters, read_notebook
-from jupyter_taskvalues.jobs.sources import MAX_FILE_BYTES
-from jupyter_taskvalues.jobs.spec import load_job
+from jupyter_taskvalues.jobs.notebooks.formats import inject_parameters, read_notebook
+from jupyter_taskvalues.jobs.spec.loader import load_job
+from jupyter_taskvalues.jobs.spec.sources import MAX_FILE_BYTES
 from jupyter_taskvalues.references import ResolutionContext, find_references, resolve, resolve_json
 from jupyter_taskvalues.store import RunStore
 from jupyter_taskvalues.values import check_key
@@ -446,7 +446,7 @@ def test_hostile_magic_lines_are_usage_errors_and_write_nothing(tmp_path: Path, 
     from IPython.core.error import UsageError
     from IPython.testing import globalipapp
 
-    from jupyter_taskvalues import session
+    from jupyter_taskvalues.runtime import session
 
     store = RunStore(runs_dir)
     run_id = store.create_run(job_name="x", tasks={"a": {}})

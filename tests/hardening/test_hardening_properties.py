@@ -23,7 +23,7 @@ from jupyter_taskvalues.exceptions import (
     ReferenceResolutionError,
     TaskValuesError,
 )
-from jupyter_taskvalues.jobs.spec import load_job
+from jupyter_taskvalues.jobs.spec.loader import load_job
 from jupyter_taskvalues.references import (
     NO_INPUT,
     Reference,

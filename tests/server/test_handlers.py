@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from jupyter_taskvalues.server import TaskValuesExtension
-from jupyter_taskvalues.server.extension import SETTINGS_KEY
+from jupyter_taskvalues.server.app import SETTINGS_KEY
 from jupyter_taskvalues.server.handlers import ROUTES, TaskValuesHandler
 from jupyter_taskvalues.store import RunStore
 

@@ -17,7 +17,7 @@ Every task gets a fresh kernel that no other task has used. What we save is the 
 - **Shutdown off the critical path.** A finished task's kernel is asked to shut down in the background with a short
   grace period, then killed with its whole process group (child processes included).
 - **Warm kernels.** :class:`KernelPool` keeps up to ``size`` kernels started before the tasks that will use them;
-  each is handed out once. The task learns its identity and folder in :mod:`jupyter_taskvalues.kernel`.
+  each is handed out once. The task learns its identity and folder in :mod:`jupyter_taskvalues.ipython.bootstrap`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ..context import ENV_PREFIX
+from ...context import ENV_PREFIX
 
 __all__ = [
     "WARM_UP",
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 #: What a warm kernel runs while it waits for a task: the imports the task's bootstrap would otherwise pay for.
 #: If it fails (jupyter-taskvalues is not installed where the kernel runs), the task's bootstrap reports it.
-WARM_UP = "import jupyter_taskvalues.kernel, jupyter_taskvalues.extension, jupyter_taskvalues.magics\n"
+WARM_UP = "import jupyter_taskvalues.ipython.bootstrap, jupyter_taskvalues.ipython.extension, jupyter_taskvalues.ipython.magics\n"
 
 _PYTHON_NAMES = frozenset(
     {"python", f"python{sys.version_info[0]}", f"python{sys.version_info[0]}.{sys.version_info[1]}"}

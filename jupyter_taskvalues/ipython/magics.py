@@ -1,6 +1,6 @@
 """The ``%taskvalue`` line magic: set, get and list task values from a notebook.
 
-``%load_ext jupyter_taskvalues`` (:mod:`jupyter_taskvalues.extension`) registers a placeholder that imports this
+``%load_ext jupyter_taskvalues`` (:mod:`jupyter_taskvalues.ipython.extension`) registers a placeholder that imports this
 module the first time ``%taskvalue`` is used or asked about (``%taskvalue?``). :func:`load_ipython_extension`
 and :func:`unload_ipython_extension` are the extension's, re-exported here.
 
@@ -25,17 +25,17 @@ from IPython.core.error import UsageError
 from IPython.core.magic import no_var_expand
 from IPython.display import display
 
-from . import session
-from .context import default_runs_dir
-from .databricks import dbutils
-from .exceptions import TaskValuesError
+from ..context import default_runs_dir
+from ..exceptions import TaskValuesError
+from ..runtime import session
+from ..runtime.dbutils import dbutils
 from .extension import load_ipython_extension, unload_ipython_extension
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from .context import TaskContext
-    from .store import ValueRecord
+    from ..context import TaskContext
+    from ..store._local import ValueRecord
 
 # The store module is imported by the subcommands that read a run, not by ``%load_ext``.
 
@@ -267,7 +267,7 @@ class TaskValueMagics:
                 f"value.\nRuns dir:    {default_runs_dir()}"
             )
             return
-        from .store import RunStore
+        from ..store._local import RunStore
 
         store = RunStore(context.runs_dir)
         try:
@@ -311,7 +311,7 @@ class TaskValueMagics:
         parser.add_argument("run_id", nargs="?")
         args = parser.parse_args(_split(rest, parser.prog))
         # ipywidgets is heavy: the panel's module is imported only when a panel is asked for.
-        panel_class = importlib.import_module("jupyter_taskvalues.widget").RunPanel
+        panel_class = importlib.import_module("jupyter_taskvalues.widget.panel").RunPanel
         _display(panel_class.for_current(args.run_id))
 
     # -- helpers
@@ -341,7 +341,7 @@ class TaskValueMagics:
         return options
 
     def _run_table(self, context: TaskContext, task: str | None, *, attached: bool) -> ValueTable:
-        from .store import RunStore
+        from ..store._local import RunStore
 
         store = RunStore(context.runs_dir)
         run = store.read_run(context.run_id)

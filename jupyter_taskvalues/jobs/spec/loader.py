@@ -33,9 +33,9 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from ..exceptions import JobSpecError
-from ..references import render
-from .model import (
+from ...exceptions import JobSpecError
+from ...references import render
+from ..model import (
     RUN_IF_CONDITIONS,
     ConditionTask,
     Dependency,
@@ -59,7 +59,7 @@ from .validation import (
 )
 
 if TYPE_CHECKING:
-    from .model import ConditionOp, RunIf
+    from ..model import ConditionOp, RunIf
 
 __all__ = [
     "CONDITION_OPS",

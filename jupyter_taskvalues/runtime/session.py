@@ -15,11 +15,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .context import TaskContext, current_context, default_runs_dir
-from .exceptions import RunNotFoundError, TaskNotFoundError, ValueLimitError
+from ..context import TaskContext, current_context, default_runs_dir
+from ..exceptions import RunNotFoundError, TaskNotFoundError, ValueLimitError
 
 if TYPE_CHECKING:
-    from .store import ValueRecord
+    from ..store._local import ValueRecord
 
 # The store and the value rules (values) are imported where a value is set or read, not by ``%load_ext``,
 # which imports this module: active_context, on every dbutils call, needs neither.
@@ -49,15 +49,15 @@ _attached: TaskContext | None = None
 def set_session_value(key: str, value: Any, *, max_values: int | None = None) -> ValueRecord:
     """Validate ``value`` as a job would and keep it in the interactive session; return its record.
 
-    Raises the same errors as :meth:`RunStore.set_value <jupyter_taskvalues.store.RunStore.set_value>`:
+    Raises the same errors as :meth:`RunStore.set_value <jupyter_taskvalues.store._local.RunStore.set_value>`:
     :class:`~jupyter_taskvalues.exceptions.InvalidKeyError`, :class:`~jupyter_taskvalues.exceptions.
     InvalidValueError` and, past ``max_values`` distinct keys (by default
     :data:`~jupyter_taskvalues.values.MAX_VALUES_PER_RUN`, as in a job run),
     :class:`~jupyter_taskvalues.exceptions.ValueLimitError`. Nothing is kept when it raises.
     """
     global _version
-    from .store import ValueRecord, utcnow
-    from .values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
+    from ..store._local import ValueRecord, utcnow
+    from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
 
     if max_values is None:
         max_values = MAX_VALUES_PER_RUN
@@ -80,7 +80,7 @@ def set_session_value(key: str, value: Any, *, max_values: int | None = None) ->
 
 def session_values() -> dict[str, Any]:
     """Return the values set in the interactive session, keyed by key (fresh copies, in the order set)."""
-    from .values import decode_value
+    from ..values import decode_value
 
     with _lock:
         items = list(_encoded.items())
@@ -89,8 +89,8 @@ def session_values() -> dict[str, Any]:
 
 def session_records() -> dict[str, ValueRecord]:
     """Return the interactive session's values with their metadata (size in bytes, time set)."""
-    from .store import ValueRecord
-    from .values import decode_value
+    from ..store._local import ValueRecord
+    from ..values import decode_value
 
     with _lock:
         items = list(_encoded.items())
@@ -122,7 +122,7 @@ def attach(run_id: str, task_key: str, *, runs_dir: str | None = None) -> TaskCo
     TaskNotFoundError` when the run or the task does not exist.
     """
     global _attached
-    from .store import RunStore
+    from ..store._local import RunStore
 
     directory = runs_dir or default_runs_dir()
     store = RunStore(directory)

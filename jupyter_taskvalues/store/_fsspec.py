@@ -2,7 +2,7 @@
 
 ``RunStore("s3://bucket/runs")`` returns a :class:`FsspecRunStore`. A run is objects under the URL (format 2,
 as the local store's): ``run.json``, ``tasks/<task>/task.json``, ``notebooks/`` and ``heartbeat`` as in the local
-store (see :mod:`jupyter_taskvalues.store`), and each value its own object, ``values/<task>/<key>.json``
+store (see :mod:`jupyter_taskvalues.store._local`), and each value its own object, ``values/<task>/<key>.json``
 (``values/<task>/@<i>/<key>.json`` for a for-each iteration, ``attempts/<task>/<n>/`` for a retried task's
 earlier attempt), instead of the local store's append-only log: an object store has no append, no rename and no
 lock, so the guarantees are kept another way.
@@ -57,8 +57,9 @@ from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .exceptions import RunNotFoundError, StoreError, TaskValuesError
-from .store import (
+from ..exceptions import RunNotFoundError, StoreError, TaskValuesError
+from ..values import MAX_VALUES_PER_RUN, check_key
+from ._local import (
     _FINAL_TASK_STATES,
     _RUN_ID_RE,
     HEARTBEAT_TIMEOUT,
@@ -73,7 +74,6 @@ from .store import (
     new_run_id,
     utcnow,
 )
-from .values import MAX_VALUES_PER_RUN, check_key
 
 __all__ = ["FsspecRunStore"]
 
@@ -96,7 +96,7 @@ _MODIFIED_FIELDS = ("LastModified", "last_modified", "mtime", "updated", "create
 class FsspecRunStore(RunStore):
     """Runs on an fsspec file system, designed for object storage (see the module docstring).
 
-    Parameters are those of :class:`~jupyter_taskvalues.store.RunStore`; ``root`` is a URL.
+    Parameters are those of :class:`~jupyter_taskvalues.store._local.RunStore`; ``root`` is a URL.
     """
 
     root: str

@@ -2,18 +2,18 @@
 
 In a notebook::
 
-    In [1]: from jupyter_taskvalues.widget import RunPanel
+    In [1]: from jupyter_taskvalues.widget.panel import RunPanel
     In [2]: RunPanel.for_current()    # this task's run, the attached run, the latest run, or the session
     In [3]: RunPanel.for_current("20261129-044735-123-a1b2c3")
 
 ``%taskvalue show [RUN_ID]`` does the same. The panel reads runs only through
-:class:`~jupyter_taskvalues.store.RunStore` and the run document (:mod:`jupyter_taskvalues.document`). While a
+:class:`~jupyter_taskvalues.store._local.RunStore` and the run document (:mod:`jupyter_taskvalues.document`). While a
 run is ``PENDING`` or ``RUNNING`` a background thread compares the store's cheap
-:meth:`~jupyter_taskvalues.store.RunStore.fingerprint` once per ``poll_interval`` and rebuilds the document
+:meth:`~jupyter_taskvalues.store._local.RunStore.fingerprint` once per ``poll_interval`` and rebuilds the document
 only when it changed; it stops when the run ends or the panel is closed. Widget updates made from that thread
 reach the browser through the kernel's IOPub channel, as any comm message does.
 
-Everything a run stored is rendered as text (see :mod:`jupyter_taskvalues.widget_render`); the task, value and
+Everything a run stored is rendered as text (see :mod:`jupyter_taskvalues.widget.render`); the task, value and
 run pickers are ``Dropdown`` widgets, whose labels the browser shows as text (not ``ToggleButtons``, whose
 labels it sets as HTML).
 """
@@ -29,12 +29,12 @@ from typing import Any, Literal
 
 import ipywidgets as widgets
 
-from . import session
-from . import widget_render as render
-from .context import current_context, default_runs_dir
-from .document import run_document, run_summary
-from .exceptions import RunNotFoundError, TaskNotFoundError, TaskValuesError, ValueNotFoundError
-from .store import RunStore
+from ..context import current_context, default_runs_dir
+from ..document import run_document, run_summary
+from ..exceptions import RunNotFoundError, TaskNotFoundError, TaskValuesError, ValueNotFoundError
+from ..runtime import session
+from ..store._local import RunStore
+from . import render
 
 __all__ = ["SESSION", "PanelTarget", "RunPanel", "resolve_target"]
 

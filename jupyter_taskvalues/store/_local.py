@@ -12,7 +12,7 @@ This module alone knows the layout on disk. Everything else calls :class:`RunSto
 ``values.log`` is a JSON text sequence (RFC 7464), one record per value set: task key, key, iteration, attempt,
 size, time and the value. The runner appends markers to it: ``archive`` when a task is retried (its values
 become those of the failed attempt) and ``clear`` when a repair re-runs a task. Replaying the log gives the run's
-values; ``jupyter_taskvalues.store_log`` does it, and keeps each run's replay in the reading process, caught up
+values; ``jupyter_taskvalues.store._log`` does it, and keeps each run's replay in the reading process, caught up
 from the bytes appended since (a ``stat`` tells whether there are any). ``<task>`` in file names is the task key
 itself when it is short, lower-case and plain; anything else is stored under ``~`` plus a SHA-256 prefix, so that
 no key can reach outside the run, collide on a case-insensitive file system, or exceed a file-name limit.
@@ -40,7 +40,7 @@ Backends
 --------
 ``RunStore(root)`` picks its backend from ``root``, as papermill picks an I/O handler: a local path (or a
 ``file://`` URL) is this module's directory layout; any other URL (``s3://bucket/runs``, ``gs://...``,
-``abfs://...``, ``memory://...``) is an fsspec file system, :class:`~jupyter_taskvalues.store_fsspec.FsspecRunStore`,
+``abfs://...``, ``memory://...``) is an fsspec file system, :class:`~jupyter_taskvalues.store._fsspec.FsspecRunStore`,
 whose module docstring explains how the guarantees above hold on object storage. :data:`STORE_BACKENDS` maps URL
 schemes to store classes; the runs directory travels to kernels and Dask workers as that string.
 
@@ -76,7 +76,7 @@ from json.encoder import encode_basestring as _json_string  # type: ignore[attr-
 from pathlib import Path
 from typing import Any
 
-from .exceptions import (
+from ..exceptions import (
     InvalidRunIdError,
     RunNotFoundError,
     StoreError,
@@ -85,8 +85,8 @@ from .exceptions import (
     ValueLimitError,
     ValueNotFoundError,
 )
-from .store_log import LOG_NAME, Entry, LogState, Slot, ValueLog, decode_values, frame, synced, value_log
-from .values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
+from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
+from ._log import LOG_NAME, Entry, LogState, Slot, ValueLog, decode_values, frame, synced, value_log
 
 try:
     import fcntl
@@ -117,7 +117,7 @@ HEARTBEAT_INTERVAL = 10.0
 HEARTBEAT_TIMEOUT = 60.0
 #: Store classes by URL scheme (``"module:Class"`` strings are imported on first use); ``"*"`` serves every
 #: other scheme. A local path, or a ``file://`` URL, is :class:`RunStore` itself.
-STORE_BACKENDS: dict[str, str | type[RunStore]] = {"*": "jupyter_taskvalues.store_fsspec:FsspecRunStore"}
+STORE_BACKENDS: dict[str, str | type[RunStore]] = {"*": "jupyter_taskvalues.store._fsspec:FsspecRunStore"}
 _URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)(?:://|::)")
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
@@ -255,7 +255,7 @@ class RunStore:
     """Runs, task records and task values under one runs directory.
 
     ``RunStore(root)`` returns the store class that serves ``root`` (see "Backends" in the module docstring):
-    this class for a local path, :class:`~jupyter_taskvalues.store_fsspec.FsspecRunStore` for a URL.
+    this class for a local path, :class:`~jupyter_taskvalues.store._fsspec.FsspecRunStore` for a URL.
 
     Parameters
     ----------

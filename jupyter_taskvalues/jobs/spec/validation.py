@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
-from ..exceptions import JobSpecError
-from ..references import check_reference, find_references, format_reference
-from .model import RUN_IF_CONDITIONS, ConditionTask, JobSpec, NotebookTask, Task
+from ...exceptions import JobSpecError
+from ...references import check_reference, find_references, format_reference
+from ..model import RUN_IF_CONDITIONS, ConditionTask, JobSpec, NotebookTask, Task
 
 __all__ = ["CONDITION_OPS", "NOTEBOOK_SUFFIXES", "job_problems", "validate_job"]
 

@@ -2,7 +2,7 @@
 
 A fresh ipykernel spends most of its start importing (ipykernel, IPython, jupyter_client, zmq, debugpy): about
 0.3-0.6 s of CPU, paid again by every task. The fork server pays it once per run. It is started by
-:class:`~jupyter_taskvalues.jobs.kernels.KernelPool` when the kernel is this Python's own ipykernel, imports what
+:class:`~jupyter_taskvalues.jobs.kernels.pool.KernelPool` when the kernel is this Python's own ipykernel, imports what
 a kernel imports, and then forks one child per kernel asked for. Each child is a kernel like any other: a new
 process, in its own session and process group, with its own connection file, sockets and stderr file; no state
 is shared with another task (nothing but imported modules exists in the server when it forks, and it has no
@@ -13,7 +13,7 @@ stdin; the server answers ``{"ready": true}`` once, when its imports are done, t
 fork and ``{"exit": pid, "code": n}`` when a kernel it forked exits (the server reaps them: only it can). The
 server exits when its stdin closes.
 
-Run as ``python -m jupyter_taskvalues.jobs.forkserver``; Linux only (``KernelPool`` checks).
+Run as ``python -m jupyter_taskvalues.jobs.kernels.forkserver``; Linux only (``KernelPool`` checks).
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ PRELOAD = (
     "tornado.locks",
     "tornado.queues",
     "tornado.platform.asyncio",
-    "jupyter_taskvalues.kernel",
-    "jupyter_taskvalues.extension",
-    "jupyter_taskvalues.magics",
+    "jupyter_taskvalues.ipython.bootstrap",
+    "jupyter_taskvalues.ipython.extension",
+    "jupyter_taskvalues.ipython.magics",
 )
 
 
@@ -218,7 +218,7 @@ class ForkServer:
         self.loop = asyncio.get_running_loop()
         self.stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_taskvalues.jobs.forkserver"],
+            [sys.executable, "-m", "jupyter_taskvalues.jobs.kernels.forkserver"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,

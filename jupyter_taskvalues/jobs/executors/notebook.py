@@ -1,7 +1,7 @@
 """Execute one notebook task in a fresh kernel, the way papermill does, as numbered steps.
 
 ``execute_notebook``: read the notebook (any supported format) → inject parameters → take a fresh kernel →
-make it the task (:mod:`jupyter_taskvalues.kernel`) → run the cells with nbclient → keep the executed notebook
+make it the task (:mod:`jupyter_taskvalues.ipython.bootstrap`) → run the cells with nbclient → keep the executed notebook
 → hand the kernel back to be shut down off the critical path.
 
 A cell that calls ``dbutils.notebook.exit(value)`` ends the notebook successfully with ``value`` as its result.
@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..context import TaskContext
-from ..exceptions import NotebookFormatError
-from ..kernel import bootstrap_code
-from ..store import utcnow
-from .kernels import Kernel, KernelStartError, shell_reply
+from ...context import TaskContext
+from ...exceptions import NotebookFormatError
+from ...ipython.bootstrap import bootstrap_code
+from ...store._local import utcnow
+from ..kernels.pool import Kernel, KernelStartError, shell_reply
 
 __all__ = ["KernelSource", "NotebookResult", "NotebookRun", "execute_notebook"]
 
@@ -152,7 +152,7 @@ def _prepare(run: NotebookRun) -> Any:
     import_nbformat()
     import nbclient  # noqa: F401 - imported here, off the event loop, before the task needs it
 
-    from .notebooks import inject_parameters, read_notebook
+    from ..notebooks.formats import inject_parameters, read_notebook
 
     return inject_parameters(read_notebook(run.notebook), run.parameters)
 
@@ -246,7 +246,7 @@ async def _run_cells(
     try:
         if kernel.warmed:
             # The bootstrap is importable: send the first cell right behind it. If it fails, the kernel refuses
-            # every later cell with the reason (see jupyter_taskvalues.kernel).
+            # every later cell with the reason (see jupyter_taskvalues.ipython.bootstrap).
             kernel.client.execute(bootstrap_code(run.task, cwd), silent=True, store_history=False)
         else:
             await _bootstrap(kernel, run.task, cwd)
@@ -322,7 +322,7 @@ def _keep_notebook(nb: Any, path: Path, result: NotebookResult) -> None:
     """Write the executed notebook (outputs capped) next to the run, atomically."""
     nbformat = import_nbformat()
 
-    from .notebooks import cap_outputs
+    from ..notebooks.formats import cap_outputs
 
     cap_outputs(nb, MAX_OUTPUT_BYTES)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .document import duration
+from ..document import duration
 
 __all__ = [
     "FINAL_RUN_STATES",

@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from . import context
+from .. import context
 
 __all__ = ["bootstrap_code", "enter_task"]
 
@@ -34,7 +34,7 @@ def bootstrap_code(task: context.TaskContext, cwd: str) -> str:
         "max_values": task.max_values,
         "cwd": cwd,
     }
-    return f"import jupyter_taskvalues.kernel as _jtv\n_jtv.enter_task({json.dumps(payload)!r})\ndel _jtv\n"
+    return f"import jupyter_taskvalues.ipython.bootstrap as _jtv\n_jtv.enter_task({json.dumps(payload)!r})\ndel _jtv\n"
 
 
 def enter_task(payload: str) -> None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from ..exceptions import JobSpecError
+from ...exceptions import JobSpecError
 
 __all__ = [
     "BASE_DIR",

@@ -18,7 +18,7 @@ For each notebook run:
    store through the task context: the runs directory travels as a string, so it must be a URL every worker
    can reach (``s3://...``) or a shared file system path.
 3. **Executed notebook.** For a store on a URL the worker uploads it
-   (:meth:`~jupyter_taskvalues.store.RunStore.write_notebook`); for a local store it writes it in place.
+   (:meth:`~jupyter_taskvalues.store._local.RunStore.write_notebook`); for a local store it writes it in place.
 
 **Cancel.** Cancelling a run sets a ``distributed.Event`` the worker polls twice a second; the worker then
 interrupts the kernel and kills it if it does not stop (as locally), and the runner waits for that before the
@@ -50,13 +50,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import NotebookFormatError, StoreError, TaskValuesError
-from ..store import RunStore, utcnow
-from .executor import NotebookResult, NotebookRun
+from ...exceptions import NotebookFormatError, StoreError, TaskValuesError
+from ...store._local import RunStore, utcnow
+from .notebook import NotebookResult, NotebookRun
 
 if TYPE_CHECKING:
-    from .kernels import KernelPool
-    from .scheduler import RunOptions
+    from ..kernels.pool import KernelPool
+    from ..scheduler import RunOptions
 
 __all__ = ["DaskExecutor", "WorkerJob", "run_notebook_task"]
 
@@ -225,7 +225,7 @@ def _read_for_shipping(path: Path) -> str:
     """The notebook as ``.ipynb`` JSON, converted from its format with ``%run`` included (parameters not yet)."""
     import nbformat
 
-    from .notebooks import read_notebook
+    from ..notebooks.formats import read_notebook
 
     text: str = nbformat.writes(read_notebook(path))  # type: ignore[no-untyped-call]
     return text
@@ -302,7 +302,7 @@ class _WorkerRuntime:
         self.pools: dict[tuple[str, float, int], KernelPool] = {}
 
     def pool(self, job: WorkerJob) -> KernelPool:
-        from .kernels import KernelPool
+        from ..kernels.pool import KernelPool
 
         key = (job.kernel_name, job.startup_timeout, job.warm_kernels)
         pool = self.pools.get(key)
@@ -315,7 +315,7 @@ class _WorkerRuntime:
         return pool
 
     async def execute(self, job: WorkerJob, stop: threading.Event, address: str) -> NotebookResult:
-        from .executor import execute_notebook
+        from .notebook import execute_notebook
 
         start = utcnow()
         request = job.request

@@ -15,12 +15,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .exceptions import JobSpecError, StoreError, TaskValuesError
-from .jobs.hooks import RunHooks
+from ..exceptions import JobSpecError, StoreError, TaskValuesError
+from ..jobs.hooks import RunHooks
 
 if TYPE_CHECKING:
-    from .jobs.model import JobSpec
-    from .jobs.scheduler import JobRun, RunOptions
+    from ..jobs.model import JobSpec
+    from ..jobs.scheduler import JobRun, RunOptions
 
 __all__ = ["main"]
 
@@ -166,7 +166,7 @@ def _error(error: Exception, args: argparse.Namespace) -> None:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from .jobs.api import open_store
+    from ..jobs.api import open_store
 
     return open_store(args.runs_dir)
 
@@ -181,7 +181,7 @@ def _resolve_run_id(store: Any, run_id: str) -> str:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
-    from .jobs.scheduler import RunOptions
+    from ..jobs.scheduler import RunOptions
 
     options = RunOptions(kernel_name=args.kernel, executor=args.executor)
     if args.executor == "dask":
@@ -208,8 +208,8 @@ def _options(args: argparse.Namespace) -> RunOptions:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .jobs.api import async_run_job
-    from .jobs.spec import load_job, parse_param_overrides
+    from ..jobs.api import async_run_job
+    from ..jobs.spec.loader import load_job, parse_param_overrides
 
     spec = load_job(args.job_file, job=args.job)
     overrides = parse_param_overrides(args.param)
@@ -231,7 +231,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_repair(args: argparse.Namespace) -> int:
-    from .jobs.api import async_repair_run
+    from ..jobs.api import async_repair_run
 
     options = _options(args)
     display = _Progress(sys.stderr, live=not args.json and sys.stderr.isatty())
@@ -282,7 +282,7 @@ def _report(document: dict[str, Any], args: argparse.Namespace) -> int:
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
-    from .document import run_summary
+    from ..document import run_summary
 
     store = _store(args)
     runs = [run_summary(run) for run in store.list_runs(limit=args.limit)]
@@ -303,7 +303,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from .document import run_document
+    from ..document import run_document
 
     store = _store(args)
     document = run_document(store, _resolve_run_id(store, args.run_id))
@@ -330,7 +330,7 @@ def _cmd_get(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .jobs.spec import load_job
+    from ..jobs.spec.loader import load_job
 
     spec: JobSpec = load_job(args.job_file, job=args.job)
     kinds = [task.kind for task in spec.tasks]

@@ -52,7 +52,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import NotebookFormatError, ParameterTypeError
+from ...exceptions import NotebookFormatError, ParameterTypeError
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode

@@ -1,6 +1,6 @@
 """The value log of a local run: one append-only file per run, and a per-process cache of its replay.
 
-Private to :mod:`jupyter_taskvalues.store` (whose module docstring states the guarantees). The log,
+Private to :mod:`jupyter_taskvalues.store._local` (whose module docstring states the guarantees). The log,
 ``<run>/values.log``, is an RFC 7464 JSON text sequence: every record is ``"\\x1e" + JSON object + "\\n"``,
 appended by a single ``os.write`` on a file opened ``O_APPEND``. ``json.dumps`` escapes every control
 character, so neither the record separator (RS) nor a line feed ever occurs inside a record.
@@ -33,7 +33,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .exceptions import StoreError
+from ..exceptions import StoreError
 
 __all__ = ["Entry", "LogState", "Slot", "ValueLog", "decode_values", "frame", "parse", "synced", "value_log"]
 

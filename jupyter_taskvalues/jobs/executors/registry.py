@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .executor import NotebookResult, NotebookRun
-    from .scheduler import RunOptions
+    from ..scheduler import RunOptions
+    from .notebook import NotebookResult, NotebookRun
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "make_executor"]
 
@@ -38,7 +38,7 @@ class LocalExecutor:
     """Each notebook run in a fresh kernel on this machine, kernels started ahead by a :class:`KernelPool`."""
 
     def __init__(self, options: RunOptions) -> None:
-        from .kernels import KernelPool
+        from ..kernels.pool import KernelPool
 
         warm = options.warm_kernels
         self.pool = KernelPool(
@@ -56,7 +56,7 @@ class LocalExecutor:
         self.pool.demand = max(0, self.pool.demand - count)
 
     async def run(self, request: NotebookRun) -> NotebookResult:
-        from .executor import execute_notebook
+        from .notebook import execute_notebook
 
         return await execute_notebook(request, self.pool)
 
@@ -67,7 +67,7 @@ class LocalExecutor:
 #: Executor factories by name. A value may be a ``"module:attribute"`` string, imported on first use.
 EXECUTORS: dict[str, Callable[[RunOptions], Executor] | str] = {
     "local": LocalExecutor,
-    "dask": "jupyter_taskvalues.jobs.dask_executor:DaskExecutor",
+    "dask": "jupyter_taskvalues.jobs.executors.dask:DaskExecutor",
 }
 
 

@@ -12,7 +12,7 @@ from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..context import RUNS_DIR_ENV, default_runs_dir
-from ..store import RunStore
+from ..store._local import RunStore
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp

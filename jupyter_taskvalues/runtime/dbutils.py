@@ -4,7 +4,7 @@ Notebooks written for Databricks run unchanged: the IPython extension puts :data
 and ``from jupyter_taskvalues import dbutils`` gives the same object to scripts. Databricks' camelCase names
 (``taskKey``, ``defaultValue``, ``debugValue``) are kept here, at the boundary, and nowhere else.
 
-Which run and task this process is, is read on every call (:func:`jupyter_taskvalues.session.active_context`),
+Which run and task this process is, is read on every call (:func:`jupyter_taskvalues.runtime.session.active_context`),
 because a warm kernel learns its task after it started. Outside a job run, ``get`` returns ``debugValue`` and
 ``set`` validates the value and keeps it in the interactive session (:func:`session_values`).
 
@@ -17,12 +17,12 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import ValueNotFoundError, WidgetNotFoundError
+from ..exceptions import ValueNotFoundError, WidgetNotFoundError
 from .session import active_context, session_values, set_session_value
 
 if TYPE_CHECKING:
-    from .context import TaskContext
-    from .store import RunStore
+    from ..context import TaskContext
+    from ..store._local import RunStore
 
 __all__ = ["DBUtils", "NotebookExit", "dbutils", "session_values"]
 
@@ -42,7 +42,7 @@ def _store(runs_dir: str) -> RunStore:
     """Return the store of ``runs_dir``, made once per process (the store module is imported only here)."""
     store = _stores.get(runs_dir)
     if store is None:
-        from .store import RunStore
+        from ..store._local import RunStore
 
         store = _stores[runs_dir] = RunStore(runs_dir)
     return store
@@ -52,7 +52,7 @@ _valid_keys: set[str] = set()  # keys that passed check_key: a key's validity ne
 
 
 def _check_new_key(key: object, what: str) -> None:
-    from .values import check_key  # here, once per new key: %load_ext does not import the value rules
+    from ..values import check_key  # here, once per new key: %load_ext does not import the value rules
 
     check_key(key, what=what)
     if type(key) is str and len(_valid_keys) < 4096:

@@ -5,7 +5,7 @@ unless the user already has a ``dbutils``, and makes ``dbutils.notebook.exit(val
 ``Notebook exited: <value>`` instead of a traceback. Loading it twice is harmless.
 
 ``%load_ext`` is cheap (a few milliseconds in a fresh kernel) because it imports only ``dbutils`` and this
-module: ``%taskvalue`` is registered as a placeholder that imports :mod:`jupyter_taskvalues.magics` (its
+module: ``%taskvalue`` is registered as a placeholder that imports :mod:`jupyter_taskvalues.ipython.magics` (its
 parsers, the value table, ``%taskvalue?``'s manual) the first time it is used or asked about, then hands over
 to it for good.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .databricks import NotebookExit, dbutils
+from ..runtime.dbutils import NotebookExit, dbutils
 
 if TYPE_CHECKING:
     from types import TracebackType
