@@ -18,7 +18,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 if TYPE_CHECKING:
     from jupyter_taskvalues.jobs.model import JobSpec
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 JOB_FILES = [
     EXAMPLES / "user_profile" / "job.json",
     EXAMPLES / "income" / "databricks.yml",

@@ -26,7 +26,7 @@ from jupyter_taskvalues.jobs.spec.loader import (
     validate_job,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "jobs"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "jobs"
 
 
 def notebook(path: Path) -> Path:

@@ -23,7 +23,7 @@ from jupyter_taskvalues.jobs.notebooks.formats import (
     resolve_notebook_path,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "notebooks"
 
 
 @pytest.fixture
