@@ -48,7 +48,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...exceptions import NotebookFormatError, StoreError, TaskValuesError
 from ...store._local import RunStore, utcnow
@@ -82,6 +82,23 @@ class WorkerJob:
 class DaskExecutor:
     """Notebook runs as tasks of a dask.distributed cluster (see the module docstring)."""
 
+    #: How the command line offers this executor (see :mod:`.registry`).
+    cli_options: ClassVar[dict[str, dict[str, str]]] = {
+        "--scheduler": {
+            "key": "scheduler",
+            "metavar": "ADDRESS",
+            "help": "the Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS)",
+        },
+        "--notebooks": {
+            "key": "notebooks",
+            "metavar": "|".join(_NOTEBOOK_MODES),
+            "help": "ship each notebook to the workers, or read it from a shared path (default: auto)",
+        },
+    }
+    #: The cluster queues what its workers cannot take at once: the runner need not hold tasks back.
+    default_max_parallel: ClassVar[int] = 256
+    requires: ClassVar[tuple[str, ...]] = ("distributed",)
+
     def __init__(self, options: RunOptions) -> None:
         settings = dict(options.executor_options)
         self.scheduler = settings.get("scheduler")
@@ -90,7 +107,9 @@ class DaskExecutor:
             raise ValueError(
                 f"executor_options['notebooks'] is {self.mode!r}; choose one of: {', '.join(_NOTEBOOK_MODES)}."
             )
-        self.warm_kernels = max(0, int(settings.get("warm_kernels", 1)))
+        # Per worker process; RunOptions.warm_kernels (the CLI's --warm-kernels) when not set here.
+        warm = settings.get("warm_kernels", 1 if options.warm_kernels is None else options.warm_kernels)
+        self.warm_kernels = max(0, int(warm))
         self.connect_timeout = float(settings.get("connect_timeout", 30))
         self.kernel_name = options.kernel_name
         self.startup_timeout = options.startup_timeout

@@ -3,6 +3,11 @@
 An executor takes :class:`~.executor.NotebookRun` requests and returns :class:`~.executor.NotebookResult`\\ s.
 ``local`` (the default) runs each task in a fresh kernel on this machine; other executors (a Dask cluster)
 register themselves in :data:`EXECUTORS` under their name.
+
+An executor class may describe itself to the command line with class attributes (all optional):
+``cli_options`` (flag -> ``{"key": executor_options key, "metavar": ..., "help": ...}``), ``default_max_parallel``
+(used when ``--max-parallel`` is not given) and ``requires`` (import names that must be installed; the CLI names
+the extra to install before the run starts). :func:`executor_factory` returns the class without instantiating it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ if TYPE_CHECKING:
     from ..scheduler import RunOptions
     from .notebook import NotebookResult, NotebookRun
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "make_executor"]
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "executor_factory", "make_executor"]
 
 
 class Executor(Protocol):
@@ -71,16 +76,21 @@ EXECUTORS: dict[str, Callable[[RunOptions], Executor] | str] = {
 }
 
 
-def make_executor(options: RunOptions) -> Executor:
-    """Return the executor named by ``options.executor``."""
+def executor_factory(name: str) -> Callable[[RunOptions], Executor]:
+    """Return the factory (usually a class) registered as ``name``, importing it if registered as a string."""
     try:
-        factory: Any = EXECUTORS[options.executor]
+        factory: Any = EXECUTORS[name]
     except KeyError:
         raise ValueError(
-            f"Unknown executor {options.executor!r}; choose one of: {', '.join(sorted(EXECUTORS))}."
+            f"Unknown executor {name!r}; choose one of: {', '.join(sorted(EXECUTORS))}."
         ) from None
     if isinstance(factory, str):
         module, _, attribute = factory.partition(":")
         factory = getattr(importlib.import_module(module), attribute)
-    executor: Executor = factory(options)
-    return executor
+    resolved: Callable[[RunOptions], Executor] = factory
+    return resolved
+
+
+def make_executor(options: RunOptions) -> Executor:
+    """Return the executor named by ``options.executor``."""
+    return executor_factory(options.executor)(options)
