@@ -25,6 +25,7 @@ from ...context import TaskContext
 from ...exceptions import NotebookFormatError
 from ...ipython.bootstrap import bootstrap_code
 from ...store._local import utcnow
+from ..hooks import output_wanted, report_output
 from ..kernels.pool import Kernel, KernelStartError, shell_reply
 
 __all__ = ["KernelSource", "NotebookResult", "NotebookRun", "execute_notebook"]
@@ -105,6 +106,8 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
 
     cwd = str(run.notebook.parent)
     client = _notebook_client(nb, kernel, cwd)
+    if output_wanted():
+        _stream_outputs(client, run.task)
     # nbclient turns a cancel into DeadKernelError, so a timeout or a cancel is decided here, not inside it.
     cells = asyncio.ensure_future(_run_cells(client, kernel, run, cwd, result, clock))
     try:
@@ -229,6 +232,24 @@ def _notebook_client(nb: Any, kernel: Kernel, cwd: str) -> Any:
     client.kc = kernel.client
     client.reset_execution_trackers()
     return client
+
+
+def _stream_outputs(client: Any, task: TaskContext) -> None:
+    """Hand each output to the run's observer as nbclient records it (``--log-output``; see :mod:`..hooks`)."""
+    record = client.output
+
+    def output(outs: Any, msg: dict[str, Any], display_id: Any, cell_index: int) -> Any:
+        content, kind = msg.get("content") or {}, msg.get("msg_type")
+        if kind == "stream":
+            report_output(task.run_id, task.task_key, str(content.get("name")), str(content.get("text", "")))
+        elif kind == "error":
+            text = "\n".join(content.get("traceback") or [f"{content.get('ename')}: {content.get('evalue')}"])
+            report_output(task.run_id, task.task_key, "stderr", text + "\n")
+        elif kind == "execute_result" and "text/plain" in (content.get("data") or {}):
+            report_output(task.run_id, task.task_key, "stdout", str(content["data"]["text/plain"]) + "\n")
+        return record(outs, msg, display_id, cell_index)
+
+    client.output = output
 
 
 async def _run_cells(
