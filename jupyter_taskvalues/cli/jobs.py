@@ -1,0 +1,276 @@
+"""The commands that read job files: ``run``, ``repair`` and ``validate``.
+
+``--executor`` offers every executor of :data:`~jupyter_taskvalues.jobs.executors.registry.EXECUTORS`, and each
+executor's own flags come from the executor (its ``cli_options``), so a new executor needs no CLI change. The
+modules an executor ``requires`` are checked before the run starts: a missing one is one error naming the extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from ..store import STORE_BACKENDS, url_scheme
+from .errors import EXIT_OK, EXIT_RUN_FAILED, UsageError
+from .extras import require
+from .progress import RunDisplay, progress_mode
+from .render import console_for, print_run
+
+if TYPE_CHECKING:
+    from ..jobs.scheduler import JobRun, RunOptions
+
+__all__ = [
+    "SUCCESS_STATES",
+    "add_repair_arguments",
+    "add_run_arguments",
+    "add_validate_arguments",
+    "executor_flags",
+    "repair",
+    "run",
+    "validate",
+]
+
+#: Run states that exit 0.
+SUCCESS_STATES = ("SUCCESS",)
+#: Import names a runs-directory URL scheme needs (its fsspec implementation).
+_SCHEME_MODULES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "abfs": "adlfs", "az": "adlfs"}
+
+
+def add_runs_dir(sub: argparse.ArgumentParser) -> None:
+    """``--runs-dir``, whose help lists the store registry's URL schemes."""
+    schemes = sorted(s for s in STORE_BACKENDS if s != "*")
+    kinds = ", ".join(f"{s}://" for s in schemes) + (", or " if schemes else "") + "any fsspec URL"
+    sub.add_argument(
+        "--runs-dir",
+        metavar="DIR|URL",
+        help=f"the runs directory: a folder, or {kinds} such as s3://bucket/runs "
+        "(default: $JUPYTER_TASKVALUES_RUNS_DIR, else <jupyter data dir>/taskvalues/runs)",
+    )
+
+
+def executor_flags() -> dict[str, list[tuple[str, str, dict[str, str]]]]:
+    """Return each executor flag with the executors that take it: ``flag -> [(executor, key, spec)]``."""
+    from ..jobs.executors.registry import EXECUTORS, executor_factory
+
+    flags: dict[str, list[tuple[str, str, dict[str, str]]]] = {}
+    for name in sorted(EXECUTORS):
+        for flag, spec in (getattr(executor_factory(name), "cli_options", None) or {}).items():
+            flags.setdefault(flag, []).append((name, spec["key"], spec))
+    return flags
+
+
+def _dest(flag: str) -> str:
+    return "executor_option_" + flag.lstrip("-").replace("-", "_")
+
+
+def _add_execution_options(sub: argparse.ArgumentParser) -> None:
+    from ..jobs.executors.registry import EXECUTORS
+
+    add_runs_dir(sub)
+    group = sub.add_argument_group("execution")
+    group.add_argument(
+        "--executor",
+        choices=sorted(EXECUTORS),
+        default="local",
+        help="where notebooks run (default: local, a fresh kernel per task on this machine)",
+    )
+    group.add_argument(
+        "--max-parallel",
+        type=int,
+        metavar="N",
+        help="most tasks running at once (default: the CPU count, or the executor's own default)",
+    )
+    group.add_argument(
+        "--warm-kernels", type=int, metavar="N", help="kernels started ahead (default: twice max-parallel)"
+    )
+    group.add_argument("--kernel", default="python3", metavar="NAME", help="kernelspec to run tasks in")
+    for flag, takers in executor_flags().items():
+        names = ", ".join(name for name, _, _ in takers)
+        spec = takers[0][2]
+        group.add_argument(
+            flag, dest=_dest(flag), metavar=spec.get("metavar"), help=f"[{names}] {spec.get('help', '')}"
+        )
+    shown = sub.add_argument_group("display")
+    shown.add_argument(
+        "--json", action="store_true", help="print the run document (JSON) on stdout, nothing else"
+    )
+    shown.add_argument(
+        "--no-progress", action="store_true", help="plain progress lines instead of the live table"
+    )
+    shown.add_argument(
+        "--log-output",
+        action="store_true",
+        help="stream each task's stdout/stderr to stderr as it runs, prefixed by the task key",
+    )
+
+
+def add_run_arguments(sub: argparse.ArgumentParser) -> None:
+    """Arguments of ``run``."""
+    sub.add_argument(
+        "job_file", metavar="JOB_FILE", help="Jobs API JSON/YAML, or an Asset Bundle's databricks.yml"
+    )
+    sub.add_argument("--job", metavar="NAME", help="which job of a bundle that defines several")
+    sub.add_argument(
+        "--param", "-p", action="append", default=[], metavar="KEY=VALUE", help="override a job parameter"
+    )
+    _add_execution_options(sub)
+
+
+def add_repair_arguments(sub: argparse.ArgumentParser) -> None:
+    """Arguments of ``repair``."""
+    sub.add_argument("run_id", metavar="RUN_ID", help="a run id, or 'latest'")
+    sub.add_argument("--task", action="append", default=[], metavar="T", help="re-run this task (repeatable)")
+    _add_execution_options(sub)
+
+
+def add_validate_arguments(sub: argparse.ArgumentParser) -> None:
+    """Arguments of ``validate``."""
+    sub.add_argument("job_file", metavar="JOB_FILE")
+    sub.add_argument("--job", metavar="NAME", help="which job of a bundle that defines several")
+
+
+def options_from(args: argparse.Namespace) -> RunOptions:
+    """Build the run options from the command line; check the executor's requirements before anything runs."""
+    from ..jobs.executors.registry import executor_factory
+    from ..jobs.scheduler import RunOptions
+
+    factory = executor_factory(args.executor)
+    require(getattr(factory, "requires", ()), feature=f"--executor {args.executor}")
+    scheme = url_scheme(args.runs_dir) if args.runs_dir else None
+    if scheme in _SCHEME_MODULES:
+        require([_SCHEME_MODULES[scheme]], feature=f"A runs directory on {scheme}://")
+    options = RunOptions(kernel_name=args.kernel, executor=args.executor)
+    default_parallel = getattr(factory, "default_max_parallel", None)
+    if default_parallel is not None:
+        options.max_parallel = int(default_parallel)
+    for flag, takers in executor_flags().items():
+        value = getattr(args, _dest(flag), None)
+        if value is None:
+            continue
+        keys = {name: key for name, key, _ in takers}
+        if args.executor not in keys:
+            raise UsageError(
+                f"{flag} is an option of --executor {' or '.join(keys)}; add --executor {next(iter(keys))}."
+            )
+        options.executor_options[keys[args.executor]] = value
+    if args.max_parallel is not None:
+        if args.max_parallel < 1:
+            raise UsageError("--max-parallel must be at least 1.")
+        options.max_parallel = args.max_parallel
+    if args.warm_kernels is not None:
+        if args.warm_kernels < 0:
+            raise UsageError("--warm-kernels must be 0 or more.")
+        options.warm_kernels = args.warm_kernels
+    return options
+
+
+def _display(args: argparse.Namespace, store: Any) -> RunDisplay:
+    console = console_for(sys.stderr)
+    mode = progress_mode(console, no_progress=args.no_progress, quiet=args.quiet)
+    return RunDisplay(console, mode=mode, store=store, log_output=args.log_output)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``run``: run a job file, show it as it goes, print the result."""
+    from ..jobs.api import async_run_job, open_store
+    from ..jobs.spec.loader import load_job, parse_param_overrides
+
+    spec = load_job(args.job_file, job=args.job)
+    overrides = parse_param_overrides(args.param)
+    options = options_from(args)
+    store = open_store(args.runs_dir)
+    display = _display(args, store)
+    document = _run_with_signals(
+        display,
+        lambda on_created: async_run_job(
+            spec,
+            job_name=args.job,
+            parameters=overrides,
+            runs_dir=args.runs_dir,
+            options=options,
+            hooks=display,
+            on_created=on_created,
+        ),
+    )
+    return _report(document, args, store)
+
+
+def repair(args: argparse.Namespace) -> int:
+    """``repair``: re-run a run's failed tasks (or ``--task``) and everything downstream."""
+    from ..jobs.api import async_repair_run, open_store
+    from .history import resolve_run_id
+
+    options = options_from(args)
+    store = open_store(args.runs_dir)
+    run_id = resolve_run_id(store, args.run_id)
+    display = _display(args, store)
+    document = _run_with_signals(
+        display,
+        lambda on_created: async_repair_run(
+            run_id,
+            tasks=args.task or None,
+            runs_dir=args.runs_dir,
+            options=options,
+            hooks=display,
+            on_created=on_created,
+        ),
+    )
+    return _report(document, args, store)
+
+
+def validate(args: argparse.Namespace) -> int:
+    """``validate``: load the job file (every problem at once) and describe it."""
+    from ..jobs.spec.loader import load_job
+
+    spec = load_job(args.job_file, job=args.job)
+    kinds = [task.kind for task in spec.tasks]
+    print(
+        f"Job {spec.name!r} is valid: {len(spec.tasks)} tasks "
+        f"({kinds.count('notebook')} notebook, {kinds.count('condition')} condition, "
+        f"{kinds.count('for_each')} for-each), {len(spec.parameters)} parameters."
+    )
+    return EXIT_OK
+
+
+def _run_with_signals(
+    display: RunDisplay, start: Callable[[Callable[[JobRun], None]], Coroutine[Any, Any, dict[str, Any]]]
+) -> dict[str, Any]:
+    """Run the coroutine made by ``start``; Ctrl-C or SIGTERM cancels the run cleanly (it is still recorded)."""
+    from ..jobs.hooks import streaming_output
+
+    runners: list[JobRun] = []
+
+    async def main() -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+
+        def cancel() -> None:
+            print("\nCanceling the run...", file=sys.stderr)
+            for runner in runners:
+                runner.cancel()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, cancel)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+                pass
+        with streaming_output(display):
+            return await start(runners.append)
+
+    try:
+        return asyncio.run(main())
+    finally:
+        display.close()
+
+
+def _report(document: dict[str, Any], args: argparse.Namespace, store: Any) -> int:
+    if args.json:
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print_run(document, console_for(sys.stdout), store=store)
+    return EXIT_OK if document["state"] in SUCCESS_STATES else EXIT_RUN_FAILED
