@@ -100,7 +100,9 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    return [{"module": "jupyter_taskvalues.server"}]
+    from .server import _jupyter_server_extension_points as points  # jupyter_server is imported only here
+
+    return points()
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -153,7 +153,7 @@ async def async_repair_run(
         raise JobSpecError(
             f"Run {run_id!r} cannot be repaired: its job file {source!r} no longer exists.", run_id=run_id
         )
-    spec = load_job(source, job=run.get("job"))
+    spec = load_job(source, job=run.get("job"), target=run.get("target"))
     states = {key: (store.read_task(run_id, key) or {}).get("state", "PENDING") for key in spec.task_keys}
     if tasks:
         unknown = [t for t in tasks if t not in states]

@@ -145,6 +145,18 @@ class JobRun:
         for future in self._running.values():
             future.cancel()
 
+    def cancel_task(self, task_key: str) -> bool:
+        """Cancel one running task: it becomes ``CANCELED`` and its dependants follow their ``run_if``.
+
+        Returns ``False`` (and does nothing) when the task is not running.
+        """
+        future = self._running.get(task_key)
+        if future is None or future.done():
+            return False
+        self.records[task_key]["error"] = "The task was canceled."
+        future.cancel()
+        return True
+
     async def _drive(self) -> None:
         while True:
             self._start_ready_tasks()

@@ -1,8 +1,10 @@
-"""The Jupyter Server extension: authenticated JSON routes over the run store (``{base_url}taskvalues/api/``).
+"""The Jupyter Server extension: authenticated JSON routes over the run store, and a runner manager.
 
-It is enabled when the package is installed (``jupyter server extension list`` shows it). The runs directory
-is ``c.TaskValuesExtension.runs_dir`` (default: ``$JUPYTER_TASKVALUES_RUNS_DIR``, else the CLI's default).
-Routes are in :data:`jupyter_taskvalues.server.handlers.ROUTES`.
+Routes are under ``{base_url}taskvalues/api/`` (:data:`jupyter_taskvalues.server.handlers.ROUTES`, shapes in
+that module and ``docs/rest-api.md``). It is enabled when the package is installed (``jupyter server extension
+list`` shows it). Settings are ``c.TaskValuesExtension.<name>`` (the runs directory: ``runs_dir``, default
+``$JUPYTER_TASKVALUES_RUNS_DIR``, else the CLI's default) and ``c.RunnerManager.<name>`` (limits of the runs
+started from JupyterLab); ``python -m jupyter_taskvalues.server --help-all`` lists them.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ __all__ = ["TaskValuesExtension"]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    return [{"module": "jupyter_taskvalues.server"}]
+    return [{"module": "jupyter_taskvalues.server", "app": TaskValuesExtension}]
 
 
 def _load_jupyter_server_extension(serverapp: ServerApp) -> None:
-    """Register the routes on ``serverapp`` (Jupyter Server calls this when the extension is enabled)."""
+    """Link and load the extension into ``serverapp`` (for a server that loads modules, not apps)."""
     from .app import load
 
     load(serverapp)

@@ -23,101 +23,35 @@ outside the runs directory.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..document import run_document_json, run_summary, task_document
-from ..exceptions import InvalidRunIdError, RunNotFoundError, StoreError, TaskNotFoundError, TaskValuesError
-from .app import SETTINGS_KEY, TaskValuesExtension
+from ..exceptions import TaskNotFoundError
+from .actions import (
+    JobsHandler,
+    OutputHandler,
+    RepairHandler,
+    RerunHandler,
+    cancel_run,
+    cancel_task,
+    start_run,
+)
+from .base import AUTH_RESOURCE, TaskValuesHandler
+from .compare_handlers import DiffHandler, HistoryHandler, MatrixHandler
 
 if TYPE_CHECKING:
     from ..store._local import RunStore
 
-__all__ = ["API_PREFIX", "AUTH_RESOURCE", "MAX_LIMIT", "ROUTES"]
+__all__ = ["API_PREFIX", "AUTH_RESOURCE", "MAX_LIMIT", "ROUTES", "TaskValuesHandler"]
 
 API_PREFIX = "taskvalues/api"
-AUTH_RESOURCE = "taskvalues"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-
-T = TypeVar("T")
-
-_STATUS: tuple[tuple[type[TaskValuesError], int], ...] = (
-    (InvalidRunIdError, 400),
-    (RunNotFoundError, 404),
-    (TaskNotFoundError, 404),
-    (StoreError, 500),
-)
-
-
-class TaskValuesHandler(APIHandler):  # type: ignore[misc]
-    """Base of the extension's handlers: the store, store errors as JSON HTTP errors, ETags."""
-
-    auth_resource = AUTH_RESOURCE
-
-    @property
-    def extension(self) -> TaskValuesExtension:
-        extension: TaskValuesExtension = self.settings[SETTINGS_KEY]
-        return extension
-
-    @property
-    def store(self) -> RunStore:
-        return self.extension.store
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Write ``{"message": ...}``, the message formatted from the error (it may contain ``%``)."""
-        exc_info = kwargs.get("exc_info")
-        error = exc_info[1] if exc_info else None
-        if isinstance(error, web.HTTPError) and error.log_message:
-            message = error.log_message % error.args if error.args else error.log_message
-        else:
-            message = self._reason
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": message}))
-
-    async def call(self, function: Callable[..., T], *args: Any) -> T:
-        """Run a store call off the event loop; turn store errors into HTTP errors with their message."""
-        try:
-            return await asyncio.to_thread(function, *args)
-        except TaskValuesError as e:
-            for kind, status in _STATUS:
-                if isinstance(e, kind):
-                    raise web.HTTPError(status, "%s", e.message) from e
-            raise web.HTTPError(400, "%s", e.message) from e
-
-    def int_argument(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
-        """Return an integer query argument, or raise a 400 that names it and its range."""
-        raw = self.get_query_argument(name, None)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum or (maximum is not None and value > maximum):
-            upper = f" and {maximum}" if maximum is not None else ""
-            message = f"Query argument {name!r} is {raw!r}; it must be an integer between {minimum}{upper}."
-            raise web.HTTPError(400, "%s", message)
-        return value
-
-    def not_modified(self, etag: str) -> bool:
-        """Set the ETag header; return True (with a 304 finished) when the client's copy is current."""
-        quoted = f'"{etag}"'
-        self.set_header("Etag", quoted)
-        wanted = self.request.headers.get("If-None-Match", "")
-        tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
-        if quoted in tags or "*" in tags:
-            self.set_status(304)
-            self.finish()
-            return True
-        return False
 
 
 class RunsHandler(TaskValuesHandler):
@@ -142,6 +76,11 @@ class RunsHandler(TaskValuesHandler):
 
         self.finish(json.dumps(await self.call(page)))
 
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await start_run(self)
+
 
 class RunHandler(TaskValuesHandler):
     """``GET runs/<run_id>``: the run document, with an ETag from the store's cheap fingerprint."""
@@ -161,6 +100,11 @@ class RunHandler(TaskValuesHandler):
             body = await self.call(run_document_json, store, run_id, self.extension.fragments)
             self.extension.documents[key] = body
         self.finish(body)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, run_id: str) -> None:
+        await cancel_run(self, run_id)
 
 
 class ValuesHandler(TaskValuesHandler):
@@ -209,6 +153,11 @@ class TaskHandler(TaskValuesHandler):
             return
         self.finish(json.dumps(await self.call(_task, store, run_id, task_key)))
 
+    @web.authenticated
+    @authorized
+    async def delete(self, run_id: str, task_key: str) -> None:
+        await cancel_task(self, run_id, task_key)
+
 
 class NotebookHandler(TaskValuesHandler):
     """``GET runs/<run_id>/tasks/<task_key>/notebook``: where to open an executed notebook, or its JSON."""
@@ -244,7 +193,7 @@ class NotebookHandler(TaskValuesHandler):
                 path = store.run_dir(run_id) / path
             path = path.resolve()
             if path.is_file():
-                reply["path"] = self._contents_path(path)
+                reply["path"] = self.contents_path(path)
         if reply["path"] is None:
             # The JSON only ever comes from the store's own copy, never from the path the record names.
             try:
@@ -257,21 +206,6 @@ class NotebookHandler(TaskValuesHandler):
                 raise web.HTTPError(404, "%s", message) from None
         self.finish(json.dumps(reply))
 
-    def _contents_path(self, path: Path) -> str | None:
-        """Return ``path`` as a contents-manager path when the server can open it, else ``None``."""
-        manager = self.contents_manager
-        root = getattr(manager, "root_dir", None)
-        if not isinstance(root, str):
-            return None
-        root_path = Path(root).resolve()
-        if not path.is_relative_to(root_path):
-            return None
-        relative = path.relative_to(root_path).as_posix()
-        hidden = any(part.startswith(".") for part in relative.split("/"))
-        if hidden and not getattr(manager, "allow_hidden", False):
-            return None
-        return relative
-
 
 _RUN = r"runs/(?P<run_id>[^/]+)"
 _TASK = _RUN + r"/tasks/(?P<task_key>[^/]+)"
@@ -283,4 +217,11 @@ ROUTES: list[tuple[str, str, type[TaskValuesHandler]]] = [
     ("values", API_PREFIX + "/" + _RUN + "/values/?", ValuesHandler),
     ("task", API_PREFIX + "/" + _TASK + "/?", TaskHandler),
     ("notebook", API_PREFIX + "/" + _TASK + "/notebook/?", NotebookHandler),
+    ("output", API_PREFIX + "/" + _TASK + "/output/?", OutputHandler),
+    ("rerun", API_PREFIX + "/" + _RUN + "/rerun/?", RerunHandler),
+    ("repair", API_PREFIX + "/" + _RUN + "/repair/?", RepairHandler),
+    ("jobs", API_PREFIX + r"/jobs/?", JobsHandler),
+    ("matrix", API_PREFIX + r"/matrix/?", MatrixHandler),
+    ("history", API_PREFIX + r"/history/?", HistoryHandler),
+    ("diff", API_PREFIX + r"/diff/?", DiffHandler),
 ]

@@ -104,18 +104,24 @@ def deny_all(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     return jp_server_config
 
 
-async def test_every_route_asks_the_authorizer_to_read_the_taskvalues_resource(
+async def test_every_route_asks_the_authorizer_for_the_taskvalues_resource(
     deny_all: dict[str, Any], jp_serverapp: Any, jp_fetch: Any, jp_base_url: str, make_run: MakeRun
 ) -> None:
     run_id = make_run(values={"secret_value": SECRET})
     routes = _extension_routes(jp_serverapp.web_app)
 
-    for pattern, _handler in routes:
+    for pattern, handler in routes:
         DenyAll.asked = []
-        response = await jp_fetch(_sample(pattern, run_id).removeprefix(jp_base_url), raise_error=False)
+        reads = "get" in vars(handler)  # the routes that only act (rerun, repair) are asked to write
+        response = await jp_fetch(
+            _sample(pattern, run_id).removeprefix(jp_base_url),
+            method="GET" if reads else "POST",
+            body=None if reads else b"{}",
+            raise_error=False,
+        )
         assert response.code == 403, pattern
         assert SECRET.encode() not in response.body
-        assert ("read", "taskvalues") in DenyAll.asked, (pattern, DenyAll.asked)
+        assert ("read" if reads else "write", "taskvalues") in DenyAll.asked, (pattern, DenyAll.asked)
 
 
 # -- run ids and task keys in URLs ----------------------------------------------------------------------------

@@ -1,0 +1,356 @@
+"""The runner manager: the server extension starts, cancels and repairs job runs, and shuts them down with it.
+
+Each run is one :class:`~jupyter_taskvalues.jobs.scheduler.JobRun` driven by an asyncio task **in the server
+process, on the server's event loop**. Why not one subprocess per run: the runner is async and does its heavy
+work in kernels, which are processes of their own, so the loop only waits on them; in-process, cancelling one
+task is a direct call (:meth:`JobRun.cancel_task`), and the live output of a task reaches the output route
+through a hook without a second channel. A run keeps going when the browser tab that started it is closed; it
+ends with the server (the manager cancels it: it is recorded ``CANCELED``, its kernels are shut down). A server
+killed without a shutdown leaves runs that readers see as ``INTERRUPTED`` (the store's heartbeat), and a repair
+finishes them.
+
+Limits are traitlets (``c.RunnerManager.<name>``): :attr:`RunnerManager.max_concurrent_runs` runs at once (a
+start past it is refused with a conflict, nothing is created), :attr:`RunnerManager.max_parallel` kernels per
+run, :attr:`RunnerManager.output_lines` lines of output kept per running task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections import OrderedDict
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from traitlets import Float, Integer, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from ..exceptions import TaskValuesError
+from ..jobs.api import async_repair_run, async_run_job, open_store
+from ..jobs.hooks import streaming_output
+from ..jobs.scheduler import JobRun, RunOptions, downstream_of, repairable
+from ..jobs.spec.loader import load_job, merge_parameters
+from ..store._local import RunStore, new_run_id
+from .output import OutputBuffer
+
+__all__ = ["ConflictError", "ManagedRun", "RunnerManager"]
+
+#: Run states in which a run is still going (a repair sets ``PENDING`` before it starts).
+ACTIVE_STATES = frozenset({"PENDING", "RUNNING"})
+#: How many finished runs keep their in-memory output (after that, output comes from executed notebooks).
+_KEEP_FINISHED = 32
+
+
+class ConflictError(TaskValuesError):
+    """The run or task is not in a state that allows the request (HTTP 409)."""
+
+
+@dataclass
+class ManagedRun:
+    """A run the manager started: its asyncio task, its scheduler once created, and its live output."""
+
+    run_id: str
+    output: OutputBuffer
+    task: asyncio.Task[Any] | None = None
+    runner: JobRun | None = None
+    created: asyncio.Event = field(default_factory=asyncio.Event)
+    rerun: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+
+class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
+    """Starts, cancels and repairs job runs inside the Jupyter Server (``c.RunnerManager.<name>``)."""
+
+    max_concurrent_runs = Integer(
+        4,
+        help=(
+            "How many job runs (and repairs) the server executes at once. A run started past this limit is "
+            "refused with HTTP 409 and nothing is created; 0 means no limit."
+        ),
+    ).tag(config=True)
+
+    max_parallel = Integer(
+        help=(
+            "How many notebook tasks of one run execute at once (kernels running in parallel). "
+            "Default: the number of CPUs."
+        ),
+    ).tag(config=True)
+
+    @default("max_parallel")
+    def _default_max_parallel(self) -> int:
+        return os.cpu_count() or 1
+
+    kernel_name = Unicode(
+        "python3", help="The kernelspec notebook tasks run in, when a notebook does not name one."
+    ).tag(config=True)
+
+    output_lines = Integer(
+        1000,
+        help=(
+            "How many of the latest output lines (stdout and stderr) the server keeps in memory for each "
+            "running task, for the output route and the JupyterLab panel."
+        ),
+    ).tag(config=True)
+
+    shutdown_timeout = Float(
+        30.0,
+        help=(
+            "Seconds the server waits, when it stops, for canceled runs to record their state and shut "
+            "their kernels down."
+        ),
+    ).tag(config=True)
+
+    def __init__(self, runs_dir: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runs_dir = runs_dir
+        self._runs: OrderedDict[str, ManagedRun] = OrderedDict()
+
+    @property
+    def store(self) -> RunStore:
+        """The run store the manager records runs in."""
+        return open_store(self.runs_dir)
+
+    def options(self) -> RunOptions:
+        """The run options every run the manager starts gets."""
+        return RunOptions(max_parallel=max(1, self.max_parallel), kernel_name=self.kernel_name)
+
+    # -- starting ------------------------------------------------------------------------------------------
+
+    async def start(
+        self,
+        path: Path,
+        *,
+        job: str | None = None,
+        target: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+    ) -> str:
+        """Validate the job in ``path`` and start a run of it; return the run id once the run is recorded.
+
+        Raises
+        ------
+        JobSpecError
+            The job does not validate, or a parameter is not one the job defines; nothing starts.
+        ConflictError
+            :attr:`max_concurrent_runs` runs are already running.
+        """
+        overrides = {str(k): str(v) for k, v in (parameters or {}).items()}
+        spec = await asyncio.to_thread(load_job, path, job=job, target=target)
+        merge_parameters(spec, overrides)  # refuses an unknown parameter before anything is created
+        self._check_capacity()
+        run_id = new_run_id()
+        managed = ManagedRun(run_id, OutputBuffer(self.output_lines))
+
+        def created(runner: JobRun) -> None:
+            with contextlib.suppress(TaskValuesError):  # only the rerun route reads it; the run goes on
+                runner.store.update_run(run_id, target=target)
+            self._created(managed, runner)
+
+        coroutine = async_run_job(
+            spec,
+            job_name=job,
+            parameters=overrides,
+            runs_dir=self.runs_dir,
+            options=self.options(),
+            hooks=managed.output,
+            run_id=run_id,
+            on_created=created,
+        )
+        await self._launch(managed, coroutine)
+        return run_id
+
+    async def rerun(self, run_id: str, parameters: Mapping[str, str] | None = None) -> str:
+        """Start a new run of the job file, job and target of ``run_id``, with its parameters or ``parameters``.
+
+        ``parameters`` are laid over the overrides the earlier run was started with.
+        """
+        run = await asyncio.to_thread(self.store.read_run, run_id)
+        source = run.get("source")
+        if not isinstance(source, str) or not Path(source).exists():
+            raise ConflictError(
+                f"Run {run_id!r} cannot be run again: its job file {source!r} no longer exists.",
+                run_id=run_id,
+            )
+        overrides = dict(run.get("overrides") or {}) | dict(parameters or {})
+        job = run.get("job") if isinstance(run.get("job"), str) else None
+        target = run.get("target") if isinstance(run.get("target"), str) else None
+        return await self.start(Path(source), job=job, target=target, parameters=overrides)
+
+    async def repair(self, run_id: str, tasks: Sequence[str] | None = None) -> list[str]:
+        """Repair the finished run ``run_id``: re-run ``tasks`` (default: the failed ones) and their dependants.
+
+        Returns the task keys that run again.
+
+        Raises
+        ------
+        ConflictError
+            The run is still running.
+        JobSpecError
+            A task is not part of the job, or the job file no longer validates.
+        """
+        store = self.store
+        run = await asyncio.to_thread(store.read_run, run_id)
+        managed = self._runs.get(run_id)
+        if run.get("state") in ACTIVE_STATES or (managed is not None and managed.active):
+            raise ConflictError(
+                f"Run {run_id!r} is {run.get('state')}; repair it once it has finished (or cancel it first).",
+                run_id=run_id,
+            )
+        self._check_capacity()
+        rerun = await asyncio.to_thread(_repair_plan, store, run, list(tasks or []))
+        managed = ManagedRun(run_id, OutputBuffer(self.output_lines), rerun=rerun)
+        self._runs.pop(run_id, None)
+        coroutine = async_repair_run(
+            run_id,
+            tasks=list(tasks) if tasks else None,
+            runs_dir=self.runs_dir,
+            options=self.options(),
+            hooks=managed.output,
+            on_created=lambda runner: self._created(managed, runner),
+        )
+        await self._launch(managed, coroutine)
+        return rerun
+
+    def _check_capacity(self) -> None:
+        active = sum(1 for managed in self._runs.values() if managed.active)
+        if self.max_concurrent_runs and active >= self.max_concurrent_runs:
+            raise ConflictError(
+                f"{active} runs are running, the server's limit (c.RunnerManager.max_concurrent_runs = "
+                f"{self.max_concurrent_runs}); wait for one to finish or cancel one, then start again."
+            )
+
+    def _created(self, managed: ManagedRun, runner: JobRun) -> None:
+        managed.runner = runner
+        managed.created.set()
+
+    async def _launch(self, managed: ManagedRun, coroutine: Awaitable[Any]) -> None:
+        """Run ``coroutine`` in the background; return once its run exists, or raise what stopped it first."""
+        managed.task = asyncio.ensure_future(_observed(managed.output, coroutine))
+        managed.task.add_done_callback(lambda task: self._finished(managed, task))
+        self._runs[managed.run_id] = managed
+        waiter = asyncio.ensure_future(managed.created.wait())
+        await asyncio.wait({waiter, managed.task}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if not managed.created.is_set() and managed.task.done():
+            self._runs.pop(managed.run_id, None)
+            managed.task.result()  # raises what stopped the run before it was recorded
+
+    def _finished(self, managed: ManagedRun, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None and managed.created.is_set():
+            self.log.error(
+                "jupyter_taskvalues: run %s failed in the runner", managed.run_id, exc_info=task.exception()
+            )
+        finished = [key for key, run in self._runs.items() if not run.active]
+        for key in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
+            del self._runs[key]
+
+    # -- while running -------------------------------------------------------------------------------------
+
+    def managed(self, run_id: str) -> ManagedRun | None:
+        """Return the run if this server started it (recently), else ``None``."""
+        return self._runs.get(run_id)
+
+    def is_active(self, run_id: str) -> bool:
+        """Whether ``run_id`` is executing in this server."""
+        managed = self._runs.get(run_id)
+        return managed is not None and managed.active
+
+    @property
+    def active_runs(self) -> list[str]:
+        """The ids of the runs executing in this server."""
+        return [key for key, managed in self._runs.items() if managed.active]
+
+    def cancel(self, run_id: str) -> None:
+        """Cancel the running run ``run_id``: its running tasks become ``CANCELED``, the others do not start.
+
+        Raises
+        ------
+        ConflictError
+            The run is not executing in this server (it finished, or another process runs it).
+        """
+        managed = self._runs.get(run_id)
+        if managed is None or not managed.active or managed.runner is None:
+            raise ConflictError(self._not_running(run_id), run_id=run_id)
+        managed.runner.cancel()
+
+    def cancel_task(self, run_id: str, task_key: str) -> None:
+        """Cancel one running task of ``run_id``; its dependants then follow their ``run_if``.
+
+        Raises
+        ------
+        ConflictError
+            The run is not executing here, or the task is not running.
+        """
+        managed = self._runs.get(run_id)
+        if managed is None or not managed.active or managed.runner is None:
+            raise ConflictError(self._not_running(run_id), run_id=run_id)
+        if not managed.runner.cancel_task(task_key):
+            state = managed.runner.states.get(task_key, "PENDING")
+            raise ConflictError(
+                f"Task {task_key!r} of run {run_id!r} is {state}, not running; only a running task can be "
+                "canceled.",
+                run_id=run_id,
+                task_key=task_key,
+            )
+
+    def _not_running(self, run_id: str) -> str:
+        try:
+            state = self.store.read_run(run_id).get("state")
+        except TaskValuesError:
+            state = None
+        if state in ACTIVE_STATES:
+            return (
+                f"Run {run_id!r} is {state} in another process (the CLI or another server); cancel it there "
+                "(Ctrl-C)."
+            )
+        return f"Run {run_id!r} has finished ({state}); there is nothing to cancel."
+
+    # -- shutdown ------------------------------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """Cancel every run still executing and wait (up to :attr:`shutdown_timeout`) for it to record it."""
+        tasks = []
+        for managed in list(self._runs.values()):
+            if not managed.active or managed.task is None:
+                continue
+            if managed.runner is not None:
+                managed.runner.cancel()
+            else:
+                managed.task.cancel()
+            tasks.append(managed.task)
+        if not tasks:
+            return
+        self.log.info("jupyter_taskvalues: canceling %d running job run(s)", len(tasks))
+        _done, pending = await asyncio.wait(tasks, timeout=self.shutdown_timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+
+async def _observed(output: OutputBuffer, coroutine: Awaitable[Any]) -> Any:
+    """Await ``coroutine`` with the executor's output of its tasks streaming to ``output``."""
+    with streaming_output(output):  # inside the run's own asyncio task: its context only
+        return await coroutine
+
+
+def _repair_plan(store: RunStore, run: dict[str, Any], tasks: list[str]) -> list[str]:
+    """Return the task keys a repair of ``run`` re-runs (the same plan as ``async_repair_run`` makes)."""
+    source = run.get("source")
+    if not isinstance(source, str) or not Path(source).exists():
+        raise ConflictError(
+            f"Run {run['run_id']!r} cannot be repaired: its job file {source!r} no longer exists.",
+            run_id=run["run_id"],
+        )
+    spec = load_job(source, job=run.get("job"), target=run.get("target"))
+    states = {
+        key: (store.read_task(run["run_id"], key) or {}).get("state", "PENDING") for key in spec.task_keys
+    }
+    roots = set(tasks) if tasks else repairable(states)
+    chosen = downstream_of(spec, roots & set(states) if tasks else roots)
+    return [key for key in spec.task_keys if key in chosen]
