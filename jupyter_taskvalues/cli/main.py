@@ -16,7 +16,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from ..exceptions import TaskValuesError
 from .errors import (
@@ -27,7 +28,7 @@ from .errors import (
     exit_code_for,
     print_error,
 )
-from .parser import COMMANDS, LOG_LEVELS, build_parser
+from .parser import COMMANDS, build_parser
 
 __all__ = ["main"]
 
@@ -50,13 +51,22 @@ def _log_level(level: str | None, verbose: int, quiet: bool) -> int:
     return (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
 
 
-def _configure_logging(level: int) -> None:
+@contextmanager
+def _logging_to_stderr(level: int) -> Iterator[None]:
+    """Send the package's log records at ``level`` and above to stderr while the command runs."""
     handler = _CurrentStderr()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("jupyter_taskvalues")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    logger = logging.getLogger("jupyter_taskvalues")
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False  # a host application's root handlers would print each record twice
+    try:
+        yield
+    finally:  # main() may be called in-process (tests, scripts): leave logging as it was
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def _autocomplete(parser: argparse.ArgumentParser) -> None:
@@ -72,23 +82,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     _autocomplete(parser)
     args = parser.parse_args(argv)
-    assert args.log_level in (None, *LOG_LEVELS)
-    _configure_logging(_log_level(args.log_level, args.verbose, args.quiet))
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     handlers = {command.name: command.handler for command in COMMANDS}
-    try:
-        return handlers[args.command](args)
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `jupyter-taskvalues show ... | head`: the reader left; say nothing more
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_RUN_FAILED
-    except (UsageError, TaskValuesError) as e:  # expected errors: one line; a bug keeps its traceback
-        print_error(e, show_traceback=args.traceback)
-        return exit_code_for(e)
+    with _logging_to_stderr(_log_level(args.log_level, args.verbose, args.quiet)):
+        try:
+            return handlers[args.command](args)
+        except KeyboardInterrupt:
+            print("Interrupted.", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:  # `jupyter-taskvalues show ... | head`: the reader left; say nothing more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_RUN_FAILED
+        except (UsageError, TaskValuesError) as e:  # expected errors: one line; a bug keeps its traceback
+            print_error(e, show_traceback=args.traceback)
+            return exit_code_for(e)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -221,20 +221,15 @@ class RunDisplay(RunHooks):
 
     def table(self, max_rows: int | None = None) -> RenderableType:
         """Return the live table: a header line with the run's elapsed time and counts, then a row per task."""
+        from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
         now = self.clock()
-        table = Table(
-            title=Text(
-                f"{safe(self.job_name)} · run {self.run_id} · {now - self.began:.1f}s · {self._counts()}",
-                justify="left",
-            ),
-            title_justify="left",
-            box=None,
-            pad_edge=False,
-            header_style="bold",
+        header = Text(
+            f"{safe(self.job_name)} · run {self.run_id} · {now - self.began:.1f}s · {self._counts()}"
         )
+        table = Table(box=None, pad_edge=False, header_style="bold")
         table.add_column("TASK", no_wrap=True, overflow="ellipsis", max_width=40)
         table.add_column("STATE", no_wrap=True)
         table.add_column("ATTEMPT", justify="right")
@@ -253,7 +248,7 @@ class RunDisplay(RunHooks):
         hidden = len(self.tasks) - len(rows)
         if hidden > 0:
             table.add_row(Text(f"… {hidden} more", style="bright_black"), "", "", "", "")
-        return table
+        return Group(header, table)
 
     def _rows(self, limit: int) -> list[tuple[str, _Task]]:
         """The tasks to show, in job order; past ``limit``, running and failed tasks first."""

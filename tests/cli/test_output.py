@@ -1,0 +1,96 @@
+"""Task output in the terminal, with real kernels: --log-output, failure details, show --output, a pty."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.jobhelpers import cli, job, nb_task, notebook
+
+
+def _printing_job(tmp_path: Path) -> Path:
+    notebook(
+        tmp_path / "a.ipynb",
+        "import sys\nfor i in range(3):\n    print('a says', i, flush=True)\nprint('a warns', file=sys.stderr)",
+        "dbutils.jobs.taskValues.set('rows', 3)\n6 * 7",
+    )
+    notebook(tmp_path / "b.ipynb", "print('b line 1')\nprint('b line 2')")
+    return job(
+        tmp_path / "job.json", [nb_task("a", "a"), nb_task("b", "b", depends_on=["a"])], name="printing"
+    )
+
+
+def test_log_output_with_json_keeps_json_on_stdout_and_prefixed_lines_in_order_on_stderr(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    result = cli("run", str(_printing_job(tmp_path)), "--json", "--log-output")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["tasks"]["a"]["values"] == {"rows": 3}
+    lines = result.stderr.splitlines()
+    a_lines = [line for line in lines if line.startswith("a | ")]
+    assert a_lines == ["a | a says 0", "a | a says 1", "a | a says 2", "a | a warns", "a | 42"]
+    assert [line for line in lines if line.startswith("b | ")] == ["b | b line 1", "b | b line 2"]
+    assert lines.index("a | 42") < lines.index("b | b line 1")  # b runs after a
+    assert "\x1b" not in result.stderr and "\x1b" not in result.stdout
+
+
+def test_a_failed_task_shows_its_failing_line_traceback_end_and_notebook(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    notebook(tmp_path / "bad.ipynb", "x = 1", "y = 2\nraise ValueError(f'bad value {x + y}')")
+    result = cli("run", str(job(tmp_path / "job.json", [nb_task("bad", "bad")])))
+    assert result.returncode == 1
+    out = result.stdout
+    assert "error: ValueError: bad value 3" in out
+    assert "cell 2, line 2: raise ValueError(f'bad value {x + y}')" in out
+    assert "ValueError: bad value 3" in out.splitlines()[-2]  # the traceback's last line, then the notebook
+    (run_id,) = os.listdir(runs_dir)
+    assert out.splitlines()[-1].strip() == f"notebook: {runs_dir / run_id / 'notebooks' / 'bad.ipynb'}"
+    assert "\x1b" not in out
+
+
+def test_show_output_prints_what_a_task_printed(tmp_path: Path, runs_dir: Path) -> None:
+    assert cli("run", str(_printing_job(tmp_path)), "--json").returncode == 0
+    shown = cli("show", "latest", "--task", "a", "--output")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == "a says 0\na says 1\na says 2\n42\n"
+    assert shown.stderr == "a warns\n"
+    unknown = cli("show", "latest", "--task", "nope", "--output")
+    assert unknown.returncode == 2 and "its tasks are: a, b" in unknown.stderr
+
+
+def test_on_a_terminal_stderr_gets_the_live_table_and_a_piped_stdout_no_escape_codes(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(1)\ndbutils.jobs.taskValues.set('n', 1)")
+    path = job(tmp_path / "job.json", [nb_task("slow", "slow")], name="table")
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_taskvalues.cli", "run", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env=env,
+    )
+    os.close(secondary)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    stdout = process.stdout.read().decode() if process.stdout else ""
+    assert process.wait(timeout=120) == 0
+    os.close(primary)
+    text = drawn.decode()
+    assert "\x1b[" in text and "TASK" in text and "ELAPSED" in text and "RUNNING" in text
+    assert "finished: SUCCESS" in text
+    assert "\x1b" not in stdout and "n = 1" in stdout
