@@ -1,24 +1,48 @@
-"""Thin authenticated JSON handlers over the run store; every route is in :data:`ROUTES`.
+"""Thin authenticated JSON handlers over the run store and the runner manager; every route is in :data:`ROUTES`.
 
-Routes, under ``{base_url}taskvalues/api/``::
+Routes, under ``{base_url}taskvalues/api/`` (``docs/rest-api.md`` has every shape in full)::
 
     GET runs?limit=50&offset=0
         {"runs": [run summary...], "total": n, "limit": 50, "offset": 0, "runs_dir": "..."}, newest first
+    POST runs  {"path", "job"?, "target"?, "parameters"?: {name: str}}
+        201 {"run_id", "state"}; 400 {"message", "problems"} when the job does not validate (nothing starts)
     GET runs/<run_id>
         the run document (ETag; If-None-Match gives 304 while the run is unchanged)
+    DELETE runs/<run_id>
+        202 {"run_id", "state"}: cancel a running run; 409 when it has finished
+    POST runs/<run_id>/rerun  {"parameters"?}
+        201 {"run_id", "state"}: a new run of the same job file, job and target
+    POST runs/<run_id>/repair  {"tasks"?: [task_key...]}
+        202 {"run_id", "state", "tasks": [rerun task keys]}; 409 when the run is not finished
     GET runs/<run_id>/values
         {"run_id", "values": {task: {key: {"value", "size", "set_at", "attempt", "iteration"}}}}
     GET runs/<run_id>/tasks/<task_key>
         one task's document (ETag as above)
+    DELETE runs/<run_id>/tasks/<task_key>
+        202 {"run_id", "state", "task_key"}: cancel one running task; 409 when it is not running
+    GET runs/<run_id>/tasks/<task_key>/output?tail=200
+        {"run_id", "task_key", "state", "lines", "truncated", "notebook": {"path"},
+         "error": {"ename", "evalue", "traceback", "cell_source"} | null}
     GET runs/<run_id>/tasks/<task_key>/notebook[?iteration=i]
         {"run_id", "task_key", "iteration", "name", "path", "notebook"}: ``path`` is the executed notebook's
         path relative to the server's root directory when the contents manager can open it there (then
         ``notebook`` is null); otherwise ``path`` is null and ``notebook`` is the notebook's JSON, served only
         when the file is inside the runs directory, so that the client can show a read-only copy.
+    GET jobs?path=<path under the server root>[&target=t]
+        {"path", "jobs": [{"name", "job_name", "parameters": [{"name", "default"}], "tasks"}], "targets",
+         "default_target", "problems"}
+    GET matrix?job=<job name>&limit=20
+        {"job_name", "tasks", "runs": [{"run_id", "state", "start_time", "tasks": {task_key: state}}]}
+    GET history?job=<job name>&task=<task>&key=<key>&limit=50
+        {"points": [{"run_id", "start_time", "value"}]}, oldest first
+    GET diff?a=<run id>&b=<run id>
+        {"a", "b", "values": [{"task_key", "key", "a", "b", "changed"}],
+         "parameters": [{"task_key", "name", "a", "b", "changed"}]}
 
-Errors are JSON ``{"message": ...}``: 400 for a malformed run id or query argument, 404 for an unknown run,
-task or notebook. A run id is checked by the store before any file is touched, so no request reaches a path
-outside the runs directory.
+Errors are JSON ``{"message": ...}`` (with ``"problems"`` for a job that does not validate): 400 for bad input,
+403 without credentials or XSRF token, 404 for an unknown run, task or file, 409 for a run or task in the wrong
+state. A run id is checked by the store before any file is touched, and a job path is checked to be inside the
+server's root before it is read, so no request reaches a path outside them.
 """
 
 from __future__ import annotations
