@@ -33,7 +33,7 @@ from ..jobs.api import async_repair_run, async_run_job, open_store
 from ..jobs.hooks import streaming_output
 from ..jobs.scheduler import JobRun, RunOptions, downstream_of, repairable
 from ..jobs.spec.loader import load_job, merge_parameters
-from ..store._local import RunStore, new_run_id
+from ..store._local import RunStore, new_run_id, utcnow
 from .output import OutputBuffer
 
 __all__ = ["ConflictError", "ManagedRun", "RunnerManager"]
@@ -241,13 +241,29 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
             managed.task.result()  # raises what stopped the run before it was recorded
 
     def _finished(self, managed: ManagedRun, task: asyncio.Task[Any]) -> None:
-        if not task.cancelled() and task.exception() is not None and managed.created.is_set():
-            self.log.error(
-                "jupyter_taskvalues: run %s failed in the runner", managed.run_id, exc_info=task.exception()
-            )
+        error = None if task.cancelled() else task.exception()
+        if managed.created.is_set() and (task.cancelled() or error is not None):
+            # The runner did not record an end (a crash, or a run abandoned at shutdown): record one, so that
+            # the run does not stay RUNNING while this server, its recorded runner, lives.
+            if error is not None:
+                self.log.error(
+                    "jupyter_taskvalues: run %s failed in the runner", managed.run_id, exc_info=error
+                )
+            self._record_end(managed.run_id, "CANCELED" if error is None else "FAILED", error)
         finished = [key for key, run in self._runs.items() if not run.active]
         for key in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
             del self._runs[key]
+
+    def _record_end(self, run_id: str, state: str, error: BaseException | None) -> None:
+        store = self.store
+        try:
+            if store.read_run(run_id).get("state") in ACTIVE_STATES:
+                message = (
+                    f"The runner stopped: {type(error).__name__}: {error}" if error else "The server stopped."
+                )
+                store.update_run(run_id, state=state, end_time=utcnow(), error=message)
+        except TaskValuesError as e:  # the store cannot be written: the run shows as interrupted later
+            self.log.error("jupyter_taskvalues: cannot record the end of run %s: %s", run_id, e)
 
     # -- while running -------------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 
 from jupyter_taskvalues.store import RunStore
-from tests.jobhelpers import job, kernel_processes, nb_task, notebook
+from tests.jobhelpers import job, nb_task, notebook
 
 from .conftest import Fetch, body
 
@@ -31,6 +33,38 @@ async def until(api: Fetch, run_id: str, done: Any, *, timeout: float = 120) -> 
             return document
         assert time.monotonic() < deadline, f"run {run_id} is still {document['state']}"
         await asyncio.sleep(0.2)
+
+
+def kernels_of_this_process() -> list[str]:
+    """The command lines of kernel processes (spawned or forked) descending from this test process."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [os.getpid()]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid:
+                frontier.append(child)
+                with contextlib.suppress(OSError):
+                    cmdline = (
+                        (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    )
+                    if "ipykernel" in cmdline:
+                        found.append(cmdline)
+    return found
+
+
+async def no_kernel_left(timeout: float = 15) -> list[str]:
+    """Wait until no kernel descends from this process (they are shut down off the critical path)."""
+    deadline = time.monotonic() + timeout
+    while (left := kernels_of_this_process()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    return left
 
 
 def finished(document: dict[str, Any]) -> bool:
@@ -100,6 +134,7 @@ async def test_canceling_a_long_task_cancels_its_dependants_and_frees_its_kernel
     two_tasks(jp_root_dir, first="import time\nprint('sleeping', flush=True)\ntime.sleep(300)")
     run_id = body(await post(api, "runs", data={"path": "pipeline.job.json"}))["run_id"]
     await until(api, run_id, lambda d: d["tasks"]["first"]["state"] == "RUNNING")
+    assert kernels_of_this_process(), "the task's kernel should run under the server"
     not_running = await api("runs", run_id, "tasks", "second", method="DELETE")
     assert not_running.code == 409
     assert "second" in body(not_running)["message"]
@@ -114,7 +149,7 @@ async def test_canceling_a_long_task_cancels_its_dependants_and_frees_its_kernel
     assert document["tasks"]["first"]["state"] == "CANCELED"
     assert document["tasks"]["second"]["state"] == "UPSTREAM_CANCELED"
     assert document["state"] == "CANCELED"
-    assert kernel_processes(run_id) == []
+    assert await no_kernel_left() == []
     again = await api("runs", run_id, "tasks", "first", method="DELETE")
     assert again.code == 409
 
@@ -254,7 +289,10 @@ async def test_a_post_authenticated_by_cookie_without_an_xsrf_token_is_refused(
         f"{jp_base_url}login?token={token}", follow_redirects=False, raise_error=False
     )
     cookies = "; ".join(c.split(";")[0] for c in login.headers.get_list("Set-Cookie"))
-    assert cookies
+    reading = await http_server_client.fetch(
+        f"{jp_base_url}taskvalues/api/runs", headers={"Cookie": cookies}, raise_error=False
+    )
+    assert reading.code == 200  # the cookie alone authenticates a GET
 
     response = await http_server_client.fetch(
         f"{jp_base_url}taskvalues/api/runs",
@@ -280,4 +318,4 @@ async def test_stopping_the_server_cancels_running_runs_and_leaves_no_kernel(
 
     assert store.read_run(run_id)["state"] == "CANCELED"
     assert store.read_task(run_id, "first")["state"] == "CANCELED"
-    assert kernel_processes(run_id) == []
+    assert await no_kernel_left() == []
