@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
@@ -107,10 +106,12 @@ class TaskContext:
 def default_runs_dir(environ: Mapping[str, str] | None = None) -> str:
     """Return the runs directory: ``$JUPYTER_TASKVALUES_RUNS_DIR``, else ``<jupyter data dir>/taskvalues/runs``.
 
-    The Jupyter data directory follows ``jupyter --data-dir``: ``$JUPYTER_DATA_DIR``, else
-    ``$XDG_DATA_HOME/jupyter`` or ``~/.local/share/jupyter`` on Linux, ``~/Library/Jupyter`` on macOS and
-    ``%APPDATA%\\jupyter`` on Windows. The CLI's ``--runs-dir``, the kernel, the widget and the server
-    extension's ``TaskValuesExtension.runs_dir`` all start from this one default.
+    The Jupyter data directory is jupyter_core's (what ``jupyter --data-dir`` prints): ``$JUPYTER_DATA_DIR``,
+    else, with ``JUPYTER_PLATFORM_DIRS=1``, platformdirs' user data directory, else ``$XDG_DATA_HOME/jupyter``
+    or ``~/.local/share/jupyter`` on Linux, ``~/Library/Jupyter`` on macOS and ``%APPDATA%\\jupyter`` on
+    Windows. The CLI's ``--runs-dir``, the kernel, the widget and the server extension's
+    ``TaskValuesExtension.runs_dir`` all start from this one default. With ``environ``, the two variables above
+    are read from it; the platform rules (``JUPYTER_PLATFORM_DIRS``, ``XDG_DATA_HOME``) from the process.
     """
     env = os.environ if environ is None else environ
     explicit = env.get(RUNS_DIR_ENV)
@@ -118,13 +119,10 @@ def default_runs_dir(environ: Mapping[str, str] | None = None) -> str:
         return explicit
     data_dir = env.get("JUPYTER_DATA_DIR")
     if not data_dir:
-        if sys.platform == "darwin":
-            data_dir = str(Path.home() / "Library" / "Jupyter")
-        elif os.name == "nt":
-            data_dir = str(Path(env.get("APPDATA") or Path.home()) / "jupyter")
-        else:
-            xdg = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-            data_dir = str(Path(xdg) / "jupyter")
+        # Lazy: jupyter_core.paths takes ~35 ms to import, and a task's kernel always has RUNS_DIR set.
+        from jupyter_core.paths import jupyter_data_dir
+
+        data_dir = jupyter_data_dir()
     return str(Path(data_dir) / "taskvalues" / "runs")
 
 
@@ -138,6 +136,7 @@ _ENV_NAMES = (
     _PARAMETERS,
     _MAX_VALUES,
     "JUPYTER_DATA_DIR",
+    "JUPYTER_PLATFORM_DIRS",
     "XDG_DATA_HOME",
     "APPDATA",
     "HOME",
