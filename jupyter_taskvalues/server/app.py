@@ -37,7 +37,9 @@ SETTINGS_KEY = "taskvalues_extension"
 class TaskValuesExtension(ExtensionApp):  # type: ignore[misc]
     """The task values server extension (``c.TaskValuesExtension.<name>`` in Jupyter config)."""
 
-    name = "jupyter_taskvalues"
+    name = (
+        "taskvalues"  # its config file: jupyter_taskvalues_config.py (or .json) beside jupyter_server_config
+    )
     description = "Task values and job runs for JupyterLab: REST routes over the run store, and a runner."
     load_other_extensions = True
     classes = [*ExtensionApp.classes, RunnerManager]  # noqa: RUF012 - the base declares it a plain list

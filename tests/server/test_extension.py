@@ -52,7 +52,7 @@ async def test_runner_limits_come_from_jupyter_config_and_a_run_past_the_limit_i
 ) -> None:
     notebook(jp_root_dir / "sleep.ipynb", "import time\ntime.sleep(300)")
     job(jp_root_dir / "sleep.job.json", [nb_task("sleep", "sleep")], name="sleeper")
-    extension = jp_serverapp.extension_manager.extension_points["jupyter_taskvalues"].app
+    extension = jp_serverapp.extension_manager.extension_points["taskvalues"].app
     assert (extension.runner.max_concurrent_runs, extension.runner.output_lines) == (1, 5)
     started = body(await api("runs", method="POST", body=json.dumps({"path": "sleep.job.json"})))
 
@@ -64,3 +64,16 @@ async def test_runner_limits_come_from_jupyter_config_and_a_run_past_the_limit_i
     assert extension.current_activity() == [started["run_id"]]
     await api("runs", started["run_id"], method="DELETE")
     await until(api, started["run_id"], finished)
+
+
+@pytest.fixture
+def config_file(jp_config_dir: Path) -> Path:
+    path = jp_config_dir / "jupyter_taskvalues_config.json"
+    path.write_text(json.dumps({"RunnerManager": {"output_lines": 7, "shutdown_timeout": 3.5}}))
+    return path
+
+
+async def test_the_extension_reads_its_own_config_file(config_file: Path, jp_serverapp: Any) -> None:
+    extension = jp_serverapp.extension_manager.extension_points["taskvalues"].app
+
+    assert (extension.runner.output_lines, extension.runner.shutdown_timeout) == (7, 3.5)

@@ -312,10 +312,40 @@ async def test_stopping_the_server_cancels_running_runs_and_leaves_no_kernel(
     two_tasks(jp_root_dir, first="import time\ntime.sleep(300)")
     run_id = body(await post(api, "runs", data={"path": "pipeline.job.json"}))["run_id"]
     await until(api, run_id, lambda d: d["tasks"]["first"]["state"] == "RUNNING")
-    extension = jp_serverapp.extension_manager.extension_points["jupyter_taskvalues"].app
+    extension = jp_serverapp.extension_manager.extension_points["taskvalues"].app
 
     await extension.stop_extension()
 
     assert store.read_run(run_id)["state"] == "CANCELED"
     assert store.read_task(run_id, "first")["state"] == "CANCELED"
     assert await no_kernel_left() == []
+
+
+async def test_a_link_that_leads_out_of_the_root_is_refused_and_not_read(
+    api: Fetch, jp_root_dir: Path, store: RunStore
+) -> None:
+    two_tasks(jp_root_dir.parent, first="x = 1")
+    (jp_root_dir / "linked.job.json").symlink_to(jp_root_dir.parent / "pipeline.job.json")
+
+    started = await post(api, "runs", data={"path": "linked.job.json"})
+    described = await api("jobs", params={"path": "linked.job.json"})
+
+    assert (started.code, described.code) == (400, 400)
+    assert "outside" in body(described)["message"]
+    assert store.count_runs() == 0
+
+
+async def test_repairing_an_unknown_task_is_a_400_and_the_run_is_left_as_it_was(
+    api: Fetch, jp_root_dir: Path
+) -> None:
+    two_tasks(jp_root_dir, first="x = 1")
+    run_id = body(await post(api, "runs", data={"path": "pipeline.job.json"}))["run_id"]
+    done = await until(api, run_id, finished)
+
+    response = await post(api, "runs", run_id, "repair", data={"tasks": ["frist"]})
+
+    assert response.code == 400
+    assert "frist" in body(response)["message"]
+    after = body(await api("runs", run_id))
+    assert (after["state"], after.get("repair_count", 0)) == (done["state"], 0)
+    assert (await post(api, "runs", run_id, "repair", data={"tasks": "first"})).code == 400
