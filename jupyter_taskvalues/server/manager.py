@@ -11,7 +11,8 @@ finishes them.
 
 Limits are traitlets (``c.RunnerManager.<name>``): :attr:`RunnerManager.max_concurrent_runs` runs at once (a
 start past it is refused with a conflict, nothing is created), :attr:`RunnerManager.max_parallel` kernels per
-run, :attr:`RunnerManager.output_lines` lines of output kept per running task.
+run, :attr:`RunnerManager.output_lines` lines of output kept per running task, for the last
+:attr:`RunnerManager.finished_runs_kept` runs.
 """
 
 from __future__ import annotations
@@ -40,8 +41,6 @@ __all__ = ["ConflictError", "ManagedRun", "RunnerManager"]
 
 #: Run states in which a run is still going (a repair sets ``PENDING`` before it starts).
 ACTIVE_STATES = frozenset({"PENDING", "RUNNING"})
-#: How many finished runs keep their in-memory output (after that, output comes from executed notebooks).
-_KEEP_FINISHED = 32
 
 
 class ConflictError(TaskValuesError):
@@ -95,6 +94,14 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
         help=(
             "How many of the latest output lines (stdout and stderr) the server keeps in memory for each "
             "running task, for the output route and the JupyterLab panel."
+        ),
+    ).tag(config=True)
+
+    finished_runs_kept = Integer(
+        32,
+        help=(
+            "How many finished runs keep their tasks' output in memory; older ones serve it from their executed "
+            "notebooks (the run store keeps every run: nothing is deleted)."
         ),
     ).tag(config=True)
 
@@ -251,7 +258,7 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
                 )
             self._record_end(managed.run_id, "CANCELED" if error is None else "FAILED", error)
         finished = [key for key, run in self._runs.items() if not run.active]
-        for key in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
+        for key in finished[: max(0, len(finished) - self.finished_runs_kept)]:
             del self._runs[key]
 
     def _record_end(self, run_id: str, state: str, error: BaseException | None) -> None:

@@ -28,7 +28,15 @@ def test_help_all_lists_the_extension_and_runner_traits_with_their_help() -> Non
         check=True,
     )
 
-    for trait in ("runs_dir", "max_concurrent_runs", "max_parallel", "output_lines", "shutdown_timeout"):
+    traits = (
+        "runs_dir",
+        "max_concurrent_runs",
+        "max_parallel",
+        "output_lines",
+        "finished_runs_kept",
+        "shutdown_timeout",
+    )
+    for trait in traits:
         owner = "TaskValuesExtension" if trait == "runs_dir" else "RunnerManager"
         assert f"--{owner}.{trait}=" in result.stdout, trait
     assert "How many job runs (and repairs) the server executes at once" in result.stdout
