@@ -22,6 +22,7 @@ from .progress import RunDisplay, progress_mode
 from .render import console_for, print_run
 
 if TYPE_CHECKING:
+    from ..jobs.model import JobSpec
     from ..jobs.scheduler import JobRun, RunOptions
 
 __all__ = [
@@ -109,12 +110,43 @@ def _add_execution_options(sub: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_bundle_options(sub: argparse.ArgumentParser) -> None:
+    """``--target`` and ``--var``, as the Databricks CLI's bundle commands take them."""
+    sub.add_argument("--target", "-t", metavar="NAME", help="the bundle target (default: its default target)")
+    sub.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a bundle variable ${var.NAME} (repeatable; beats targets and defaults)",
+    )
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(
+                f"{flag} {item!r} is not NAME=VALUE; write it as {flag} {name.strip() or 'name'}=value."
+            )
+        pairs[name.strip()] = value
+    return pairs
+
+
+def _load(args: argparse.Namespace, job: str | None) -> JobSpec:
+    from ..jobs.spec.loader import load_job
+
+    return load_job(args.job_file, job=job, target=args.target, variables=_pairs(args.var, "--var") or None)
+
+
 def add_run_arguments(sub: argparse.ArgumentParser) -> None:
     """Arguments of ``run``."""
     sub.add_argument(
         "job_file", metavar="JOB_FILE", help="Jobs API JSON/YAML, or an Asset Bundle's databricks.yml"
     )
     sub.add_argument("--job", metavar="NAME", help="which job of a bundle that defines several")
+    _add_bundle_options(sub)
     sub.add_argument(
         "--param", "-p", action="append", default=[], metavar="KEY=VALUE", help="override a job parameter"
     )
@@ -131,7 +163,8 @@ def add_repair_arguments(sub: argparse.ArgumentParser) -> None:
 def add_validate_arguments(sub: argparse.ArgumentParser) -> None:
     """Arguments of ``validate``."""
     sub.add_argument("job_file", metavar="JOB_FILE")
-    sub.add_argument("--job", metavar="NAME", help="which job of a bundle that defines several")
+    sub.add_argument("--job", metavar="NAME", help="check only this job of a bundle (default: every job)")
+    _add_bundle_options(sub)
 
 
 def options_from(args: argparse.Namespace) -> RunOptions:
@@ -178,9 +211,9 @@ def _display(args: argparse.Namespace, store: Any) -> RunDisplay:
 def run(args: argparse.Namespace) -> int:
     """``run``: run a job file, show it as it goes, print the result."""
     from ..jobs.api import async_run_job, open_store
-    from ..jobs.spec.loader import load_job, parse_param_overrides
+    from ..jobs.spec.loader import parse_param_overrides
 
-    spec = load_job(args.job_file, job=args.job)
+    spec = _load(args, args.job)
     overrides = parse_param_overrides(args.param)
     options = options_from(args)
     store = open_store(args.runs_dir)
@@ -224,16 +257,34 @@ def repair(args: argparse.Namespace) -> int:
 
 
 def validate(args: argparse.Namespace) -> int:
-    """``validate``: load the job file (every problem at once) and describe it."""
-    from ..jobs.spec.loader import load_job
+    """``validate``: load the job file (every problem at once) and describe it; every job of a bundle."""
+    from ..exceptions import JobSpecError
+    from ..jobs.spec.loader import list_jobs
 
-    spec = load_job(args.job_file, job=args.job)
-    kinds = [task.kind for task in spec.tasks]
-    print(
-        f"Job {spec.name!r} is valid: {len(spec.tasks)} tasks "
-        f"({kinds.count('notebook')} notebook, {kinds.count('condition')} condition, "
-        f"{kinds.count('for_each')} for-each), {len(spec.parameters)} parameters."
-    )
+    names: list[str | None] = [args.job]
+    if args.job is None:
+        keys = list_jobs(args.job_file, target=args.target)
+        names = list(keys) if len(keys) > 1 else [None]
+    failed: list[JobSpecError] = []
+    for name in names:
+        try:
+            spec = _load(args, name)
+        except JobSpecError as e:
+            if len(names) == 1:
+                raise
+            print(f"error: {e}", file=sys.stderr)
+            failed.append(e)
+            continue
+        kinds = [task.kind for task in spec.tasks]
+        print(
+            f"Job {spec.name!r} is valid: {len(spec.tasks)} tasks "
+            f"({kinds.count('notebook')} notebook, {kinds.count('condition')} condition, "
+            f"{kinds.count('for_each')} for-each), {len(spec.parameters)} parameters."
+        )
+    if failed:
+        raise UsageError(
+            f"{len(failed)} of the {len(names)} jobs of {args.job_file} are invalid (see above)."
+        )
     return EXIT_OK
 
 

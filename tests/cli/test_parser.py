@@ -7,34 +7,21 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
 from jupyter_taskvalues import __version__
-from jupyter_taskvalues.cli import main
 from jupyter_taskvalues.cli.extras import EXTRAS
 from jupyter_taskvalues.cli.parser import COMMANDS
-from jupyter_taskvalues.jobs.executors import registry
 from jupyter_taskvalues.jobs.executors.dask import DaskExecutor
-from jupyter_taskvalues.jobs.executors.notebook import NotebookResult
-from jupyter_taskvalues.store import utcnow
+from tests.cli.inprocess import RecordingExecutor, run_main
 from tests.jobhelpers import job, nb_task, notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as e:  # argparse exits for --help, --version and usage errors
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(capsys, "--version") == (0, f"jupyter-taskvalues {__version__}\n", "")
+    assert run_main(capsys, "--version") == (0, f"jupyter-taskvalues {__version__}\n", "")
 
 
 @pytest.mark.parametrize("args", [["--version"], ["run", "--help"], ["frobnicate"]])
@@ -56,19 +43,19 @@ def test_jupyter_taskvalues_and_jupyter_subcommand_are_identical(args: list[str]
 
 @pytest.mark.parametrize("command", [c.name for c in COMMANDS])
 def test_every_subcommand_help_ends_with_an_example(capsys: pytest.CaptureFixture[str], command: str) -> None:
-    code, out, _ = _run(capsys, command, "--help")
+    code, out, _ = run_main(capsys, command, "--help")
     assert code == 0
     assert f"example:\n  jupyter-taskvalues {command}" in out
 
 
 def test_a_mistyped_subcommand_gets_a_did_you_mean(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, "rnu")
+    code, out, err = run_main(capsys, "rnu")
     assert code == 2 and out == ""
     assert "invalid choice: 'rnu'" in err and "did you mean 'run'?" in err
 
 
 def test_a_mistyped_flag_gets_a_did_you_mean(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, _, err = _run(capsys, "run", str(tmp_path / "job.json"), "--log-outptu")
+    code, _, err = run_main(capsys, "run", str(tmp_path / "job.json"), "--log-outptu")
     assert code == 2
     assert "unrecognized arguments: --log-outptu" in err and "did you mean '--log-output'?" in err
 
@@ -76,13 +63,13 @@ def test_a_mistyped_flag_gets_a_did_you_mean(capsys: pytest.CaptureFixture[str],
 def test_global_options_work_before_and_after_the_subcommand(
     capsys: pytest.CaptureFixture[str], runs_dir: Path
 ) -> None:
-    before = _run(capsys, "--log-level", "debug", "get", "latest", "a", "b")
-    after = _run(capsys, "get", "latest", "a", "b", "-vv")
+    before = run_main(capsys, "--log-level", "debug", "get", "latest", "a", "b")
+    after = run_main(capsys, "get", "latest", "a", "b", "-vv")
     for code, _, err in (before, after):
         assert code == 2
         assert "DEBUG jupyter_taskvalues.cli: command failed" in err
         assert err.rstrip().endswith(f"error: There are no runs in {runs_dir} yet.")
-    quiet = _run(capsys, "-q", "get", "latest", "a", "b")
+    quiet = run_main(capsys, "-q", "get", "latest", "a", "b")
     assert "DEBUG" not in quiet[2] and "error: There are no runs" in quiet[2]
 
 
@@ -91,42 +78,8 @@ def test_logging_is_left_as_it_was_after_main(capsys: pytest.CaptureFixture[str]
 
     logger = logging.getLogger("jupyter_taskvalues")
     before = (list(logger.handlers), logger.level, logger.propagate)
-    _run(capsys, "-vv", "runs")
+    run_main(capsys, "-vv", "runs")
     assert (list(logger.handlers), logger.level, logger.propagate) == before
-
-
-class RecordingExecutor:
-    """An executor that runs nothing (the kernel is the process seam here) and records what it was given."""
-
-    cli_options: ClassVar[dict[str, dict[str, str]]] = {
-        "--flavour": {"key": "flavour", "metavar": "NAME", "help": "how to pretend"}
-    }
-    default_max_parallel = 7
-    requires: tuple[str, ...] = ()
-    seen: ClassVar[list[Any]] = []
-
-    def __init__(self, options: Any) -> None:
-        RecordingExecutor.seen.append(options)
-
-    def expect(self, count: int) -> None:
-        pass
-
-    def forget(self, count: int) -> None:
-        pass
-
-    async def run(self, request: Any) -> NotebookResult:
-        now = utcnow()
-        return NotebookResult(state="SUCCESS", start_time=now, end_time=now)
-
-    async def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def recording(monkeypatch: pytest.MonkeyPatch) -> type[RecordingExecutor]:
-    monkeypatch.setitem(registry.EXECUTORS, "pretend", RecordingExecutor)
-    RecordingExecutor.seen = []
-    return RecordingExecutor
 
 
 def _job(tmp_path: Path) -> Path:
@@ -137,9 +90,9 @@ def _job(tmp_path: Path) -> Path:
 def test_executors_and_their_options_come_from_the_registry(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, runs_dir: Path, recording: type[RecordingExecutor]
 ) -> None:
-    code, out, _ = _run(capsys, "run", "--help")
+    code, out, _ = run_main(capsys, "run", "--help")
     assert "{dask,local,pretend}" in out and "--flavour NAME" in out and "[pretend] how to pretend" in out
-    code, out, err = _run(
+    code, out, err = run_main(
         capsys, "run", str(_job(tmp_path)), "--executor", "pretend", "--flavour", "mint", "--json"
     )
     assert code == 0, err
@@ -153,7 +106,7 @@ def test_executors_and_their_options_come_from_the_registry(
 def test_an_executor_option_without_its_executor_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, runs_dir: Path
 ) -> None:
-    code, _, err = _run(capsys, "run", str(_job(tmp_path)), "--scheduler", "tcp://x:1")
+    code, _, err = run_main(capsys, "run", str(_job(tmp_path)), "--scheduler", "tcp://x:1")
     assert code == 2
     assert err.strip() == "error: --scheduler is an option of --executor dask; add --executor dask."
     assert not runs_dir.exists()
@@ -168,7 +121,7 @@ def test_a_missing_optional_module_is_one_error_naming_the_extra_before_the_run(
 ) -> None:
     monkeypatch.setattr(RecordingExecutor, "requires", ("distributed", "jupyter_taskvalues_no_such_module"))
     monkeypatch.setitem(EXTRAS, "jupyter_taskvalues_no_such_module", "dask")
-    code, out, err = _run(capsys, "run", str(_job(tmp_path)), "--executor", "pretend")
+    code, out, err = run_main(capsys, "run", str(_job(tmp_path)), "--executor", "pretend")
     assert code == 2 and out == ""
     assert err.splitlines() == [
         "error: --executor pretend needs the Python module 'jupyter_taskvalues_no_such_module', which is not "
@@ -190,6 +143,6 @@ def test_every_extra_named_for_a_module_exists_in_pyproject() -> None:
 
 
 def test_show_output_needs_a_task(capsys: pytest.CaptureFixture[str], tmp_path: Path, runs_dir: Path) -> None:
-    assert _run(capsys, "run", str(_job(tmp_path)), "--executor", "local", "--json", "-q")[0] == 0
-    code, _, err = _run(capsys, "show", "latest", "--output")
+    assert run_main(capsys, "run", str(_job(tmp_path)), "--executor", "local", "--json", "-q")[0] == 0
+    code, _, err = run_main(capsys, "show", "latest", "--output")
     assert code == 2 and "--task T" in err

@@ -1,0 +1,96 @@
+"""Bundle options on the command line: --target, --var, and validate over every job of a bundle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.cli.inprocess import run_main
+from tests.jobhelpers import notebook
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "jobs"
+
+
+def _bundle(tmp_path: Path) -> Path:
+    notebook(tmp_path / "a.ipynb", "pass")
+    (tmp_path / "databricks.yml").write_text(
+        textwrap.dedent(
+            """\
+            bundle:
+              name: cli_bundle
+            variables:
+              catalog:
+                default: dev_catalog
+            targets:
+              dev:
+                default: true
+              prod:
+                variables:
+                  catalog: prod_catalog
+            resources:
+              jobs:
+                load:
+                  name: load
+                  tasks:
+                    - task_key: a
+                      notebook_task:
+                        notebook_path: ./a.ipynb
+                        base_parameters:
+                          catalog: ${var.catalog}
+            """
+        )
+    )
+    return tmp_path / "databricks.yml"
+
+
+@pytest.mark.parametrize(
+    ("flags", "catalog"),
+    [
+        ([], "dev_catalog"),
+        (["--target", "prod"], "prod_catalog"),
+        (["-t", "prod", "--var", "catalog=mine"], "mine"),
+    ],
+)
+def test_run_applies_the_target_and_variables(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    runs_dir: Path,
+    recording: type,
+    flags: list[str],
+    catalog: str,
+) -> None:
+    code, out, err = run_main(
+        capsys, "run", str(_bundle(tmp_path)), "--executor", "pretend", "--json", *flags
+    )
+    assert code == 0, err
+    assert json.loads(out)["tasks"]["a"]["parameters"] == {"catalog": catalog}
+
+
+def test_a_var_without_a_value_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, runs_dir: Path
+) -> None:
+    code, _, err = run_main(capsys, "run", str(_bundle(tmp_path)), "--var", "catalog")
+    assert code == 2
+    assert err.strip() == "error: --var 'catalog' is not NAME=VALUE; write it as --var catalog=value."
+
+
+def test_validate_checks_every_job_of_a_bundle(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(FIXTURES / "bundle", bundle)
+    code, out, err = run_main(capsys, "validate", str(bundle / "databricks.yml"))
+    assert code == 0, err
+    assert len(out.splitlines()) == 2 and all(" is valid: " in line for line in out.splitlines())
+    one = run_main(capsys, "validate", str(bundle / "databricks.yml"), "--job", "etl_job", "-t", "prod")
+    assert one[0] == 0 and len(one[1].splitlines()) == 1
+
+    (bundle / "src" / "score.ipynb").unlink()  # one job of the two now names a missing notebook
+    code, out, err = run_main(capsys, "validate", str(bundle / "databricks.yml"))
+    assert code == 2
+    assert len(out.splitlines()) == 1 and " is valid: " in out
+    assert "score" in err and err.rstrip().endswith(
+        f"error: 1 of the 2 jobs of {bundle / 'databricks.yml'} are invalid (see above)."
+    )
