@@ -202,14 +202,11 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
         """
         store = self.store
         run = await asyncio.to_thread(store.read_run, run_id)
-        managed = self._runs.get(run_id)
-        if run.get("state") in ACTIVE_STATES or (managed is not None and managed.active):
-            raise ConflictError(
-                f"Run {run_id!r} is {run.get('state')}; repair it once it has finished (or cancel it first).",
-                run_id=run_id,
-            )
-        self._check_capacity()
+        self._check_finished(run_id, run.get("state"))
         rerun = await asyncio.to_thread(_repair_plan, store, run, list(tasks or []))
+        # Checked again with no await until the repair is registered: two requests cannot both start one.
+        self._check_finished(run_id, run.get("state"))
+        self._check_capacity()
         managed = ManagedRun(run_id, OutputBuffer(self.output_lines), rerun=rerun)
         self._runs.pop(run_id, None)
         coroutine = async_repair_run(
@@ -222,6 +219,16 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
         )
         await self._launch(managed, coroutine)
         return rerun
+
+    def _check_finished(self, run_id: str, state: Any) -> None:
+        managed = self._runs.get(run_id)
+        if managed is not None and managed.active:
+            state = "RUNNING" if managed.created.is_set() else "PENDING"
+        if state in ACTIVE_STATES:
+            raise ConflictError(
+                f"Run {run_id!r} is {state}; repair it once it has finished (or cancel it first).",
+                run_id=run_id,
+            )
 
     def _check_capacity(self) -> None:
         active = sum(1 for managed in self._runs.values() if managed.active)

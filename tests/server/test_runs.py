@@ -349,3 +349,16 @@ async def test_repairing_an_unknown_task_is_a_400_and_the_run_is_left_as_it_was(
     after = body(await api("runs", run_id))
     assert (after["state"], after.get("repair_count", 0)) == (done["state"], 0)
     assert (await post(api, "runs", run_id, "repair", data={"tasks": "first"})).code == 400
+
+
+async def test_two_repairs_of_one_run_at_once_start_one(api: Fetch, jp_root_dir: Path) -> None:
+    two_tasks(jp_root_dir, first="raise RuntimeError('first attempt')")
+    run_id = body(await post(api, "runs", data={"path": "pipeline.job.json"}))["run_id"]
+    await until(api, run_id, finished)
+
+    responses = await asyncio.gather(post(api, "runs", run_id, "repair"), post(api, "runs", run_id, "repair"))
+
+    assert sorted(r.code for r in responses) == [202, 409]
+    repaired = await until(api, run_id, lambda d: finished(d) and d.get("repair_count") == 1)
+    assert repaired["tasks"]["first"]["state"] == "FAILED"
+    assert len(repaired["tasks"]["first"]["history"]) == 1
