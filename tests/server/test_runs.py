@@ -304,6 +304,19 @@ async def test_a_post_authenticated_by_cookie_without_an_xsrf_token_is_refused(
 
     assert response.code == 403
     assert store.count_runs() == 0
+    page = await http_server_client.fetch(f"{jp_base_url}login", raise_error=False)  # a page sets _xsrf
+    xsrf_cookie = next(c.split(";")[0] for c in page.headers.get_list("Set-Cookie") if c.startswith("_xsrf="))
+    cookies = f"{cookies}; {xsrf_cookie}"
+    xsrf = xsrf_cookie.split("=", 1)[1]
+    with_token = await http_server_client.fetch(
+        f"{jp_base_url}taskvalues/api/runs",
+        method="POST",
+        body=json.dumps({"path": "pipeline.job.json"}),
+        headers={"Cookie": cookies, "X-XSRFToken": xsrf},
+        raise_error=False,
+    )
+    assert with_token.code == 201  # the same request with the XSRF token (as JupyterLab sends it) starts
+    await until(api, body(with_token)["run_id"], finished)
 
 
 async def test_stopping_the_server_cancels_running_runs_and_leaves_no_kernel(
