@@ -1,4 +1,4 @@
-"""A Databricks-compatible ``dbutils``: ``jobs.taskValues``, ``widgets`` and ``notebook.exit``.
+"""A Databricks-compatible ``dbutils``: ``jobs.taskValues``, ``widgets``, ``notebook``, ``secrets`` and ``fs``.
 
 Notebooks written for Databricks run unchanged: the IPython extension puts :data:`dbutils` in the namespace,
 and ``from jupyter_taskvalues import dbutils`` gives the same object to scripts. Databricks' camelCase names
@@ -9,6 +9,8 @@ because a warm kernel learns its task after it started. Outside a job run, ``get
 ``set`` validates the value and keeps it in the interactive session (:func:`session_values`).
 
 This module imports the core only, never IPython or ipywidgets, so that scripts and task processes stay light.
+``dbutils.secrets`` (:mod:`.secrets`), ``dbutils.fs`` (:mod:`.fs`) and ``dbutils.notebook.run``
+(:mod:`.notebook_run`) live in modules of their own, imported when first used.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from .session import active_context, session_values, set_session_value
 if TYPE_CHECKING:
     from ..context import TaskContext
     from ..store._local import RunStore
+    from .fs import FsUtils
+    from .secrets import SecretsUtils
 
 __all__ = ["DBUtils", "NotebookExit", "dbutils", "session_values"]
 
@@ -350,12 +354,15 @@ class NotebookUtils:
         """
         raise NotebookExit(value if isinstance(value, str) else str(value))
 
-    def run(self, path: str, timeout_seconds: int = 0, arguments: Any = None) -> str:
-        """Not supported: make the notebook a task of the job instead."""
-        raise NotImplementedError(
-            f"dbutils.notebook.run({path!r}) is not supported by jupyter-taskvalues. Make that notebook a "
-            "task of the job, with depends_on, and hand results over with dbutils.jobs.taskValues."
-        )
+    def run(self, path: str, timeout_seconds: float = 0, arguments: Any = None) -> str | None:
+        """Run the notebook ``path`` in a fresh kernel with ``arguments`` as widgets; return its exit value.
+
+        See :mod:`jupyter_taskvalues.runtime.notebook_run`: raises ``WorkflowException`` when the child is
+        missing (naming the files tried) or fails, ``NotebookRunTimeoutError`` past ``timeout_seconds``.
+        """
+        from .notebook_run import run_notebook  # lazy: nbclient and nbformat are slow to import
+
+        return run_notebook(path, timeout_seconds, arguments)
 
     def help(self, method: str | None = None) -> None:
         """Print what ``dbutils.notebook`` offers."""
@@ -367,16 +374,36 @@ class NotebookUtils:
 
 # -- dbutils -------------------------------------------------------------------------------------------------
 
-_UNSUPPORTED = ("fs", "secrets", "library", "credentials", "data", "preview", "meta", "api")
+_UNSUPPORTED = ("library", "credentials", "data", "preview", "meta", "api")
 
 
 class DBUtils:
-    """The ``dbutils`` object: ``jobs.taskValues``, ``widgets`` and ``notebook``, as on Databricks."""
+    """The ``dbutils`` object: ``jobs.taskValues``, ``widgets``, ``notebook``, ``secrets`` and ``fs``."""
 
     def __init__(self) -> None:
         self.jobs = JobsUtils()
         self.widgets = WidgetsUtils()
         self.notebook = NotebookUtils()
+        self._secrets: SecretsUtils | None = None
+        self._fs: FsUtils | None = None
+
+    @property
+    def secrets(self) -> SecretsUtils:
+        """``dbutils.secrets``: secrets from environment variables or a 0600 file (:mod:`.secrets`)."""
+        if self._secrets is None:
+            from .secrets import SecretsUtils
+
+            self._secrets = SecretsUtils()
+        return self._secrets
+
+    @property
+    def fs(self) -> FsUtils:
+        """``dbutils.fs``: files under the local DBFS root and the configured roots (:mod:`.fs`)."""
+        if self._fs is None:
+            from .fs import FsUtils
+
+            self._fs = FsUtils()
+        return self._fs
 
     def help(self, method: str | None = None) -> None:
         """Print the utilities ``dbutils`` offers."""
@@ -386,8 +413,8 @@ class DBUtils:
         if name in _UNSUPPORTED:
             raise AttributeError(
                 f"dbutils.{name} is not available in jupyter-taskvalues, which provides "
-                "dbutils.jobs.taskValues, dbutils.widgets and dbutils.notebook. Run this notebook on "
-                "Databricks for the rest."
+                "dbutils.jobs.taskValues, dbutils.widgets, dbutils.notebook, dbutils.secrets and dbutils.fs. "
+                "Run this notebook on Databricks for the rest."
             )
         raise AttributeError(f"'DBUtils' object has no attribute {name!r}")
 
@@ -412,12 +439,14 @@ _DBUTILS_HELP = """\
 This module provides utilities for notebooks that run as tasks of a job (jupyter-taskvalues, compatible with
 Databricks' dbutils).
 
+fs: FsUtils -> Files under a local DBFS root (dbfs:/, /Volumes/...) and configured folders or URLs
 jobs: JobsUtils -> Utilities for job runs
 notebook: NotebookUtils -> Utilities for the control flow of a notebook
+secrets: SecretsUtils -> Secrets from environment variables or a 0600 secrets file
 widgets: WidgetsUtils -> Methods to create and get the values of notebook parameters
 
-Type dbutils.jobs.help(), dbutils.notebook.help() or dbutils.widgets.help() for more.
-dbutils.fs, dbutils.secrets and dbutils.library exist on Databricks only."""
+Type dbutils.fs.help(), dbutils.jobs.help(), dbutils.notebook.help(), dbutils.secrets.help() or
+dbutils.widgets.help() for more. dbutils.library and dbutils.credentials exist on Databricks only."""
 
 _JOBS_HELP = """\
 Provides utilities for leveraging job features.
@@ -475,7 +504,9 @@ exit(value: str) -> None
     Ends the notebook here, successfully; value (a string) is the task's result and shows in its output.
     It raises NotebookExit, a BaseException, so `except Exception:` does not stop it.
 run(path: str, timeout_seconds: int, arguments: dict) -> str
-    Not supported here: make the notebook a task of the job instead."""
+    Runs the notebook path (relative to this one) in a fresh kernel, with arguments as widgets, and returns
+    the value it passed to exit. Raises WorkflowException if it fails, NotebookRunTimeoutError past
+    timeout_seconds (0: no limit)."""
 
 
 #: The ``dbutils`` object that the IPython extension puts in the notebook's namespace.

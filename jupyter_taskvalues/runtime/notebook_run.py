@@ -1,0 +1,202 @@
+"""``dbutils.notebook.run(path, timeout_seconds, arguments)``: run a child notebook in a fresh kernel.
+
+As on Databricks, the child runs in its own kernel (nothing of the caller's namespace), reads ``arguments``
+as widgets (``dbutils.widgets.get``; papermill-style ``parameters`` cells get them too), and the call returns
+the string the child passed to ``dbutils.notebook.exit`` (``None`` if it did not call it). A child that fails
+raises :class:`WorkflowException` naming the child, the cell and the error; one that runs longer than
+``timeout_seconds`` (0: no limit) is stopped and raises :class:`NotebookRunTimeoutError`.
+
+``path`` is read like a task's notebook (any supported format; extension optional) relative to the caller's
+folder, which is the kernel's working directory in a task. A missing notebook raises
+:class:`WorkflowException` naming every file name tried.
+
+In a job run the child is part of the calling task: it runs as that task (so its
+``dbutils.jobs.taskValues.set`` lands on the caller's task, and it can ``get`` what upstream tasks set), and its
+executed notebook is kept in the run's store as the notebook of ``<task>.notebook_run.<n>`` (``n`` counting
+from 1 in the calling kernel), with the call in its metadata (``metadata["jupyter_taskvalues"]["notebook_run"]``:
+path, arguments, state, exit value, error). Outside a job run the child runs with no job context.
+
+nbclient and nbformat are imported when ``run`` is called. The child runs on an event loop of its own in a
+worker thread, because a kernel's own loop is already running the calling cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import NotebookFormatError, TaskValuesError
+
+__all__ = ["NotebookRunTimeoutError", "WorkflowException", "run_notebook"]
+
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+class WorkflowException(TaskValuesError, RuntimeError):
+    """``dbutils.notebook.run`` failed: the child is missing or unreadable, or raised (Databricks' name)."""
+
+
+class NotebookRunTimeoutError(WorkflowException, TimeoutError):
+    """The child notebook of ``dbutils.notebook.run`` ran past ``timeout_seconds`` and was stopped."""
+
+
+def _arguments(arguments: Any) -> dict[str, str]:
+    if arguments is None:
+        return {}
+    if not isinstance(arguments, dict):
+        raise TypeError(
+            f"dbutils.notebook.run arguments must be a dict of strings, not {type(arguments).__name__}."
+        )
+    return {str(name): str(value) for name, value in arguments.items()}
+
+
+def _setup_cells(arguments: dict[str, str], cwd: str) -> list[str]:
+    """The hidden cells that make the child kernel a task (or, outside a job, load the extension)."""
+    from ..context import TaskContext
+    from ..ipython.bootstrap import bootstrap_code
+    from .session import active_context
+
+    context, attached = active_context()
+    if context is not None and not attached:
+        child = TaskContext(
+            run_id=context.run_id,
+            task_key=context.task_key,
+            runs_dir=context.runs_dir,
+            iteration=context.iteration,
+            attempt=context.attempt,
+            parameters=arguments,
+            max_values=context.max_values,
+        )
+        return [bootstrap_code(child, cwd)]
+    widgets = "".join(f"dbutils.widgets.text({name!r}, {value!r})\n" for name, value in arguments.items())
+    return [f"import os\nos.chdir({cwd!r})\n%load_ext jupyter_taskvalues\n{widgets}"]
+
+
+def run_notebook(path: str, timeout_seconds: float = 0, arguments: Any = None) -> str | None:
+    """Run the notebook at ``path`` in a fresh kernel; return its ``dbutils.notebook.exit`` value.
+
+    Parameters
+    ----------
+    path
+        The child notebook, relative to the caller's folder; the extension may be left out.
+    timeout_seconds
+        Stop the child and raise after this many seconds; 0 or less: no limit.
+    arguments
+        Widget values for the child (names to strings).
+
+    Raises
+    ------
+    WorkflowException
+        The child does not exist (the message names each file tried), cannot be read, or failed.
+    NotebookRunTimeoutError
+        The child ran longer than ``timeout_seconds``.
+    """
+    from ..jobs.notebooks.formats import inject_parameters, read_notebook  # lazy: nbformat is slow to import
+
+    values = _arguments(arguments)
+    try:
+        nb = inject_parameters(read_notebook(Path(path)), values)
+    except NotebookFormatError as e:
+        raise WorkflowException(
+            f"dbutils.notebook.run({path!r}) cannot run the notebook: {e}", path=path
+        ) from e
+    cwd = str(Path(path).resolve().parent) if Path(path).exists() else str(Path.cwd())
+    from nbformat import v4
+
+    setup = [v4.new_code_cell(source) for source in _setup_cells(values, cwd)]  # type: ignore[no-untyped-call]
+    for index, cell in enumerate(setup):
+        cell["id"] = f"jupyter-taskvalues-setup-{index}"
+    user_cells = list(nb.cells)
+    nb.cells = setup + user_cells
+    state, exit_value, error = "SUCCESS", None, None
+    try:
+        exit_value = _execute(nb, cwd, timeout_seconds, path)
+    except WorkflowException as e:
+        state = "TIMEDOUT" if isinstance(e, NotebookRunTimeoutError) else "FAILED"
+        error = str(e)
+        raise
+    finally:
+        nb.cells = user_cells
+        _keep(nb, path, values, state, exit_value, error)
+    return exit_value
+
+
+def _execute(nb: Any, cwd: str, timeout_seconds: float, path: str) -> str | None:
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    client = NotebookClient(nb, timeout=None, allow_errors=False, resources={"metadata": {"path": cwd}})
+    outcome: dict[str, BaseException | None] = {"error": None}
+
+    async def execute() -> None:
+        limit = timeout_seconds if timeout_seconds and timeout_seconds > 0 else None
+        await asyncio.wait_for(client.async_execute(), timeout=limit)
+
+    def target() -> None:
+        try:
+            asyncio.run(execute())
+        except BaseException as e:  # noqa: BLE001 - handed to the calling thread, which raises it
+            outcome["error"] = e
+
+    worker = threading.Thread(target=target, name="dbutils.notebook.run", daemon=True)
+    worker.start()
+    worker.join()
+    error = outcome["error"]
+    if error is None:
+        return None
+    if isinstance(error, CellExecutionError):
+        if error.ename == "NotebookExit":
+            return str(error.evalue)
+        raise WorkflowException(
+            f"Notebook {path!r} (run by dbutils.notebook.run) failed: {error.ename}: {error.evalue}",
+            path=path,
+            ename=error.ename,
+        ) from None
+    if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
+        raise NotebookRunTimeoutError(
+            f"Notebook {path!r} (run by dbutils.notebook.run) timed out after {timeout_seconds:g} seconds "
+            "(timeout_seconds) and was stopped.",
+            path=path,
+        ) from None
+    raise WorkflowException(
+        f"Notebook {path!r} (run by dbutils.notebook.run) could not run: {type(error).__name__}: {error}",
+        path=path,
+    ) from error
+
+
+def _keep(
+    nb: Any, path: str, arguments: dict[str, str], state: str, exit_value: str | None, error: str | None
+) -> None:
+    """Keep the executed child with the calling task of a job run (nothing is kept outside a job)."""
+    from .dbutils import _store
+    from .session import active_context
+
+    context, attached = active_context()
+    if context is None or attached:
+        return
+    with _counter_lock:
+        number = next(_counter)
+    key = f"{context.task_key}.notebook_run.{number}"
+    nb.metadata["jupyter_taskvalues"] = {
+        "notebook_run": {
+            "task_key": context.task_key,
+            "number": number,
+            "path": path,
+            "arguments": arguments,
+            "state": state,
+            "exit_value": exit_value,
+            "error": error,
+        }
+    }
+    import nbformat
+
+    text = nbformat.writes(nb)  # type: ignore[no-untyped-call]
+    where = _store(context.runs_dir).write_notebook(
+        context.run_id, key, context.iteration, text.encode("utf-8")
+    )
+    print(f"dbutils.notebook.run({path!r}): {state}, kept as {json.dumps(where)}")
