@@ -283,6 +283,7 @@ async def _run_cells(
         if e.ename == "NotebookExit":
             result.state = "SUCCESS"
             result.exit_value = e.evalue
+            await _check_task_end(kernel, result)
             return
         result.ename = e.ename
         result.error = f"{e.ename}: {e.evalue}" + _cell_label(client, e)
@@ -295,6 +296,23 @@ async def _run_cells(
         result.error = str(e)
         return
     result.state = "SUCCESS"
+    await _check_task_end(kernel, result)
+
+
+async def _check_task_end(kernel: Kernel, result: NotebookResult) -> None:
+    """After the last cell, fail the task if its task values went nowhere (:mod:`...runtime.guard`)."""
+    from ...runtime.guard import GUARD_CODE
+
+    msg_id = kernel.client.execute(GUARD_CODE, silent=True, store_history=False)
+    try:
+        reply = await shell_reply(kernel, msg_id)
+    except KernelStartError:
+        return  # the kernel died after the last cell: there is nothing left to check
+    content = reply["content"]
+    if content.get("status") == "error":
+        result.state = "FAILED"
+        result.ename = content.get("ename")
+        result.error = f"{content.get('ename')}: {content.get('evalue')}"
 
 
 def _cell_label(client: Any, error: Any) -> str:
