@@ -24,6 +24,7 @@ EXTRAS: dict[str, str] = {
     "s3fs": "dask",
     "sklearn": "examples",
     "argcomplete": "completion",
+    "jupytext": "jupytext",
 }
 
 #: Distribution names of modules that no extra installs (a URL scheme's fsspec implementation).

@@ -140,6 +140,23 @@ def _load(args: argparse.Namespace, job: str | None) -> JobSpec:
     return load_job(args.job_file, job=job, target=args.target, variables=_pairs(args.var, "--var") or None)
 
 
+def require_notebook_readers(spec: JobSpec) -> None:
+    """Fail before the run when a task's notebook is a text format and jupytext (an extra) is missing."""
+    from ..jobs.notebooks.formats import DATABRICKS_HEADER
+
+    for task in spec.tasks:
+        notebook = task.notebook or (task.for_each.task.notebook if task.for_each else None)
+        if notebook is None or notebook.path.suffix.lower() == ".ipynb":
+            continue
+        try:
+            with open(notebook.path, encoding="utf-8", errors="replace") as f:
+                first = f.readline().strip()
+        except OSError:  # the task reports an unreadable notebook itself, with its path
+            continue
+        if first != DATABRICKS_HEADER:
+            require(["jupytext"], feature=f"Task {task.task_key!r} (notebook {notebook.path.name})")
+
+
 def add_run_arguments(sub: argparse.ArgumentParser) -> None:
     """Arguments of ``run``."""
     sub.add_argument(
@@ -214,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
     from ..jobs.spec.loader import parse_param_overrides
 
     spec = _load(args, args.job)
+    require_notebook_readers(spec)
     overrides = parse_param_overrides(args.param)
     options = options_from(args)
     store = open_store(args.runs_dir)

@@ -146,3 +146,28 @@ def test_show_output_needs_a_task(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert run_main(capsys, "run", str(_job(tmp_path)), "--executor", "local", "--json", "-q")[0] == 0
     code, _, err = run_main(capsys, "show", "latest", "--output")
     assert code == 2 and "--task T" in err
+
+
+def test_a_caller_listening_to_debug_records_keeps_them(
+    capsys: pytest.CaptureFixture[str], runs_dir: Path
+) -> None:
+    import logging
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("jupyter_taskvalues")
+    handler = Keep(logging.DEBUG)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        code, _, err = run_main(capsys, "get", "latest", "a", "b")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    assert code == 2
+    assert "DEBUG" not in err  # the CLI's own handler stays at WARNING
+    assert any(r.getMessage() == "command failed" for r in records)
