@@ -3,7 +3,8 @@
 Routes, under ``{base_url}taskvalues/api/`` (``docs/rest-api.md`` has every shape in full)::
 
     GET runs?limit=50&offset=0
-        {"runs": [run summary...], "total": n, "limit": 50, "offset": 0, "runs_dir": "..."}, newest first
+        {"runs": [run summary...], "total": n, "limit": 50, "offset": 0, "runs_dir": "...",
+         "server_runs": [ids of the runs executing in this server: the ones it can cancel]}, newest first
     POST runs  {"path", "job"?, "target"?, "parameters"?: {name: str}}
         201 {"run_id", "state"}; 400 {"message", "problems"} when the job does not validate (nothing starts)
     GET runs/<run_id>
@@ -87,6 +88,7 @@ class RunsHandler(TaskValuesHandler):
         limit = self.int_argument("limit", DEFAULT_LIMIT, minimum=0, maximum=MAX_LIMIT)
         offset = self.int_argument("offset", 0, minimum=0)
         store = self.store
+        active = self.manager.active_runs
 
         def page() -> dict[str, Any]:
             runs = store.list_runs(limit=limit, offset=offset)
@@ -96,6 +98,7 @@ class RunsHandler(TaskValuesHandler):
                 "limit": limit,
                 "offset": offset,
                 "runs_dir": str(store.root),
+                "server_runs": active,
             }
 
         self.finish(json.dumps(await self.call(page)))

@@ -43,7 +43,14 @@ async def test_runs_lists_summaries_newest_first_with_total(api: Fetch, make_run
 async def test_runs_of_an_empty_runs_directory_is_an_empty_page(api: Fetch, runs_dir: Path) -> None:
     data = body(await api("runs"))
 
-    assert data == {"runs": [], "total": 0, "limit": 50, "offset": 0, "runs_dir": str(runs_dir)}
+    assert data == {
+        "runs": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "runs_dir": str(runs_dir),
+        "server_runs": [],
+    }
 
 
 async def test_runs_limit_and_offset_page_through_the_list(api: Fetch, make_run: MakeRun) -> None:

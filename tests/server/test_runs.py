@@ -160,6 +160,7 @@ async def test_canceling_a_run_records_it_canceled_and_a_finished_run_cannot_be_
     two_tasks(jp_root_dir, first="import time\ntime.sleep(300)")
     run_id = body(await post(api, "runs", data={"path": "pipeline.job.json"}))["run_id"]
     await until(api, run_id, lambda d: d["tasks"]["first"]["state"] == "RUNNING")
+    assert body(await api("runs"))["server_runs"] == [run_id]
 
     response = await api("runs", run_id, method="DELETE")
 
@@ -171,6 +172,7 @@ async def test_canceling_a_run_records_it_canceled_and_a_finished_run_cannot_be_
     again = await api("runs", run_id, method="DELETE")
     assert again.code == 409
     assert "finished" in body(again)["message"]
+    assert body(await api("runs"))["server_runs"] == []
 
 
 async def test_a_failed_run_shows_the_failing_cell_and_is_repaired_after_the_notebook_is_fixed(
