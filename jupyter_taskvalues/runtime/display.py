@@ -3,7 +3,8 @@
 - A pandas DataFrame shows as a table (pandas' own HTML and text representations).
 - A Spark DataFrame shows as a table of its first :data:`~.spark.DISPLAY_MAX_ROWS` rows (``limit`` then
   ``toPandas``, so a large DataFrame is never collected whole), with a note when rows were left out.
-- A list of dicts or of Spark ``Row`` objects shows as a table when pandas is installed.
+- A list of dicts, of Spark ``Row`` objects or of named tuples (``dbutils.fs.ls``) shows as a table when
+  pandas is installed.
 - Anything else goes to IPython's ``display`` (its ``_repr_html_``, images, plain text...).
 - ``displayHTML(html)`` shows ``html`` as an HTML output.
 
@@ -34,6 +35,10 @@ def _rows_frame(obj: list[Any]) -> Any:
         records = obj
     elif all(hasattr(item, "asDict") and type(item).__name__ == "Row" for item in obj):
         records = [item.asDict() for item in obj]
+    elif all(
+        isinstance(item, tuple) and hasattr(item, "_asdict") for item in obj
+    ):  # FileInfo of dbutils.fs.ls
+        records = [item._asdict() for item in obj]
     else:
         return None
     import pandas  # type: ignore[import-untyped]

@@ -87,12 +87,13 @@ def test_ipynb_exported_from_databricks_converts_its_magic_cells(notebooks: Path
     assert nb.cells[4].metadata["title"] == "Add"
 
 
-def test_ipynb_exported_from_databricks_with_a_sql_cell_names_the_cell(notebooks: Path) -> None:
-    error = _error(notebooks / "exported_sql.ipynb")
+def test_ipynb_exported_from_databricks_runs_a_sql_cell_through_local_spark(notebooks: Path) -> None:
+    nb = _read(notebooks / "exported_sql.ipynb")
 
-    assert "Cell 2 of notebook" in str(error) and "exported_sql.ipynb" in str(error)
-    assert "%sql" in str(error) and "Only Python cells run locally" in str(error)
-    assert (error.fields["cell_number"], error.fields["magic"]) == (2, "%sql")
+    source = nb.cells[1].source
+    assert nb.cells[1].cell_type == "code"
+    assert "_sqldf = _jtv_sql_cell('SELECT * FROM t'," in source
+    assert "cell 2 of notebook" in source and "exported_sql.ipynb" in source
 
 
 def test_jupyter_ipynb_inlines_a_run_of_a_notebook_but_keeps_ipython_magics(notebooks: Path) -> None:
@@ -156,7 +157,7 @@ def test_notebook_path_without_extension_resolves_to_the_file(notebooks: Path) -
 
 
 def test_notebook_format_error_survives_pickling(notebooks: Path) -> None:
-    error = _error(notebooks / "foreign_sql.py")
+    error = _error(notebooks / "foreign_scala.py")
 
     copy = pickle.loads(pickle.dumps(error))
 
@@ -164,7 +165,7 @@ def test_notebook_format_error_survives_pickling(notebooks: Path) -> None:
     assert str(copy) == str(error)
     assert (copy.fields["cell_number"], copy.fields["magic"], copy.fields["path"]) == (
         3,
-        "%sql",
+        "%scala",
         error.fields["path"],
     )
 
@@ -236,9 +237,7 @@ def test_databricks_source_is_detected_by_its_first_line_not_its_extension(noteb
     assert _sources(_read(renamed))[0] == ("code", "first = 1")
 
 
-@pytest.mark.parametrize(
-    ("language", "name"), [("sql", "SQL"), ("scala", "Scala"), ("r", "R"), ("fs", "file")]
-)
+@pytest.mark.parametrize(("language", "name"), [("scala", "Scala"), ("r", "R")])
 def test_non_python_cell_names_the_notebook_the_cell_and_the_magic(
     notebooks: Path, language: str, name: str
 ) -> None:
@@ -658,3 +657,56 @@ def test_sh_e_cell_fails_the_notebook_on_a_non_zero_exit(notebooks: Path) -> Non
 
     assert info.value.ename == "CalledProcessError"
     assert "before" in "".join(o.get("text", "") for o in nb.cells[0].outputs)
+
+
+# -- Databricks magic cells that map to the local runtime ----------------------------------------------------
+
+
+def _databricks(path: Path, *cells: str) -> Path:
+    path.write_text("# Databricks notebook source\n" + "\n\n# COMMAND ----------\n\n".join(cells) + "\n")
+    return path
+
+
+def test_databricks_sql_cell_becomes_a_call_of_the_local_spark_sql_cell(tmp_path: Path) -> None:
+    path = _databricks(
+        tmp_path / "report.py", "x = 1", "# MAGIC %sql\n# MAGIC SELECT 1 AS one;\n# MAGIC SELECT 'a;b' AS two"
+    )
+
+    cell = _read(path).cells[1]
+
+    assert cell.cell_type == "code"
+    assert "_sqldf = _jtv_sql_cell(\"SELECT 1 AS one;\\nSELECT 'a;b' AS two\"" in cell.source
+    assert f"cell 2 of notebook {str(path)!r}" in cell.source
+
+
+def test_databricks_fs_cell_becomes_the_dbutils_fs_call(tmp_path: Path) -> None:
+    path = _databricks(
+        tmp_path / "files.py",
+        "# MAGIC %fs ls /Volumes/main/raw/files",
+        "# MAGIC %fs rm -r dbfs:/tmp/old",
+    )
+
+    assert [cell.source for cell in _read(path).cells] == [
+        "display(dbutils.fs.ls('/Volumes/main/raw/files'))",
+        "dbutils.fs.rm('dbfs:/tmp/old', recurse=True)",
+    ]
+
+
+def test_databricks_fs_cell_with_an_unknown_command_names_the_cell_and_the_supported_ones(
+    notebooks: Path,
+) -> None:
+    path = notebooks / "foreign_fs.py"
+
+    error = _error(path)
+
+    assert str(error).startswith(f"Cell 3 of notebook {str(path)!r} is a %fs cell")
+    assert "ls|mkdirs|mv|rm" in str(error).replace("cp|head|", "")
+    assert (error.fields["cell_number"], error.fields["magic"]) == (3, "%fs")
+
+
+def test_databricks_pip_cell_is_kept_for_ipython_to_install_into_the_kernel_environment(
+    tmp_path: Path,
+) -> None:
+    path = _databricks(tmp_path / "deps.py", "# MAGIC %pip install --quiet some-package==1.0")
+
+    assert _sources(_read(path)) == [("code", "%pip install --quiet some-package==1.0")]

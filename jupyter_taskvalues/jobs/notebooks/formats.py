@@ -14,7 +14,8 @@ Databricks source
 
     - ``%md`` / ``%md-sandbox``: a markdown cell.
     - ``%python``: plain Python.
-    - ``%pip ...``: a code cell keeping the ``%pip`` lines (IPython's ``%pip`` installs into the kernel).
+    - ``%pip ...``: a code cell keeping the ``%pip`` lines: IPython's ``%pip`` installs into the environment
+      of the task's kernel (the run's environment), as Databricks installs into the notebook's.
     - ``%sh``: a ``%%sh`` cell. As on Databricks, a non-zero exit fails the cell only with ``%sh -e``.
     - ``%run ./other [$name="value" ...]``: the code cells of ``other`` (resolved against the folder of the
       notebook holding the ``%run``; extension optional, ``.py`` then ``.ipynb`` then ``.md``) are inlined in
@@ -22,8 +23,14 @@ Databricks source
       ``dbutils.widgets`` values before the inlined cells. A cycle is an error naming it. Inlined cells lose
       their ``parameters`` tag (parameters go to the notebook the task names) and record where they came
       from in ``metadata["jupyter_taskvalues"]``.
-    - ``%sql``, ``%scala``, ``%r``, ``%fs``, ``%conda``: :class:`NotebookFormatError` naming the notebook, the
-      cell (1-based) and the magic: only Python cells run locally.
+    - ``%sql``: a code cell that runs each statement through the local SparkSession
+      (:func:`jupyter_taskvalues.runtime.spark.sql_cell`), shows the last result as a table and binds it to
+      ``_sqldf``, as Databricks does. Without pyspark the cell fails with a message naming the cell and the
+      extra to install.
+    - ``%fs ls|head|cp|mv|rm|mkdirs ...``: the matching ``dbutils.fs`` call (``-r`` is ``recurse=True``);
+      ``ls`` shows its listing as a table.
+    - ``%scala``, ``%r``, ``%conda``: :class:`NotebookFormatError` naming the notebook, the cell (1-based)
+      and the magic: only Python cells run locally.
     - any other ``%magic`` (``%load_ext``, ``%matplotlib``, ``%%time``...) is IPython's: kept as written.
 
     ``# DBTITLE 1,Title`` lines are removed and the title kept in ``metadata["title"]``. SQL, Scala and R
@@ -91,12 +98,11 @@ _META = "jupyter_taskvalues"
 
 # Databricks cell magics that select a language (or a Databricks-only service) this runner cannot execute.
 _FOREIGN_MAGICS = {
-    "sql": "SQL",
     "scala": "Scala",
     "r": "R",
-    "fs": "Databricks file system commands",
     "conda": "conda",
 }
+_FS_COMMANDS = frozenset({"ls", "head", "cp", "mv", "rm", "mkdirs"})
 # Magics converted in .ipynb code cells too: none is an IPython line magic, so converting loses nothing.
 _IPYNB_MAGICS = frozenset({"md", "md-sandbox", "sh", "python", "scala", "r", "fs", "conda"})
 _LOCAL_ONLY_PYTHON = "SQL, Scala and R need a Databricks cluster"
@@ -297,6 +303,11 @@ class _Reader:
             return [_code_cell("\n".join([magic, *([rest] if rest else []), *lines[1:]]))]
         if name == "run":
             return self._run(rest, lines, path, number, stack)
+        if name.lower() == "sql" and databricks:
+            where = f"cell {number} of notebook {str(path)!r}"
+            return [_code_cell(_sql_source("\n".join(head + lines[1:]), where))]
+        if name == "fs":
+            return [_code_cell(_fs_source(rest, lines, path, number))]
         if name in _FOREIGN_MAGICS or (databricks and name.lower() in _FOREIGN_MAGICS):
             language = _FOREIGN_MAGICS[name.lower()]
             raise NotebookFormatError(
@@ -442,6 +453,40 @@ def _run_arguments_source(rest: str, arguments: Mapping[str, str]) -> str:
         "    dbutils.widgets.text(_name, _value)\n"
         "del _name, _value"
     )
+
+
+def _sql_source(query: str, where: str) -> str:
+    return (
+        f"# %sql ({where}), run through the local SparkSession\n"
+        "from jupyter_taskvalues.runtime.spark import sql_cell as _jtv_sql_cell\n"
+        f"_sqldf = _jtv_sql_cell({query!r}, {where!r})\n"
+        "del _jtv_sql_cell"
+    )
+
+
+def _fs_source(rest: str, lines: list[str], path: Path, number: int) -> str:
+    where = f"Cell {number} of notebook {str(path)!r}"
+    try:
+        words = shlex.split(rest)
+    except ValueError as e:
+        raise NotebookFormatError(
+            f"{where}: cannot parse '%fs {rest}' ({e}).", path=str(path), cell_number=number, magic="%fs"
+        ) from e
+    if not words or words[0] not in _FS_COMMANDS or any(line.strip() for line in lines[1:]):
+        raise NotebookFormatError(
+            f"{where} is a %fs cell that jupyter-taskvalues cannot run ('%fs {rest}'). Supported: one line of "
+            f"%fs {'|'.join(sorted(_FS_COMMANDS))} with its paths; or call dbutils.fs in Python.",
+            path=str(path),
+            cell_number=number,
+            magic="%fs",
+        )
+    command, arguments = words[0], words[1:]
+    recurse = "-r" in arguments
+    arguments = [argument for argument in arguments if argument != "-r"]
+    call = (
+        f"dbutils.fs.{command}({', '.join(repr(a) for a in arguments)}{', recurse=True' if recurse else ''})"
+    )
+    return f"display({call})" if command == "ls" else call
 
 
 def _unmagic(line: str) -> str:
