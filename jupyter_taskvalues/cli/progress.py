@@ -21,9 +21,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..document import duration
 from ..exceptions import TaskValuesError
 from ..jobs.hooks import RunHooks
 from ..states import FINAL_STATES
+from ..store import utcnow
 from .render import STATE_STYLES, preview, safe, strip_ansi
 
 if TYPE_CHECKING:
@@ -134,7 +136,9 @@ class RunDisplay(RunHooks):
             return
         now = self.clock()
         if state == "RUNNING" and task.started is None:
-            task.started = now
+            # From the record's start (a task may wait for a slot first), as the final summary counts it.
+            waited = duration(record.get("start_time"), utcnow()) or 0.0
+            task.started = now - max(0.0, waited)
         if state in FINAL_STATES:
             task.ended = now
             self._flush_output(task_key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -171,3 +172,23 @@ def test_a_caller_listening_to_debug_records_keeps_them(
     assert code == 2
     assert "DEBUG" not in err  # the CLI's own handler stays at WARNING
     assert any(r.getMessage() == "command failed" for r in records)
+
+
+def test_shell_completion_completes_subcommands_and_flags(tmp_path: Path) -> None:
+    def complete(line: str) -> list[str]:
+        out = tmp_path / "completions"
+        env = {
+            **os.environ,
+            "_ARGCOMPLETE": "1",
+            "_ARGCOMPLETE_SHELL": "bash",
+            "COMP_LINE": line,
+            "COMP_POINT": str(len(line)),
+            "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
+        }
+        binary = Path(sys.executable).with_name("jupyter-taskvalues")
+        result = subprocess.run([str(binary)], env=env, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        return sorted(word.strip() for word in out.read_text().split("\v"))
+
+    assert complete("jupyter-taskvalues r") == ["repair", "run", "runs"]
+    assert "--log-output" in complete("jupyter-taskvalues run job.yml --log-")
