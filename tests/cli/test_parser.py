@@ -192,3 +192,35 @@ def test_shell_completion_completes_subcommands_and_flags(tmp_path: Path) -> Non
 
     assert complete("jupyter-taskvalues r") == ["repair", "run", "runs"]
     assert "--log-output" in complete("jupyter-taskvalues run job.yml --log-")
+
+
+def test_a_runs_dir_url_without_its_filesystem_names_the_package(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, recording: type[RecordingExecutor]
+) -> None:
+    code, _, err = run_main(
+        capsys, "run", str(_job(tmp_path)), "--executor", "pretend", "--runs-dir", "gs://bucket/runs"
+    )
+    assert code == 2
+    assert err.strip() == (
+        "error: A runs directory on gs:// needs the Python module 'gcsfs', which is not installed here. "
+        "Install it with: pip install gcsfs"
+    )
+    assert recording.seen == []
+
+
+def test_a_mistyped_executor_gets_a_did_you_mean(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run_main(capsys, "run", str(_job(tmp_path)), "--executor", "dsak")
+    assert code == 2 and "invalid choice: 'dsak'" in err and "did you mean 'dask'?" in err
+
+
+def test_repair_latest_reruns_the_named_task_of_the_newest_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, runs_dir: Path, recording: type[RecordingExecutor]
+) -> None:
+    first = run_main(capsys, "run", str(_job(tmp_path)), "--executor", "pretend", "--json")
+    assert first[0] == 0, first[2]
+    code, out, err = run_main(capsys, "repair", "latest", "--task", "a", "--executor", "pretend", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["run_id"] == json.loads(first[1])["run_id"]
+    assert document["repair_count"] == 1
+    assert len(recording.seen) == 2
