@@ -114,6 +114,15 @@ def print_run(
             if values:
                 row.append(f"  {values}")
             console.print(row)
+            if iteration.get("error") and iteration["state"] != "SUCCESS" and store is not None:
+                text = str(iteration["error"]).strip()
+                console.print(
+                    Text(f"          error: {safe(text.splitlines()[0] if text else '')}", style="red")
+                )
+                for detail in failure_details(store, document["run_id"], key, iteration, iteration["index"]):
+                    console.print(Text(f"          {detail}"))
+                if iteration.get("output_notebook"):
+                    console.print(Text(f"          notebook: {iteration['output_notebook']}"))
         failed = bool(task.get("error")) and task["state"] != "SUCCESS"
         if failed:
             text = str(task["error"]).strip()
@@ -128,12 +137,15 @@ def print_run(
             console.print(Text(f"      notebook: {task['output_notebook']}"))
 
 
-def failure_details(store: Any, run_id: str, task_key: str, task: Mapping[str, Any]) -> list[str]:
-    """Return the lines that explain a failed notebook task: the failing cell's line and the traceback's end."""
+def failure_details(
+    store: Any, run_id: str, task_key: str, task: Mapping[str, Any], iteration: int | None = None
+) -> list[str]:
+    """Return the lines that explain a failed notebook task (or for-each iteration): the failing cell's line and
+    the traceback's end, read from its executed notebook."""
     if not task.get("output_notebook"):
         return []
     try:
-        nb = store.read_notebook(run_id, task_key)
+        nb = store.read_notebook(run_id, task_key, iteration)
     except (OSError, ValueError, LookupError):  # no executed notebook to read (it failed before one was kept)
         return []
     for index, cell in enumerate(nb.get("cells", [])):

@@ -94,3 +94,26 @@ def test_on_a_terminal_stderr_gets_the_live_table_and_a_piped_stdout_no_escape_c
     assert "\x1b[" in text and "TASK" in text and "ELAPSED" in text and "RUNNING" in text
     assert "finished: SUCCESS" in text
     assert "\x1b" not in stdout and "n = 1" in stdout
+
+
+def test_a_failed_for_each_iteration_shows_its_line_and_notebook(tmp_path: Path, runs_dir: Path) -> None:
+    notebook(
+        tmp_path / "each.ipynb",
+        "n = int(dbutils.widgets.get('n'))",
+        "assert n != 2, f'n was {n}'",
+    )
+    task = {
+        "task_key": "sq",
+        "for_each_task": {
+            "inputs": "[1, 2]",
+            "task": nb_task("sq_it", "each", base_parameters={"n": "{{input}}"}),
+        },
+    }
+    result = cli("run", str(job(tmp_path / "job.json", [task])))
+    assert result.returncode == 1
+    out = result.stdout
+    assert "error: AssertionError: n was 2" in out
+    assert "cell 2, line 1: assert n != 2, f'n was {n}'" in out
+    (run_id,) = os.listdir(runs_dir)
+    notebooks = [line.strip() for line in out.splitlines() if line.strip().startswith("notebook: ")]
+    assert len(notebooks) == 1 and notebooks[0].startswith(f"notebook: {runs_dir / run_id}")
