@@ -45,8 +45,9 @@ def _describe(obj: object) -> str:
 
 
 def _is_sdk_dbutils(obj: object) -> bool:
+    # The type only: RemoteDbUtils answers unknown attributes with a remote call.
     kind = type(obj)
-    return kind.__module__.startswith("databricks.sdk") and hasattr(obj, "jobs")
+    return kind.__module__.startswith("databricks.sdk") and "dbutils" in kind.__name__.lower()
 
 
 def task_end_report(namespace: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -15,6 +15,11 @@ fails does it build a remote client for a workspace. ``WorkspaceClient().dbutils
     ``DBUtils(spark)`` returns our ``dbutils``. When pyspark is not installed, a placeholder ``pyspark``
     package (holding nothing but ``dbutils``, flagged ``__jupyter_taskvalues_placeholder__``) lets the import
     work; ``pyspark.sql`` then still fails with ``ModuleNotFoundError``, as without the placeholder.
+``databricks.sdk.runtime``, only when ``databricks-sdk`` is not installed
+    Placeholder ``databricks`` (if nothing else provides it) and ``databricks.sdk`` packages and a
+    ``databricks.sdk.runtime`` module that exports our namespace (``__all__`` as the SDK's), so
+    ``from databricks.sdk.runtime import dbutils`` and ``import *`` work without the SDK. Nothing else of the
+    SDK exists then: ``from databricks.sdk import WorkspaceClient`` still needs ``pip install databricks-sdk``.
 
 The extension calls :func:`install` on ``%load_ext jupyter_taskvalues`` (which a task's kernel runs before the
 first cell) and :func:`uninstall` on unload. The SDK and pyspark are never patched, nor imported here.
@@ -42,7 +47,14 @@ __all__ = ["SDK_RUNTIME", "foreign_bindings", "install", "installed", "uninstall
 #: The SDK's runtime module, which copies the namespace ``dbruntime`` offers.
 SDK_RUNTIME = "databricks.sdk.runtime"
 _PLACEHOLDER = "__jupyter_taskvalues_placeholder__"
-_SERVED = ("dbruntime", "pyspark.dbutils", "pyspark")
+_SERVED = (
+    "dbruntime",
+    "pyspark.dbutils",
+    "pyspark",
+    "databricks.sdk.runtime",
+    "databricks.sdk",
+    "databricks",
+)
 
 
 class DBUtils:
@@ -66,13 +78,38 @@ def _pyspark_dbutils_module() -> types.ModuleType:
     return module
 
 
-def _pyspark_placeholder() -> types.ModuleType:
-    module = types.ModuleType(
+def _placeholder(name: str, doc: str) -> Any:
+    def build() -> types.ModuleType:
+        module = types.ModuleType(name, doc)
+        module.__path__ = []
+        setattr(module, _PLACEHOLDER, True)
+        return module
+
+    return build
+
+
+# Packages served only when nothing else provides them, so that the modules below can be imported.
+_PLACEHOLDERS = {
+    "pyspark": _placeholder(
         "pyspark",
         "A placeholder pyspark package (jupyter-taskvalues): pyspark is not installed; only pyspark.dbutils "
         "exists. Install the extra jupyter-taskvalues[spark] for Spark.",
-    )
-    module.__path__ = []
+    ),
+    "databricks": _placeholder("databricks", "A placeholder databricks package (jupyter-taskvalues)."),
+    "databricks.sdk": _placeholder(
+        "databricks.sdk",
+        "A placeholder databricks.sdk package (jupyter-taskvalues): databricks-sdk is not installed; only "
+        "databricks.sdk.runtime exists. pip install databricks-sdk for the rest.",
+    ),
+}
+
+
+def _sdk_runtime_module() -> types.ModuleType:
+    module = types.ModuleType(SDK_RUNTIME, "databricks.sdk.runtime, served by jupyter-taskvalues (no SDK).")
+    module.__dict__.update(runtime_namespace())
+    module.__all__ = list(RUNTIME_NAMES)  # type: ignore[attr-defined]
+    module.dbruntime_objects = list(RUNTIME_NAMES)  # type: ignore[attr-defined]
+    module.is_local_implementation = False  # type: ignore[attr-defined]
     setattr(module, _PLACEHOLDER, True)
     return module
 
@@ -90,7 +127,7 @@ class _Loader(importlib.abc.Loader):
 
 
 class RuntimeFinder(importlib.abc.MetaPathFinder):
-    """Finds ``dbruntime``, ``pyspark.dbutils`` and (only when pyspark is missing) a placeholder ``pyspark``."""
+    """Finds ``dbruntime`` and ``pyspark.dbutils``; and placeholders for ``pyspark`` and the SDK when missing."""
 
     def find_spec(
         self,
@@ -102,8 +139,14 @@ class RuntimeFinder(importlib.abc.MetaPathFinder):
             return importlib.util.spec_from_loader(fullname, _Loader(_dbruntime_module))
         if fullname == "pyspark.dbutils":
             return importlib.util.spec_from_loader(fullname, _Loader(_pyspark_dbutils_module))
-        if fullname == "pyspark" and not self._found_elsewhere(fullname, path, target):
-            return importlib.util.spec_from_loader(fullname, _Loader(_pyspark_placeholder), is_package=True)
+        if fullname == SDK_RUNTIME:
+            parent = sys.modules.get("databricks.sdk")
+            if parent is not None and getattr(parent, _PLACEHOLDER, False):
+                return importlib.util.spec_from_loader(fullname, _Loader(_sdk_runtime_module))
+            return None
+        build = _PLACEHOLDERS.get(fullname)
+        if build is not None and not self._found_elsewhere(fullname, path, target):
+            return importlib.util.spec_from_loader(fullname, _Loader(build), is_package=True)
         return None
 
     def _found_elsewhere(
@@ -113,8 +156,11 @@ class RuntimeFinder(importlib.abc.MetaPathFinder):
             if finder is self or isinstance(finder, RuntimeFinder):
                 continue
             find = getattr(finder, "find_spec", None)
-            if find is not None and find(fullname, path, target) is not None:
-                return True
+            try:
+                if find is not None and find(fullname, path, target) is not None:
+                    return True
+            except ImportError:  # a finder that refuses the name: the import would fail there, as here
+                return False
         return False
 
 
@@ -166,8 +212,8 @@ def foreign_bindings(namespace: Mapping[str, Any]) -> dict[str, str]:
         obj = namespace.get(name)
         if obj is None:
             continue
-        kind = obj if isinstance(obj, type) else type(obj)
-        module = getattr(obj, "__module__", None) or kind.__module__
-        if isinstance(module, str) and module.startswith("databricks.sdk"):
-            found[name] = f"{module}.{getattr(obj, '__qualname__', kind.__qualname__)}"
+        # Never getattr on the object itself: RemoteDbUtils answers unknown attributes with a remote call.
+        named = obj if isinstance(obj, (type, types.FunctionType)) else type(obj)
+        if named.__module__.startswith("databricks.sdk"):
+            found[name] = f"{named.__module__}.{named.__qualname__}"
     return found

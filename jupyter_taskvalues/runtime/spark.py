@@ -17,7 +17,6 @@ shows the last result as a table; without pyspark the cell fails with a message 
 from __future__ import annotations
 
 import importlib.util
-import tempfile
 import threading
 from typing import Any
 
@@ -82,6 +81,8 @@ def get_spark(what: str = "spark") -> Any:
                 f"kernel's environment. {_EXTRA_HINT}",
                 name=what,
             )
+        import tempfile
+
         from pyspark.sql import SparkSession  # heavy (and starts a JVM on getOrCreate): only on first use
 
         warehouse = tempfile.mkdtemp(prefix="jupyter-taskvalues-spark-")
