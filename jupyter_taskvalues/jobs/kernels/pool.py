@@ -353,11 +353,19 @@ class Kernel:
             self.folder = None
 
 
+# Settings of the notebook runtime, not of a task: secrets (SECRET_*, SECRETS_FILE), DBFS_ROOT, FS_ROOTS.
+_RUNTIME_ENV = tuple(ENV_PREFIX + suffix for suffix in ("SECRET", "DBFS_ROOT", "FS_ROOTS"))
+
+
 def kernel_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Return the environment a kernel starts with: ours, minus any task context (it is set per task)."""
+    """Return the environment a kernel starts with: ours, minus any task context (it is set per task).
+
+    The runtime's settings (secrets, ``dbutils.fs`` roots: :mod:`jupyter_taskvalues.runtime`) are kept.
+    """
     env = dict(os.environ if environ is None else environ)
     for name in list(env):
-        if name.startswith(ENV_PREFIX) and not name.endswith("RUNS_DIR"):
+        task_context = name.startswith(ENV_PREFIX) and not name.startswith(_RUNTIME_ENV)
+        if task_context and not name.endswith("RUNS_DIR"):
             del env[name]
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences a debugger warning on every start
