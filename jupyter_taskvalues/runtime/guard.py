@@ -63,13 +63,12 @@ def task_end_report(namespace: dict[str, Any] | None = None) -> dict[str, Any]:
     from .session import attached_context, session_values
 
     ours = runtime_namespace()["dbutils"]
-    history: list[str] = []
     if namespace is None:
         from IPython import get_ipython  # in a kernel IPython is already imported
 
         shell = get_ipython()
         namespace = shell.user_ns if shell is not None else {}
-    history = [str(source) for source in namespace.get("In", []) if source]
+    history = [str(source) for source in namespace.get("In", [])]  # In[n] is the cell of execution count n
     foreign: dict[str, str] = {}
     bound = namespace.get("dbutils")
     if bound is not None and bound is not ours:
@@ -81,7 +80,7 @@ def task_end_report(namespace: dict[str, Any] | None = None) -> dict[str, Any]:
     sdk_dbutils = getattr(sdk_runtime, "dbutils", None)
     if sdk_dbutils is not None and sdk_dbutils is not ours:
         foreign["databricks.sdk.runtime.dbutils"] = _describe(sdk_dbutils)
-    set_cells = [number for number, source in enumerate(history) if _SET_CALL.search(source)]
+    set_cells = [number for number, source in enumerate(history) if source and _SET_CALL.search(source)]
     in_task = current_context() is not None
     astray = sorted(session_values()) if in_task else []
     return {

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -132,10 +133,21 @@ def _execute(nb: Any, cwd: str, timeout_seconds: float, path: str) -> str | None
 
     client = NotebookClient(nb, timeout=None, allow_errors=False, resources={"metadata": {"path": cwd}})
     outcome: dict[str, BaseException | None] = {"error": None}
+    timed_out = False
 
     async def execute() -> None:
+        nonlocal timed_out
         limit = timeout_seconds if timeout_seconds and timeout_seconds > 0 else None
-        await asyncio.wait_for(client.async_execute(), timeout=limit)
+        # The child kernel's own stderr (start-up notices) would land in the caller's output: its cells'
+        # outputs come over the kernel protocol all the same.
+        running = asyncio.ensure_future(
+            client.async_execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+        done, _ = await asyncio.wait({running}, timeout=limit)
+        if not done:
+            timed_out = True  # nbclient reports the cancel as a dead kernel: remember why it died
+            running.cancel()
+        await running
 
     def target() -> None:
         try:
@@ -147,6 +159,12 @@ def _execute(nb: Any, cwd: str, timeout_seconds: float, path: str) -> str | None
     worker.start()
     worker.join()
     error = outcome["error"]
+    if timed_out:
+        raise NotebookRunTimeoutError(
+            f"Notebook {path!r} (run by dbutils.notebook.run) timed out after {timeout_seconds:g} seconds "
+            "(timeout_seconds) and was stopped.",
+            path=path,
+        ) from None
     if error is None:
         return None
     if isinstance(error, CellExecutionError):
@@ -156,12 +174,6 @@ def _execute(nb: Any, cwd: str, timeout_seconds: float, path: str) -> str | None
             f"Notebook {path!r} (run by dbutils.notebook.run) failed: {error.ename}: {error.evalue}",
             path=path,
             ename=error.ename,
-        ) from None
-    if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
-        raise NotebookRunTimeoutError(
-            f"Notebook {path!r} (run by dbutils.notebook.run) timed out after {timeout_seconds:g} seconds "
-            "(timeout_seconds) and was stopped.",
-            path=path,
         ) from None
     raise WorkflowException(
         f"Notebook {path!r} (run by dbutils.notebook.run) could not run: {type(error).__name__}: {error}",

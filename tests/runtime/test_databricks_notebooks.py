@@ -1,0 +1,342 @@
+"""Databricks source notebooks written for this suite, run as tasks in real kernels (issue 14).
+
+Each notebook reaches for the runtime the way Databricks notebooks do: ``from databricks.sdk.runtime import
+...``, ``DBUtils(spark)``, ``display``, ``dbutils.notebook.run``, ``dbutils.secrets``, ``dbutils.fs``,
+``%sql``, ``%run``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_taskvalues import run_job
+from jupyter_taskvalues.store import RunStore
+from tests.jobhelpers import databricks_source, job, nb_task
+
+# Records every socket connection the kernel opens from here on (an audit hook cannot be removed, and the
+# kernel ends with the task).
+CONNECTIONS = (
+    "import sys\n"
+    "_connections = []\n"
+    "sys.addaudithook(lambda event, args: _connections.append(repr(args[1])) if event == 'socket.connect' "
+    "else None)"
+)
+
+
+def _task(tmp_path: Path, runs_dir: Path, *cells: str, **fields: Any) -> dict[str, Any]:
+    databricks_source(tmp_path / "task.py", *cells)
+    run = run_job(job(tmp_path / "job.json", [nb_task("t", "task", **fields)]), runs_dir=runs_dir)
+    task: dict[str, Any] = run["tasks"]["t"]
+    task["run_id"] = run["run_id"]
+    return task
+
+
+def _outputs(task: dict[str, Any]) -> list[dict[str, Any]]:
+    nb = json.loads(Path(task["output_notebook"]).read_text())
+    return [output for cell in nb["cells"] for output in cell.get("outputs", [])]
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+# -- every import style --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("credentials", [False, True], ids=["no-credentials", "credentials-unreachable-host"])
+def test_every_import_style_in_a_task_gives_our_dbutils_and_makes_no_network_call(
+    tmp_path: Path, runs_dir: Path, credentials: bool
+) -> None:
+    databricks_source(tmp_path / "helpers.py", "def double(n):\n    return 2 * n")
+    setup = (
+        "import os\n"
+        "os.environ['DATABRICKS_HOST'] = 'http://127.0.0.1:9'\nos.environ['DATABRICKS_TOKEN'] = 'dapi-test'"
+        if credentials
+        else "import os\nos.environ.pop('DATABRICKS_HOST', None)"
+    )
+    task = _task(
+        tmp_path,
+        runs_dir,
+        setup + "\n" + CONNECTIONS + "\nnative = dbutils",
+        "from databricks.sdk.runtime import dbutils\nassert dbutils is native, type(dbutils)",
+        "from databricks.sdk.runtime import *\nassert dbutils is native and callable(displayHTML)",
+        "from pyspark.dbutils import DBUtils\nassert DBUtils(spark) is native",
+        "# MAGIC %run ./helpers",
+        "dbutils.jobs.taskValues.set('doubled', double(int(getArgument('n', '0'))))\n"
+        "dbutils.jobs.taskValues.set('connections', _connections)",
+        base_parameters={"n": "21"},
+    )
+
+    assert task["state"] == "SUCCESS", task.get("error")
+    assert task["values"] == {"doubled": 42, "connections": []}
+
+
+def test_workspace_client_dbutils_in_a_task_is_ours(tmp_path: Path, runs_dir: Path) -> None:
+    task = _task(
+        tmp_path,
+        runs_dir,
+        "from databricks.sdk import WorkspaceClient\nfrom databricks.sdk.core import Config\n"
+        "config = Config(host='http://127.0.0.1:9', token='dapi-test', retry_timeout_seconds=1)\n"
+        "w = WorkspaceClient(config=config)\n"
+        "assert w.dbutils is dbutils\n"
+        "w.dbutils.jobs.taskValues.set('through', 'workspace-client')",
+    )
+
+    assert task["state"] == "SUCCESS", task.get("error")
+    assert task["values"] == {"through": "workspace-client"}
+
+
+# -- the guard -----------------------------------------------------------------------------------------------
+
+
+FAKE_REMOTE = (
+    "class _DroppingTaskValues:\n"
+    "    def set(self, key, value):\n"
+    "        return True  # what a remote dbutils does off Databricks: nothing\n"
+    "class FakeRemoteDbUtils:\n"
+    "    class jobs:\n"
+    "        taskValues = _DroppingTaskValues()\n"
+    "dbutils = FakeRemoteDbUtils()"
+)
+
+
+def test_guard_fails_the_task_whose_set_went_to_a_remote_dbutils_bound_over_ours(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    task = _task(tmp_path, runs_dir, FAKE_REMOTE, "dbutils.jobs.taskValues.set('rows', 1204)")
+
+    assert task["state"] == "FAILED"
+    assert task["values"] == {}
+    assert "LostTaskValuesError" in task["error"] and "Task values were lost" in task["error"]
+    assert "FakeRemoteDbUtils" in task["error"] and "In [2]" in task["error"]
+
+
+def test_guard_catches_the_sdks_own_remote_dbutils(tmp_path: Path, runs_dir: Path) -> None:
+    task = _task(
+        tmp_path,
+        runs_dir,
+        "from databricks.sdk.dbutils import RemoteDbUtils\nfrom databricks.sdk.core import Config\n"
+        "dbutils = RemoteDbUtils(Config(host='http://127.0.0.1:9', token='dapi-test', retry_timeout_seconds=1))",
+        "dbutils.jobs.taskValues.set('rows', 1204)",
+    )
+
+    assert task["state"] == "FAILED"
+    assert "databricks.sdk.dbutils.RemoteDbUtils" in task["error"]
+
+
+def test_guard_lets_a_foreign_dbutils_pass_when_no_value_was_set_through_it(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    task = _task(tmp_path, runs_dir, FAKE_REMOTE, "x = 1")
+
+    assert task["state"] == "SUCCESS", task.get("error")
+
+
+def test_guard_checks_a_task_that_ends_with_notebook_exit(tmp_path: Path, runs_dir: Path) -> None:
+    task = _task(
+        tmp_path,
+        runs_dir,
+        FAKE_REMOTE,
+        "dbutils.jobs.taskValues.set('rows', 1)",
+        "from jupyter_taskvalues import dbutils as ours\nours.notebook.exit('done')",
+    )
+
+    assert task["state"] == "FAILED"
+    assert "Task values were lost" in task["error"]
+
+
+# -- display -------------------------------------------------------------------------------------------------
+
+
+def test_display_and_display_html_are_rich_outputs_of_the_executed_notebook(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    task = _task(
+        tmp_path,
+        runs_dir,
+        "import pandas as pd\ndisplay(pd.DataFrame({'city': ['Oslo', 'Lima'], 'n': [1, 2]}))",
+        "displayHTML('<h2 id=\"report\">Report</h2>')",
+        "display([{'a': 1}, {'a': 2}])",
+    )
+
+    assert task["state"] == "SUCCESS", task.get("error")
+    shown = [output for output in _outputs(task) if output["output_type"] == "display_data"]
+    assert len(shown) == 3
+    table = _text(shown[0]["data"]["text/html"])
+    assert "<table" in table and "Oslo" in table and "Lima" in table
+    assert _text(shown[1]["data"]["text/html"]) == '<h2 id="report">Report</h2>'
+    assert "<table" in _text(shown[2]["data"]["text/html"])
+
+
+# -- dbutils.notebook.run ------------------------------------------------------------------------------------
+
+
+def test_notebook_run_passes_arguments_as_widgets_and_returns_the_exit_value(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    databricks_source(
+        tmp_path / "child.py",
+        "dbutils.widgets.text('n', '1')\nn = int(dbutils.widgets.get('n'))",
+        "dbutils.jobs.taskValues.set('child_saw', n)\ndbutils.notebook.exit(str(n * 2))",
+        "raise AssertionError('not reached: exit ended the child')",
+    )
+    task = _task(
+        tmp_path,
+        runs_dir,
+        "result = dbutils.notebook.run('./child', 60, {'n': '4'})\n"
+        "dbutils.jobs.taskValues.set('result', result)",
+    )
+
+    assert task["state"] == "SUCCESS", task.get("error")
+    assert task["values"] == {"child_saw": 4, "result": "8"}
+    kept = RunStore(runs_dir).read_notebook(task["run_id"], "t.notebook_run.1")
+    record = kept["metadata"]["jupyter_taskvalues"]["notebook_run"]
+    assert record["arguments"] == {"n": "4"} and record["exit_value"] == "8" and record["state"] == "SUCCESS"
+
+
+def test_notebook_run_raises_for_a_failing_missing_or_slow_child(tmp_path: Path, runs_dir: Path) -> None:
+    databricks_source(tmp_path / "fails.py", "raise ValueError('bad input row 7')")
+    databricks_source(tmp_path / "slow.py", "import time\ntime.sleep(60)")
+    task = _task(
+        tmp_path,
+        runs_dir,
+        "from jupyter_taskvalues.runtime.notebook_run import NotebookRunTimeoutError, WorkflowException\n"
+        "outcomes = {}\n"
+        "for name, timeout in (('./fails', 60), ('./nowhere/missing', 60), ('./slow', 2)):\n"
+        "    try:\n"
+        "        dbutils.notebook.run(name, timeout)\n"
+        "    except WorkflowException as e:\n"
+        "        outcomes[name] = [type(e).__name__, isinstance(e, TimeoutError), str(e)]\n"
+        "dbutils.jobs.taskValues.set('outcomes', outcomes)",
+    )
+
+    assert task["state"] == "SUCCESS", task.get("error")
+    outcomes = task["values"]["outcomes"]
+    assert outcomes["./fails"][0] == "WorkflowException"
+    assert "ValueError: bad input row 7" in outcomes["./fails"][2]
+    missing = outcomes["./nowhere/missing"][2]
+    assert "nowhere/missing" in missing and "missing.py" in missing and "missing.ipynb" in missing
+    assert outcomes["./slow"][:2] == ["NotebookRunTimeoutError", True]
+    assert "timed out after 2 seconds" in outcomes["./slow"][2]
+
+
+# -- secrets -------------------------------------------------------------------------------------------------
+
+
+def test_secret_values_are_redacted_from_the_executed_notebook_and_the_error(
+    tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_PROD_DB__PASSWORD", "hunter2-very-secret")
+    task = _task(
+        tmp_path,
+        runs_dir,
+        "password = dbutils.secrets.get('prod-db', 'password')\nprint('password is', password)\n"
+        "dbutils.jobs.taskValues.set('length', len(password))",
+        "displayHTML(f'<code>{password}</code>')\npassword",
+        "raise RuntimeError(f'cannot log in with {password}')",
+    )
+
+    assert task["state"] == "FAILED"
+    assert task["values"] == {"length": len("hunter2-very-secret")}
+    kept = Path(task["output_notebook"]).read_text()
+    assert "hunter2-very-secret" not in kept
+    assert "password is [REDACTED]" in kept and "<code>[REDACTED]</code>" in kept
+    assert "hunter2-very-secret" not in task["error"] and "[REDACTED]" in task["error"]
+
+
+def test_a_missing_secret_raises_naming_scope_and_key(tmp_path: Path, runs_dir: Path) -> None:
+    task = _task(tmp_path, runs_dir, "dbutils.secrets.get('payments', 'api-key')")
+
+    assert task["state"] == "FAILED"
+    assert "Secret does not exist with scope: payments and key: api-key" in task["error"]
+    assert "JUPYTER_TASKVALUES_SECRET_PAYMENTS__API_KEY" in task["error"]
+
+
+# -- dbutils.fs ----------------------------------------------------------------------------------------------
+
+
+def test_dbutils_fs_on_a_volume_path_writes_under_the_dbfs_root(
+    tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "dbfs-root"
+    monkeypatch.setenv("JUPYTER_TASKVALUES_DBFS_ROOT", str(root))
+    task = _task(
+        tmp_path,
+        runs_dir,
+        "base = '/Volumes/main/sales/raw'\n"
+        "dbutils.fs.mkdirs(base + '/in')\n"
+        "dbutils.fs.put(base + '/in/orders.csv', 'id,total\\n1,9.5\\n')\n"
+        "dbutils.fs.cp(base + '/in/orders.csv', base + '/copy.csv')\n"
+        "listing = [(f.path, f.name, f.size) for f in dbutils.fs.ls(base)]\n"
+        "dbutils.jobs.taskValues.set('listing', listing)\n"
+        "dbutils.jobs.taskValues.set('head', dbutils.fs.head(base + '/copy.csv', 8))",
+        "# MAGIC %fs ls /Volumes/main/sales/raw",
+        "try:\n    dbutils.fs.ls('file:/etc')\nexcept PermissionError as e:\n"
+        "    dbutils.jobs.taskValues.set('refused', str(e))",
+    )
+
+    assert task["state"] == "SUCCESS", task.get("error")
+    assert task["values"]["listing"] == [
+        ["dbfs:/Volumes/main/sales/raw/copy.csv", "copy.csv", 15],
+        ["dbfs:/Volumes/main/sales/raw/in/", "in/", 0],
+    ]
+    assert task["values"]["head"] == "id,total"
+    assert (root / "Volumes/main/sales/raw/in/orders.csv").read_text() == "id,total\n1,9.5\n"
+    assert "'file:/etc' is outside the roots" in task["values"]["refused"]
+
+
+# -- spark ---------------------------------------------------------------------------------------------------
+
+HIDE_PYSPARK = (
+    "import importlib.abc, sys\n"
+    "class _NoPyspark(importlib.abc.MetaPathFinder):\n"
+    "    def find_spec(self, name, path, target=None):\n"
+    "        if name.split('.')[0] == 'pyspark' and name != 'pyspark.dbutils':\n"
+    "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+    "sys.meta_path.insert(1, _NoPyspark())  # behind the seam, before the real finders"
+)
+
+
+def test_without_pyspark_spark_names_the_extra_on_first_use_and_sql_cells_fail_naming_the_cell(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    task = _task(
+        tmp_path,
+        runs_dir,
+        HIDE_PYSPARK,
+        "try:\n    spark.range(3)\nexcept RuntimeError as e:\n    dbutils.jobs.taskValues.set('spark', str(e))\n"
+        "print(repr(spark), repr(sc))",
+        "# MAGIC %sql\n# MAGIC SELECT 1 AS one",
+    )
+
+    assert task["state"] == "FAILED"
+    assert "pip install 'jupyter-taskvalues[spark]'" in task["values"]["spark"]
+    assert "SparkUnavailableError" in task["error"]
+    assert f"cell 3 of notebook {str(tmp_path / 'task.py')!r}" in task["error"]
+    assert "jupyter-taskvalues[spark]" in task["error"]
+
+
+@pytest.mark.slow
+def test_with_pyspark_spark_sql_and_display_use_one_local_session(tmp_path: Path, runs_dir: Path) -> None:
+    task = _task(
+        tmp_path,
+        runs_dir,
+        "df = spark.range(5).toDF('n')\ndf.createOrReplaceTempView('numbers')\ndisplay(df)",
+        "# MAGIC %sql\n# MAGIC SELECT sum(n) AS total FROM numbers",
+        "dbutils.jobs.taskValues.set('total', int(_sqldf.collect()[0]['total']))\n"
+        "dbutils.jobs.taskValues.set('same', sql('SELECT 1').sparkSession is spark._target())\n"
+        "dbutils.jobs.taskValues.set('rows', table('numbers').count())",
+    )
+
+    assert task["state"] == "SUCCESS", task.get("error")
+    assert task["values"] == {"total": 10, "same": True, "rows": 5}
+    tables = [
+        _text(output["data"]["text/html"])
+        for output in _outputs(task)
+        if output["output_type"] == "display_data" and "text/html" in output["data"]
+    ]
+    assert len(tables) == 2 and "<table" in tables[0] and "total" in tables[1]
