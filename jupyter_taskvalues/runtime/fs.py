@@ -87,14 +87,27 @@ def _refuse(path: str) -> FsPathError:
     )
 
 
+def _climbs_out(path: str) -> bool:
+    """Whether the ``..`` parts of ``path`` go above where it starts (``/a/../../b``)."""
+    depth = 0
+    for part in path.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
 def _locate(path: str) -> _Location:
     if not isinstance(path, str) or not path:
         raise ValueError(f"A dbutils.fs path must be a non-empty string, not {path!r}.")
     if path.startswith("dbfs:") or ("://" not in path and not path.startswith("file:")):
         inner = path[len("dbfs:") :] if path.startswith("dbfs:") else path
-        normal = posixpath.normpath("/" + inner.lstrip("/"))
-        if normal.startswith("/.."):
+        if _climbs_out(inner):
             raise _refuse(path)
+        normal = posixpath.normpath("/" + inner.lstrip("/"))
         fs, root = _url_to_fs(_dbfs_root())
         root = root.rstrip("/")
         return _Location(fs, root + (normal if normal != "/" else ""), "dbfs:" + normal)
@@ -107,13 +120,16 @@ def _locate(path: str) -> _Location:
                 return _Location(fs, inner, "file:" + local)
         raise _refuse(path)
     fs, inner = _url_to_fs(path)
+    if _climbs_out(inner):
+        raise _refuse(path)
     normal = posixpath.normpath(inner) if inner else inner
     for root in _extra_roots():
         if "://" not in root:
             continue
         root_fs, root_inner = _url_to_fs(root)
         if type(root_fs) is type(fs) and _inside(normal, posixpath.normpath(root_inner)):
-            return _Location(fs, normal, str(fs.unstrip_protocol(normal)))
+            scheme = path.split("://", 1)[0]
+            return _Location(fs, normal, f"{scheme}://{normal.lstrip('/')}")
     raise _refuse(path)
 
 

@@ -669,22 +669,29 @@ def test_notebook_exit_survives_pickling() -> None:
     assert (type(error), error.value) == (NotebookExit, "value")
 
 
-def test_notebook_run_is_not_supported(dbutils: DBUtils) -> None:
-    with pytest.raises(NotImplementedError, match="Make that notebook a task"):
+def test_notebook_run_of_a_missing_notebook_names_every_file_tried(
+    dbutils: DBUtils, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_taskvalues.runtime.notebook_run import WorkflowException
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WorkflowException, match=r"'other'.*other\.py, other\.ipynb, other\.md"):
         dbutils.notebook.run("other", 60, {})
 
 
 @pytest.mark.parametrize(
     ("path", "words"),
     [
-        ("", ["jobs", "widgets", "notebook"]),
+        ("", ["fs", "jobs", "notebook", "secrets", "widgets"]),
         ("jobs", ["taskValues"]),
         ("jobs.taskValues", ["get(taskKey", "set(key", "debugValue", "49,152", "250"]),
         (
             "widgets",
             ["text(", "dropdown(", "combobox(", "multiselect(", "getAll(", "removeAll(", "getArgument("],
         ),
-        ("notebook", ["exit(value"]),
+        ("notebook", ["exit(value", "run(path"]),
+        ("secrets", ["JUPYTER_TASKVALUES_SECRET_", "[REDACTED]"]),
+        ("fs", ["/Volumes/", "JUPYTER_TASKVALUES_DBFS_ROOT"]),
     ],
 )
 def test_help_texts_describe_each_utility(
@@ -714,7 +721,7 @@ def test_reprs_point_to_help(dbutils: DBUtils) -> None:
 
 
 def test_databricks_only_utilities_raise_a_clear_attribute_error(dbutils: DBUtils) -> None:
-    with pytest.raises(AttributeError, match=r"dbutils\.fs is not available in jupyter-taskvalues"):
-        dbutils.fs.ls("/")  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match=r"dbutils\.library is not available in jupyter-taskvalues"):
+        dbutils.library.restartPython()  # type: ignore[attr-defined]
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         dbutils.nonsense  # type: ignore[attr-defined]
