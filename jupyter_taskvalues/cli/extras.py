@@ -25,6 +25,7 @@ EXTRAS: dict[str, str] = {
     "sklearn": "examples",
     "argcomplete": "completion",
     "jupytext": "jupytext",
+    "pyspark": "spark",
 }
 
 #: Distribution names of modules that no extra installs (a URL scheme's fsspec implementation).
