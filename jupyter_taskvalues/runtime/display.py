@@ -21,10 +21,10 @@ from .spark import DISPLAY_MAX_ROWS, is_spark_dataframe
 __all__ = ["display", "displayHTML"]
 
 
-def _ipython_display(*objs: Any, **kwargs: Any) -> None:
+def _ipython_display(*objs: Any, **kwargs: Any) -> Any:
     from IPython.display import display as ipython_display  # lazy: IPython is a front end
 
-    ipython_display(*objs, **kwargs)  # type: ignore[no-untyped-call]
+    return ipython_display(*objs, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _rows_frame(obj: list[Any]) -> Any:
@@ -46,7 +46,7 @@ def _rows_frame(obj: list[Any]) -> Any:
     return pandas.DataFrame.from_records(records)
 
 
-def display(input: Any = None, *args: Any, **kwargs: Any) -> None:
+def display(input: Any = None, *args: Any, **kwargs: Any) -> Any:
     """Show ``input`` in the notebook as rich output: a DataFrame (pandas or Spark) as a table.
 
     Parameters
@@ -56,21 +56,26 @@ def display(input: Any = None, *args: Any, **kwargs: Any) -> None:
     *args, **kwargs
         Further objects and options, handed to IPython's ``display`` (Databricks' streaming options such as
         ``streamName`` are accepted and ignored).
+
+    Returns
+    -------
+    Any
+        What IPython's ``display`` returns (a ``DisplayHandle`` with ``display_id=True``), else ``None``.
     """
     for option in ("streamName", "trigger", "checkpointLocation"):
         kwargs.pop(option, None)
     if input is None and not args:
-        return
+        return None
     if is_spark_dataframe(input):
         rows = input.limit(DISPLAY_MAX_ROWS + 1).toPandas()
         if len(rows) > DISPLAY_MAX_ROWS:
-            _ipython_display(rows.head(DISPLAY_MAX_ROWS), *args, **kwargs)
+            handle = _ipython_display(rows.head(DISPLAY_MAX_ROWS), *args, **kwargs)
             print(f"Showing the first {DISPLAY_MAX_ROWS:,} rows.")
-            return
+            return handle
         input = rows
     elif isinstance(input, list) and (frame := _rows_frame(input)) is not None:
         input = frame
-    _ipython_display(input, *args, **kwargs)
+    return _ipython_display(input, *args, **kwargs)
 
 
 def displayHTML(html: str) -> None:

@@ -73,3 +73,31 @@ def test_sql_statements_split_at_semicolons_outside_quotes_and_comments() -> Non
     query = "SELECT 'a;b' AS x; -- a comment; still comment\nSELECT `c;d` FROM t;\n\n"
 
     assert split_statements(query) == ["SELECT 'a;b' AS x", "SELECT `c;d` FROM t"]
+
+
+def test_display_of_a_spark_like_dataframe_limits_rows_before_collecting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pandas as pd
+
+    from jupyter_taskvalues.runtime import display as display_module
+
+    calls: list[int] = []
+
+    class DataFrame:  # shaped like pyspark's, module included: display must not collect it whole
+        __module__ = "pyspark.sql.dataframe"
+
+        def limit(self, n: int) -> DataFrame:
+            calls.append(n)
+            return self
+
+        def toPandas(self) -> pd.DataFrame:
+            return pd.DataFrame({"n": range(calls[-1])})
+
+    shown: list[object] = []
+    monkeypatch.setattr(display_module, "_ipython_display", lambda obj, *a, **k: shown.append(obj))
+
+    display_module.display(DataFrame())
+
+    assert calls == [spark_module.DISPLAY_MAX_ROWS + 1]
+    assert isinstance(shown[0], pd.DataFrame) and len(shown[0]) == spark_module.DISPLAY_MAX_ROWS
