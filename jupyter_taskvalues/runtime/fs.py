@@ -87,6 +87,11 @@ def _refuse(path: str) -> FsPathError:
     )
 
 
+def _is_local(fs: Any) -> bool:
+    protocol = fs.protocol
+    return "file" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
+
+
 def _climbs_out(path: str) -> bool:
     """Whether the ``..`` parts of ``path`` go above where it starts (``/a/../../b``)."""
     depth = 0
@@ -110,7 +115,10 @@ def _locate(path: str) -> _Location:
         normal = posixpath.normpath("/" + inner.lstrip("/"))
         fs, root = _url_to_fs(_dbfs_root())
         root = root.rstrip("/")
-        return _Location(fs, root + (normal if normal != "/" else ""), "dbfs:" + normal)
+        inner_path = root + (normal if normal != "/" else "")
+        if _is_local(fs) and not _inside(os.path.realpath(inner_path), os.path.realpath(root or "/")):
+            raise _refuse(path)  # a symbolic link under the root that leads out of it
+        return _Location(fs, inner_path, "dbfs:" + normal)
     if path.startswith("file:") and "://" not in path:
         local = os.path.realpath(path[len("file:") :])
         for root in _extra_roots():

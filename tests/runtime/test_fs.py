@@ -90,3 +90,14 @@ def test_configured_local_folders_and_fsspec_urls_are_usable(
     assert fs.head("/Volumes/c/s/v/notes.txt") == "local"
     with pytest.raises(FsPathError):
         fs.ls(f"file:{tmp_path}")
+
+
+def test_a_symbolic_link_under_the_dbfs_root_cannot_lead_out_of_it(fs: FsUtils, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "private.txt").write_text("not yours")
+    (tmp_path / "dbfs").mkdir()
+    (tmp_path / "dbfs" / "escape").symlink_to(outside)
+
+    with pytest.raises(FsPathError):
+        fs.head("dbfs:/escape/private.txt")
