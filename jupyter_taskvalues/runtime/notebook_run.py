@@ -97,16 +97,18 @@ def run_notebook(path: str, timeout_seconds: float = 0, arguments: Any = None) -
     NotebookRunTimeoutError
         The child ran longer than ``timeout_seconds``.
     """
-    from ..jobs.notebooks.formats import inject_parameters, read_notebook  # lazy: nbformat is slow to import
+    # lazy: nbformat is slow to import
+    from ..jobs.notebooks.formats import inject_parameters, read_notebook, resolve_notebook_path
 
     values = _arguments(arguments)
     try:
-        nb = inject_parameters(read_notebook(Path(path)), values)
+        resolved = resolve_notebook_path(Path(path))
+        nb = inject_parameters(read_notebook(resolved), values)
     except NotebookFormatError as e:
         raise WorkflowException(
             f"dbutils.notebook.run({path!r}) cannot run the notebook: {e}", path=path
         ) from e
-    cwd = str(Path(path).resolve().parent) if Path(path).exists() else str(Path.cwd())
+    cwd = str(resolved.resolve().parent)  # the child runs in its own folder, as a task does
     from nbformat import v4
 
     setup = [v4.new_code_cell(source) for source in _setup_cells(values, cwd)]  # type: ignore[no-untyped-call]

@@ -15,13 +15,13 @@ def test_outside_a_job_the_child_reads_its_arguments_as_widgets_and_returns_its_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     databricks_source(
-        tmp_path / "child.py",
+        tmp_path / "sub" / "child.py",
         "dbutils.widgets.text('name', 'nobody')",
         "import os\ndbutils.notebook.exit(f\"{dbutils.widgets.get('name')} in {os.path.basename(os.getcwd())}\")",
     )
     monkeypatch.chdir(tmp_path)
 
-    assert dbutils.notebook.run("./child", 60, {"name": "Ada"}) == f"Ada in {tmp_path.name}"
+    assert dbutils.notebook.run("./sub/child", 60, {"name": "Ada"}) == "Ada in sub"
 
 
 def test_a_child_that_fails_raises_naming_the_child_and_the_error(
