@@ -209,7 +209,10 @@ def _keep(
     }
     import nbformat
 
-    text = nbformat.writes(nb)  # type: ignore[no-untyped-call]
+    from .secrets import redact
+
+    # Secrets this kernel read (an argument, say) are redacted in the child's kept outputs too.
+    text = nbformat.writes(nbformat.from_dict(redact(nb)))  # type: ignore[no-untyped-call]
     where = _store(context.runs_dir).write_notebook(
         context.run_id, key, context.iteration, text.encode("utf-8")
     )

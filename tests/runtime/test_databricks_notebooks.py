@@ -248,6 +248,22 @@ def test_secret_values_are_redacted_from_the_executed_notebook_and_the_error(
     assert "hunter2-very-secret" not in task["error"] and "[REDACTED]" in task["error"]
 
 
+def test_a_secret_passed_to_a_notebook_run_child_is_redacted_in_the_kept_child(
+    tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_API__TOKEN", "tok-123456789")
+    databricks_source(tmp_path / "child.py", "print('got', dbutils.widgets.get('token'))")
+    task = _task(
+        tmp_path,
+        runs_dir,
+        "dbutils.notebook.run('./child', 60, {'token': dbutils.secrets.get('api', 'token')})",
+    )
+
+    assert task["state"] == "SUCCESS", task.get("error")
+    kept = json.dumps(RunStore(runs_dir).read_notebook(task["run_id"], "t.notebook_run.1"))
+    assert "tok-123456789" not in kept and "got [REDACTED]" in kept
+
+
 def test_a_missing_secret_raises_naming_scope_and_key(tmp_path: Path, runs_dir: Path) -> None:
     task = _task(tmp_path, runs_dir, "dbutils.secrets.get('payments', 'api-key')")
 
