@@ -168,6 +168,7 @@ def test_load_ext_in_a_fresh_interpreter_imports_dbutils_and_nothing_heavier() -
         "jupyter_taskvalues.ipython",
         "jupyter_taskvalues.ipython.extension",
         "jupyter_taskvalues.runtime",
+        "jupyter_taskvalues.runtime._help",
         "jupyter_taskvalues.runtime.dbutils",
         "jupyter_taskvalues.runtime.display",
         "jupyter_taskvalues.runtime.namespace",
@@ -175,6 +176,7 @@ def test_load_ext_in_a_fresh_interpreter_imports_dbutils_and_nothing_heavier() -
         "jupyter_taskvalues.runtime.secrets",
         "jupyter_taskvalues.runtime.session",
         "jupyter_taskvalues.runtime.spark",
+        "jupyter_taskvalues.runtime.widgets",
     ]
     heavy = ("html", "ipywidgets", "jupyter_taskvalues.store", "jupyter_taskvalues.widget")
     assert not [name for name in imported["load_ext"] if name.startswith(heavy)]
