@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import ValueNotFoundError
+from ..exceptions import StoreError, ValueNotFoundError
 from ._help import REPR as _REPR
 from ._help import print_help as _print_help
 from .session import active_context, session_values, set_session_value
@@ -106,20 +106,32 @@ class TaskValuesUtils:
         InvalidKeyError, InvalidValueError, ValueTooLargeError, ValueLimitError
             All ``ValueError``; nothing is stored. Outside a job run the value is validated all the same and
             kept in the interactive session.
+        StoreError
+            The runs directory cannot be written (a full disk): names the key and the cause; this value is
+            not stored, values set before it are kept.
         """
         context, attached = active_context()
         if context is None or attached:
             set_session_value(key, value)
             return
-        _store(context.runs_dir).set_value(
-            context.run_id,
-            context.task_key,
-            key,
-            value,
-            iteration=context.iteration,
-            attempt=context.attempt,
-            max_values=context.max_values,
-        )
+        try:
+            _store(context.runs_dir).set_value(
+                context.run_id,
+                context.task_key,
+                key,
+                value,
+                iteration=context.iteration,
+                attempt=context.attempt,
+                max_values=context.max_values,
+            )
+        except StoreError as e:  # a full disk, a read-only mount: name the value lost, and that no other was
+            raise StoreError(
+                f"Task value {key!r} of task {context.task_key!r} was not stored: {e} Values set before it are "
+                f"kept. Free space in (or fix) the runs directory {context.runs_dir}, then run the cell again.",
+                run_id=context.run_id,
+                task_key=context.task_key,
+                key=key,
+            ) from e
 
     def get(self, taskKey: str, key: str, default: Any = None, debugValue: Any = None) -> Any:
         """Return the latest value ``key`` that task ``taskKey`` set in this job run (a fresh copy).
