@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from .. import __version__
-from . import history, jobs
+from . import gc, history, jobs
 from .errors import EXIT_USAGE
 
 __all__ = ["COMMANDS", "Command", "build_parser"]
@@ -78,6 +78,13 @@ COMMANDS: tuple[Command, ...] = (
         "jupyter-taskvalues get latest Best_Model best_model",
         history.add_get_arguments,
         history.get,
+    ),
+    Command(
+        "gc",
+        "remove old runs (never a running one, or one a session is attached to)",
+        "jupyter-taskvalues gc --keep 50 --older-than 30 --dry-run",
+        gc.add_gc_arguments,
+        gc.gc,
     ),
 )
 

@@ -7,7 +7,9 @@ panel can show it as the *interactive session*, never as a job run (SPEC §1, "o
 ``%taskvalue attach RUN_ID TASK`` makes an interactive notebook act as ``TASK`` of an earlier run: ``get``
 then reads that run's real values, while ``set`` still lands here, so the earlier run is never modified.
 
-Everything here is per process and thread-safe; nothing is written to disk.
+Everything here is per process and thread-safe. The one thing written to disk is a record of the attachment
+in the run's folder (:meth:`RunStore.record_attachment <jupyter_taskvalues.store._local.RunStore.
+record_attachment>`), removed on detach, so that run retention (``jupyter-taskvalues gc``) keeps that run.
 """
 
 from __future__ import annotations
@@ -152,9 +154,23 @@ def attach(run_id: str, task_key: str, *, runs_dir: str | None = None) -> TaskCo
         runs_dir=str(directory),
         parameters={str(k): str(v) for k, v in parameters.items()} if isinstance(parameters, dict) else {},
     )
+    store.record_attachment(run_id)  # run retention in another process must keep this run
     with _lock:
-        _attached = context
+        previous, _attached = _attached, context
+    if previous is not None and (previous.run_id, previous.runs_dir) != (run_id, context.runs_dir):
+        _release(previous)
     return context
+
+
+def _release(context: TaskContext) -> None:
+    """Remove this process's attachment record of ``context``'s run (it may have been removed already)."""
+    from ..exceptions import TaskValuesError
+    from ..store._local import RunStore
+
+    try:
+        RunStore(context.runs_dir).release_attachment(context.run_id)
+    except (OSError, TaskValuesError):  # the run or its folder is gone: there is nothing left to release
+        return
 
 
 def detach() -> TaskContext | None:
@@ -162,6 +178,8 @@ def detach() -> TaskContext | None:
     global _attached
     with _lock:
         previous, _attached = _attached, None
+    if previous is not None:
+        _release(previous)
     return previous
 
 

@@ -86,6 +86,7 @@ from ..exceptions import (
     ValueNotFoundError,
 )
 from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
+from . import _attachments
 from ._log import LOG_NAME, Entry, LogState, Slot, ValueLog, decode_values, frame, synced, value_log
 
 try:
@@ -478,6 +479,27 @@ class RunStore:
         if not (path / "run.json").exists():
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
         shutil.rmtree(path)
+
+    # -- attachments (%taskvalue attach; run retention keeps an attached run) -----------------------------
+
+    def record_attachment(self, run_id: str) -> None:
+        """Record that this process is attached to ``run_id`` (:mod:`._attachments`); a URL store records none."""
+        if self.is_local:
+            try:
+                _attachments.record_attachment(self.run_dir(run_id), _runner_identity(), utcnow())
+            except OSError as e:
+                raise StoreError(f"Cannot record the attachment to run {run_id!r}: {e}", run_id=run_id) from e
+
+    def release_attachment(self, run_id: str) -> None:
+        """Remove this process's attachment record of ``run_id``, if any."""
+        if self.is_local:
+            _attachments.release_attachment(self.run_dir(run_id), _runner_identity())
+
+    def attachments(self, run_id: str) -> list[dict[str, Any]]:
+        """Return the records of the live processes attached to ``run_id`` (none on a URL store)."""
+        if not self.is_local:
+            return []
+        return _attachments.live_attachments(self.run_dir(run_id), _runner_alive_here)
 
     # -- task records -------------------------------------------------------------------------------------
 
