@@ -84,7 +84,7 @@ class TaskValuesExtension(ExtensionApp):  # type: ignore[misc]
     def initialize_settings(self) -> None:
         """Put the extension where the handlers find it, and make the runner manager."""
         self.settings[SETTINGS_KEY] = self
-        self.runner  # noqa: B018 - made now, so that a config error shows at start-up
+        self.runner.start_retention()  # made now, so that a config error shows at start-up
         self.log.info("jupyter_taskvalues: serving runs from %s", self.runs_dir)
 
     def initialize_handlers(self) -> None:

@@ -13,6 +13,11 @@ Limits are traitlets (``c.RunnerManager.<name>``): :attr:`RunnerManager.max_conc
 start past it is refused with a conflict, nothing is created), :attr:`RunnerManager.max_parallel` kernels per
 run, :attr:`RunnerManager.output_lines` lines of output kept per running task, for the last
 :attr:`RunnerManager.finished_runs_kept` runs.
+
+Run retention is off unless :attr:`RunnerManager.retention_keep` or :attr:`RunnerManager.retention_older_than_days`
+is set: then the manager removes old runs from the runs directory when the server starts and every
+:attr:`RunnerManager.retention_interval` seconds, through the same function as ``jupyter-taskvalues gc``
+(:func:`~jupyter_taskvalues.jobs.retention.collect_garbage`: never a running run, nor one a session is attached to).
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Float, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..exceptions import TaskValuesError
 from ..jobs.api import async_repair_run, async_run_job, open_store
 from ..jobs.hooks import streaming_output
+from ..jobs.retention import GcResult, collect_garbage
 from ..jobs.scheduler import JobRun, RunOptions, downstream_of, repairable
 from ..jobs.spec.loader import load_job, merge_parameters
 from ..store._local import RunStore, new_run_id, utcnow
@@ -113,10 +120,36 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
         ),
     ).tag(config=True)
 
+    retention_keep = Integer(
+        None,
+        allow_none=True,
+        help=(
+            "Run retention: keep this many newest runs in the runs directory and remove the others (as "
+            "`jupyter-taskvalues gc --keep N`), at start and every retention_interval seconds. Running runs and "
+            "runs a session is attached to always stay. Default: unset (no run is removed)."
+        ),
+    ).tag(config=True)
+
+    retention_older_than_days = Float(
+        None,
+        allow_none=True,
+        help=(
+            "Run retention: remove runs that ended more than this many days ago (as `jupyter-taskvalues gc "
+            "--older-than DAYS`); with retention_keep, only runs past both rules go. Default: unset."
+        ),
+    ).tag(config=True)
+
+    retention_interval = Float(
+        3600.0,
+        help="Seconds between two run-retention passes while the server runs (0: only at start).",
+    ).tag(config=True)
+
     def __init__(self, runs_dir: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runs_dir = runs_dir
         self._runs: OrderedDict[str, ManagedRun] = OrderedDict()
+        self._retention_timer: PeriodicCallback | None = None
+        self._collecting = False
 
     @property
     def store(self) -> RunStore:
@@ -340,10 +373,56 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
             )
         return f"Run {run_id!r} has finished ({state}); there is nothing to cancel."
 
+    # -- run retention -------------------------------------------------------------------------------------
+
+    @property
+    def retention_enabled(self) -> bool:
+        """Whether a retention rule is set."""
+        return self.retention_keep is not None or self.retention_older_than_days is not None
+
+    def start_retention(self) -> None:
+        """Schedule a retention pass on the server's event loop now, and one every :attr:`retention_interval`."""
+        if not self.retention_enabled or self._retention_timer is not None:
+            return
+        IOLoop.current().add_callback(self.collect_garbage)
+        if self.retention_interval > 0:
+            self._retention_timer = PeriodicCallback(self.collect_garbage, self.retention_interval * 1000)
+            self._retention_timer.start()
+
+    async def collect_garbage(self) -> GcResult | None:
+        """Run one retention pass with the configured rules (in a thread); ``None`` if off or one is going."""
+        if not self.retention_enabled or self._collecting:
+            return None
+        self._collecting = True
+        try:
+            result = await asyncio.to_thread(
+                collect_garbage,
+                self.store,
+                keep=self.retention_keep,
+                older_than_days=self.retention_older_than_days,
+            )
+        except (TaskValuesError, OSError, ValueError) as e:  # a bad setting or an unreadable store: say so
+            self.log.error("jupyter_taskvalues: run retention failed in %s: %s", self.runs_dir, e)
+            return None
+        finally:
+            self._collecting = False
+        if result.removed or result.failed:
+            self.log.info(
+                "jupyter_taskvalues: run retention removed %d run(s) from %s (%d kept, %d could not be removed)",
+                len(result.removed),
+                self.runs_dir,
+                result.kept,
+                len(result.failed),
+            )
+        return result
+
     # -- shutdown ------------------------------------------------------------------------------------------
 
     async def shutdown(self) -> None:
         """Cancel every run still executing and wait (up to :attr:`shutdown_timeout`) for it to record it."""
+        if self._retention_timer is not None:
+            self._retention_timer.stop()
+            self._retention_timer = None
         tasks = []
         for managed in list(self._runs.values()):
             if not managed.active or managed.task is None:
