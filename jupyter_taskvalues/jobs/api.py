@@ -18,11 +18,13 @@ from typing import Any, TypeVar
 
 from ..context import default_runs_dir
 from ..document import run_document
-from ..exceptions import JobSpecError
+from ..exceptions import JobSpecError, RunNotFoundError
 from ..store._local import RunStore, new_run_id, url_scheme
 from ..values import MAX_VALUES_PER_RUN
 from .model import JobSpec
+from .plan import plan_job, refusal
 from .scheduler import JobRun, RunHooks, RunOptions, downstream_of, repairable
+from .selection import select_tasks
 from .spec.loader import load_job, merge_parameters
 
 __all__ = [
@@ -72,6 +74,7 @@ def _static_tasks(spec: JobSpec) -> dict[str, dict[str, Any]]:
         notebook = task.notebook or (task.for_each.task.notebook if task.for_each else None)
         tasks[task.task_key] = {
             "type": task.kind,
+            "task_type": task.type_name,
             "depends_on": [{"task_key": d.task_key, "outcome": d.outcome} for d in task.depends_on],
             "run_if": task.run_if,
             "notebook_path": str(notebook.path) if notebook else None,
@@ -90,6 +93,7 @@ async def async_run_job(
     hooks: RunHooks | None = None,
     run_id: str | None = None,
     on_created: Any = None,
+    parent: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run a job and return its run document.
 
@@ -103,10 +107,24 @@ async def async_run_job(
         Job parameter overrides; each must be a parameter the job defines.
     on_created
         Called with the :class:`~.scheduler.JobRun` once the run exists (the CLI uses it to wire Ctrl-C).
+    parent
+        For the child run of a ``run_job_task``: ``{"run_id", "task_key"}`` of the task that started it.
+
+    Raises
+    ------
+    JobSpecError
+        Before anything is written: a task needs a workspace and is not stubbed (see :mod:`.plan`), a stub
+        names no task, ``options.only`` names an unknown task, or ``options.from_run`` is not a run.
     """
     spec = job if isinstance(job, JobSpec) else load_job(Path(job), job=job_name)
     options = options or RunOptions()
     store = open_store(runs_dir, max_values=options.max_values)
+    selected = select_tasks(spec, options.only) if options.only else None
+    _check_stubs(spec, options)
+    refused = refusal(spec, plan_job(spec, stubs=options.stubs, selected=selected))
+    if refused is not None:
+        raise refused
+    earlier = _earlier_run(store, spec, options.from_run) if options.from_run else None
     run_id = run_id or new_run_id()
     merged = _resolve_parameters(spec, merge_parameters(spec, parameters or {}), run_id)
     run_id = store.create_run(
@@ -116,9 +134,46 @@ async def async_run_job(
         parameters=merged,
         run_id=run_id,
         max_values=options.max_values,
-        extra={"source": spec.source, "job": job_name, "overrides": dict(parameters or {})},
+        extra={
+            "source": spec.source,
+            "job": job_name,
+            "overrides": dict(parameters or {}),
+            **({"parent_run_id": parent["run_id"], "parent_task_key": parent["task_key"]} if parent else {}),
+            **({"only": sorted(selected), "from_run": options.from_run} if selected is not None else {}),
+        },
     )
-    runner = JobRun(spec, store, run_id, parameters=merged, options=options, hooks=hooks)
+    if selected is not None:
+        _take_unselected(store, run_id, spec, selected, earlier)
+
+    async def child_runner(
+        job_key: str, job_parameters: dict[str, str], child: str, link: dict[str, str]
+    ) -> str:
+        # A child run of a job of the same bundle: same runs directory and options, no selection or stubs
+        # of the parent's tasks (stub keys are task keys of the parent job).
+        child_spec = load_job(spec.source, job=job_key)
+        child_options = RunOptions(**{**vars(options), "stubs": {}, "only": None, "from_run": None})
+        document = await async_run_job(
+            child_spec,
+            job_name=job_key,
+            parameters=job_parameters,
+            runs_dir=store.root,
+            options=child_options,
+            hooks=hooks,
+            run_id=child,
+            parent=link,
+        )
+        return str(document["state"])
+
+    runner = JobRun(
+        spec,
+        store,
+        run_id,
+        parameters=merged,
+        options=options,
+        hooks=hooks,
+        rerun=selected,
+        child_runner=child_runner,
+    )
     if on_created is not None:
         on_created(runner)
     with store.heartbeat(run_id):  # readers on other machines tell a live run from a dead runner by it
@@ -184,6 +239,68 @@ async def async_repair_run(
     with store.heartbeat(run_id):  # readers on other machines tell a live run from a dead runner by it
         await runner.run()
     return run_document(store, run_id)
+
+
+def _check_stubs(spec: JobSpec, options: RunOptions) -> None:
+    from .spec.validation import did_you_mean
+
+    keys = spec.task_keys
+    unknown = [k for k in options.stubs if k not in keys]
+    if unknown:
+        message = (
+            f"--stub {unknown[0]!r}: job {spec.name!r} has no task {unknown[0]!r}{did_you_mean(unknown[0], keys)} "
+            f"(tasks: {', '.join(keys)})."
+        )
+        raise JobSpecError(message, problems=[message], path=spec.source)
+
+
+def _earlier_run(store: RunStore, spec: JobSpec, from_run: str) -> dict[str, Any]:
+    try:
+        run = store.read_run(from_run)
+    except (RunNotFoundError, JobSpecError, ValueError) as e:
+        raise JobSpecError(
+            f"--from-run {from_run!r}: no such run in {store.root} ({e}). Give a run id that "
+            "`jupyter-taskvalues runs` lists.",
+            path=spec.source,
+        ) from None
+    if run.get("job_name") != spec.name:
+        raise JobSpecError(
+            f"--from-run {from_run!r} is a run of job {run.get('job_name')!r}, not of {spec.name!r}; give a run "
+            "of the same job.",
+            path=spec.source,
+        )
+    return run
+
+
+def _take_unselected(
+    store: RunStore, run_id: str, spec: JobSpec, selected: set[str], earlier: dict[str, Any] | None
+) -> None:
+    """Record the tasks ``--only`` leaves out: taken from the earlier run (state and values), else EXCLUDED."""
+    from ..document import blank_task_record
+    from ..store._local import utcnow
+
+    for task in spec.tasks:
+        key = task.task_key
+        if key in selected:
+            continue
+        old = store.read_task(earlier["run_id"], key) if earlier else None
+        if old is not None:
+            record = {k: v for k, v in old.items() if k != "history"} | {
+                "history": [],
+                "taken_from_run": earlier["run_id"] if earlier else None,
+            }
+            for value_key, value in store.list_values(record["taken_from_run"], key).items():
+                store.set_value(run_id, key, value_key, value.value)
+        else:
+            now = utcnow()
+            record = blank_task_record(task.kind) | {
+                "state": "EXCLUDED",
+                "start_time": now,
+                "end_time": now,
+                "error": None,
+                "not_selected": True,
+            }
+        store.write_task(run_id, key, record)
 
 
 def _run_sync(coroutine: Coroutine[Any, Any, T]) -> T:

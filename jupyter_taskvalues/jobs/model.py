@@ -18,7 +18,11 @@ __all__ = [
     "JobParameter",
     "JobSpec",
     "NotebookTask",
+    "RunJobTask",
+    "ScriptTask",
     "Task",
+    "WheelTask",
+    "WorkspaceTask",
 ]
 
 RUN_IF_CONDITIONS = (
@@ -73,8 +77,59 @@ class ForEachTask:
 
 
 @dataclass(frozen=True)
+class ScriptTask:
+    """``spark_python_task`` (or a ``python_task``-style file task): a Python file run as a script.
+
+    ``path`` is absolute, resolved against the file that named it; ``parameters`` become ``sys.argv[1:]``.
+    """
+
+    path: Path
+    parameters: tuple[str, ...] = ()
+    source_path: str = ""
+    type_name: str = "spark_python_task"
+
+
+@dataclass(frozen=True)
+class WheelTask:
+    """``python_wheel_task``: the entry point ``entry_point`` of distribution ``package_name``.
+
+    ``wheels`` are the ``libraries: [{whl: ...}]`` files (absolute), ``projects`` the bundle's ``artifacts``
+    folders (built into a wheel at run time). ``parameters`` are argv as written; ``named_parameters`` become
+    ``--name=value`` items after them.
+    """
+
+    package_name: str
+    entry_point: str
+    parameters: tuple[str, ...] = ()
+    named_parameters: dict[str, str] = field(default_factory=dict)
+    wheels: tuple[Path, ...] = ()
+    projects: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunJobTask:
+    """``run_job_task``: ``job_id`` as written; ``job_key`` is the bundle job it names, when it names one."""
+
+    job_id: str
+    job_key: str | None = None
+    job_parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkspaceTask:
+    """A task type that needs a Databricks workspace (``sql_task``, ``dbt_task``, ...), kept by its type name."""
+
+    type_name: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Task:
-    """One task of a job. Exactly one of ``notebook``, ``condition`` and ``for_each`` is set."""
+    """One task of a job. Exactly one of the kind fields (``notebook`` ... ``workspace``) is set.
+
+    ``disabled`` is the job file's ``disabled: true``; ``stub`` the task values of a job-file-side stub (the
+    task tag ``jupyter_taskvalues_stub``), or ``None``.
+    """
 
     task_key: str
     depends_on: tuple[Dependency, ...] = ()
@@ -82,6 +137,12 @@ class Task:
     notebook: NotebookTask | None = None
     condition: ConditionTask | None = None
     for_each: ForEachTask | None = None
+    script: ScriptTask | None = None
+    wheel: WheelTask | None = None
+    run_job: RunJobTask | None = None
+    workspace: WorkspaceTask | None = None
+    disabled: bool = False
+    stub: dict[str, object] | None = None
     description: str = ""
     max_retries: int = 0
     min_retry_interval_millis: int = 0
@@ -90,12 +151,30 @@ class Task:
 
     @property
     def kind(self) -> str:
-        """``"notebook"``, ``"condition"`` or ``"for_each"``."""
+        """``"notebook"``, ``"condition"``, ``"for_each"``, ``"script"``, ``"wheel"``, ``"run_job"`` or
+        ``"workspace"``."""
         if self.condition is not None:
             return "condition"
         if self.for_each is not None:
             return "for_each"
+        if self.script is not None:
+            return "script"
+        if self.wheel is not None:
+            return "wheel"
+        if self.run_job is not None:
+            return "run_job"
+        if self.workspace is not None:
+            return "workspace"
         return "notebook"
+
+    @property
+    def type_name(self) -> str:
+        """The task type as the job file spells it (``notebook_task``, ``sql_task``...)."""
+        if self.script is not None:
+            return self.script.type_name
+        if self.workspace is not None:
+            return self.workspace.type_name
+        return "python_wheel_task" if self.kind == "wheel" else f"{self.kind}_task"
 
 
 @dataclass(frozen=True)
@@ -118,6 +197,8 @@ class JobSpec:
     max_concurrent_runs: int = 1
     source: str = ""  # the file the job was loaded from
     allow_missing_references: bool = False  # leave a reference to an unset value as literal text
+    #: The jobs of the same bundle a ``run_job_task`` may name: key, name and local id -> job key.
+    bundle_jobs: dict[str, str] = field(default_factory=dict)
 
     def task(self, task_key: str) -> Task:
         """Return the task named ``task_key``; ``KeyError`` if there is none."""

@@ -16,8 +16,9 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..context import TaskContext
@@ -30,6 +31,13 @@ from .executors.notebook import NotebookResult, NotebookRun
 from .executors.registry import make_executor
 from .hooks import RunHooks
 from .model import JobSpec, Task
+from .tasks.base import TaskRequest, TaskResult
+from .tasks.script import run_script
+from .tasks.stub import run_stub
+from .tasks.wheel import argv_of, run_wheel
+
+#: Starts a child run of a job of the same bundle: (job key, job parameters, child run id, parent) -> state.
+ChildRunner = Callable[[str, dict[str, str], str, dict[str, str]], Awaitable[str]]
 
 __all__ = ["JobRun", "RunHooks", "RunOptions", "downstream_of"]
 
@@ -47,6 +55,12 @@ class RunOptions:
     max_values: int | None = None
     executor: str = "local"  # a name in jobs.executors.EXECUTORS
     executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"scheduler": "tcp://..."}
+    #: Tasks that succeed with these task values instead of running (``--stub TASK[=VALUES.json]``).
+    stubs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Run only these tasks (``--only``: ``T``, ``+T`` with its upstream, ``T+`` with its downstream).
+    only: tuple[str, ...] | None = None
+    #: The earlier run the tasks not selected by ``only`` are taken from, with their values.
+    from_run: str | None = None
 
 
 def downstream_of(spec: JobSpec, roots: Iterable[str]) -> set[str]:
@@ -90,6 +104,7 @@ class JobRun:
         hooks: RunHooks | None = None,
         rerun: set[str] | None = None,
         repair_count: int = 0,
+        child_runner: ChildRunner | None = None,
     ) -> None:
         self.spec = spec
         self.store = store
@@ -98,6 +113,7 @@ class JobRun:
         self.options = options or RunOptions()
         self.hooks = hooks or RunHooks()
         self.repair_count = repair_count
+        self.child_runner = child_runner
         self.records: dict[str, dict[str, Any]] = {}
         self.states: dict[str, str] = {}
         self._rerun = set(spec.task_keys) if rerun is None else rerun
@@ -116,7 +132,7 @@ class JobRun:
         self.store.update_run(self.run_id, state="RUNNING", start_time=utcnow(), end_time=None)
         self.hooks.run_started(self.run_id, self.spec)
         self._executor.expect(
-            sum(1 for t in self.spec.tasks if t.task_key in self._rerun and t.kind == "notebook")
+            sum(1 for t in self.spec.tasks if t.task_key in self._rerun and self._uses_kernel(t))
         )
         try:
             timeout = self.spec.timeout_seconds or None
@@ -183,6 +199,32 @@ class JobRun:
             if task.task_key not in self.states or self.states[task.task_key] not in FINAL_STATES:
                 self._finish(task.task_key, "UPSTREAM_CANCELED")
 
+    def _uses_kernel(self, task: Task) -> bool:
+        return task.kind == "notebook" and not task.disabled and self._stub_of(task) is None
+
+    def _stub_of(self, task: Task) -> dict[str, Any] | None:
+        return self.options.stubs.get(task.task_key, task.stub)
+
+    def _disabled_verdict(self, task: Task) -> str | None:
+        """Databricks' rule for a task downstream of disabled tasks: ``"DISABLED"`` when it cannot run for them.
+
+        ``ALL_SUCCESS`` and ``ALL_FAILED`` are not met by a disabled parent; ``AT_LEAST_ONE_SUCCESS``,
+        ``NONE_FAILED`` and ``AT_LEAST_ONE_FAILED`` judge the other parents (none left: disabled too);
+        ``ALL_DONE`` counts a disabled parent as done.
+        """
+        disabled = [
+            d
+            for d in task.depends_on
+            if self.records.get(d.task_key, {}).get("termination_code") == "DISABLED"
+        ]
+        if not disabled:
+            return None
+        if task.run_if in ("ALL_SUCCESS", "ALL_FAILED"):
+            return "DISABLED"
+        if task.run_if != "ALL_DONE" and len(disabled) == len(task.depends_on):
+            return "DISABLED"
+        return None
+
     def _start_ready_tasks(self) -> None:
         progressed = True
         while progressed:
@@ -194,11 +236,22 @@ class JobRun:
                 dependency_states = [self._dependency_state(d.task_key, d.outcome) for d in task.depends_on]
                 if any(state not in FINAL_STATES for state in dependency_states):
                     continue
-                verdict = (
-                    "UPSTREAM_CANCELED" if self._canceled else run_if_verdict(task.run_if, dependency_states)
-                )
+                if task.disabled or self._disabled_verdict(task):
+                    if self._uses_kernel(task):
+                        self._executor.forget(1)
+                    # Databricks ends a disabled task with the termination code DISABLED; it counts as skipped.
+                    self.records[key].update(termination_code="DISABLED", disabled=True)
+                    self._finish(key, "EXCLUDED")
+                    progressed = True
+                    continue
+                others = [
+                    state
+                    for d, state in zip(task.depends_on, dependency_states)
+                    if self.records.get(d.task_key, {}).get("termination_code") != "DISABLED"
+                ]  # a disabled parent is left out of the run_if judgement (see _disabled_verdict)
+                verdict = "UPSTREAM_CANCELED" if self._canceled else run_if_verdict(task.run_if, others)
                 if verdict is not None:
-                    if task.kind == "notebook":
+                    if self._uses_kernel(task):
                         self._executor.forget(1)
                     self._finish(key, verdict)
                     progressed = True
@@ -257,16 +310,28 @@ class JobRun:
         key = task.task_key
         self.records[key].update(state="RUNNING", start_time=utcnow())
         self.states[key] = "RUNNING"
-        if (
-            task.kind != "notebook"
-        ):  # a notebook task's record is written once, when its kernel is ready to go
-            self._update(key)
+        stub = self._stub_of(task)
+        if task.kind != "notebook" or stub is not None:
+            self._update(key)  # a notebook task's record is written once, when its kernel is ready to go
         try:
-            if task.kind == "condition":
+            if stub is not None:
+                result = run_stub(self.store, self.run_id, key, stub)
+                self.records[key].update(_outcome(result))
+                self._finish(key, result.state)
+            elif task.kind == "workspace":
+                assert task.workspace is not None
+                self.records[key]["error"] = (
+                    f"Task {key!r} is a {task.workspace.type_name}, which needs a Databricks workspace; stub it "
+                    f"(--stub {key}=VALUES.json) or leave it out (--only)."
+                )
+                self._finish(key, "FAILED")
+            elif task.kind == "run_job":
+                await self._run_child_job(task)
+            elif task.kind == "condition":
                 self._run_condition(task)
             elif task.kind == "for_each":
                 await self._run_for_each(task)
-            else:
+            else:  # notebook, script and wheel tasks: attempts with the retry policy
                 outcome = await self._run_notebook_attempts(task, self.records[key], key)
                 self.records[key].update(outcome)
                 self._finish(key, outcome["state"])
@@ -276,6 +341,43 @@ class JobRun:
                 self.records[key]["error"] = self.records[key]["error"] or "The run was canceled."
                 self._finish(key, "CANCELED")
             raise
+
+    async def _run_child_job(self, task: Task) -> None:
+        from ..store._local import new_run_id
+
+        assert task.run_job is not None
+        key = task.task_key
+        job_key = task.run_job.job_key or self.spec.bundle_jobs.get(task.run_job.job_id)
+        ctx = self._context(task, execution_count=1)
+        try:
+            parameters = {n: resolve(v, ctx) for n, v in task.run_job.job_parameters.items()}
+        except ReferenceResolutionError as e:
+            self.records[key]["error"] = str(e)
+            self._finish(key, "FAILED")
+            return
+        if job_key is None or self.child_runner is None:
+            self.records[key]["error"] = (
+                f"Task {key!r} runs job {task.run_job.job_id!r}, which is not a job of this bundle; stub it "
+                f"(--stub {key}=VALUES.json) or define the job in the bundle."
+            )
+            self._finish(key, "FAILED")
+            return
+        child = new_run_id()
+        self._update(key, child_run_id=child, child_job=job_key, parameters=parameters)
+        try:
+            state = await self.child_runner(
+                job_key, parameters, child, {"run_id": self.run_id, "task_key": key}
+            )
+        except TaskValuesError as e:
+            self.records[key]["error"] = f"The child run of job {job_key!r} could not start: {e}"
+            self._finish(key, "FAILED")
+            return
+        if state != "SUCCESS":
+            self.records[key]["error"] = f"The child run {child} of job {job_key!r} ended {state}."
+        self.records[key]["child_result_state"] = state
+        self._finish(
+            key, "SUCCESS" if state == "SUCCESS" else "CANCELED" if state == "CANCELED" else "FAILED"
+        )
 
     def _run_condition(self, task: Task) -> None:
         assert task.condition is not None
@@ -356,8 +458,7 @@ class JobRun:
     async def _run_notebook_attempts(
         self, task: Task, record: dict[str, Any], key: str, iteration: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Run a notebook task (or one for-each iteration of it) with its retry policy; return the outcome."""
-        assert task.notebook is not None
+        """Run a notebook, script or wheel task (or one for-each iteration) with its retry policy; return the outcome."""
         index = iteration["index"] if iteration is not None else None
         element = iteration["input"] if iteration is not None else NO_INPUT
         attempts: list[dict[str, Any]] = record.setdefault("attempts", [])
@@ -367,6 +468,7 @@ class JobRun:
                 self.store.archive_attempt(self.run_id, key, number - 1)
             try:
                 parameters = self._notebook_parameters(task, number, element)
+                argv = self._argv(task, number, element)
             except ReferenceResolutionError as e:
                 return {"state": "FAILED", "error": str(e)}
             record["parameters"] = parameters
@@ -389,18 +491,11 @@ class JobRun:
                 parameters=parameters,
                 max_values=self.options.max_values,
             )
-            request = NotebookRun(
-                notebook=task.notebook.path,
-                task=context,
-                output_path=self.store.notebook_path(self.run_id, key, index),
-                parameters=parameters,
-                timeout=float(task.timeout_seconds) or None,
-            )
             async with self._slots:
                 attempt.update(state="RUNNING", start_time=utcnow())
                 self._update(key)
                 try:
-                    result = await self._executor.run(request)
+                    result = await self._attempt(task, context, parameters, argv)
                 except asyncio.CancelledError:
                     attempt.update(state="CANCELED", end_time=utcnow(), error="The run was canceled.")
                     if iteration is not None:
@@ -413,11 +508,45 @@ class JobRun:
             self._update(key)
             await asyncio.sleep(task.min_retry_interval_millis / 1000)
 
+    async def _attempt(
+        self, task: Task, context: TaskContext, parameters: dict[str, str], argv: list[str]
+    ) -> NotebookResult | TaskResult:
+        """Run one attempt of a notebook (through the executor), script or wheel task."""
+        timeout = float(task.timeout_seconds) or None
+        if task.notebook is not None:
+            request = NotebookRun(
+                notebook=task.notebook.path,
+                task=context,
+                output_path=self.store.notebook_path(self.run_id, context.task_key, context.iteration),
+                parameters=parameters,
+                timeout=timeout,
+            )
+            return await self._executor.run(request)
+        folder = self.store.notebook_path(self.run_id, context.task_key).parent.parent / "logs"
+        if task.script is not None:
+            cwd = task.script.path.parent
+            return await run_script(task.script, argv, TaskRequest(context, folder, cwd, timeout))
+        assert task.wheel is not None
+        cwd = Path(self.spec.source or ".").resolve().parent
+        return await run_wheel(
+            task.wheel, argv, TaskRequest(context, folder, cwd, timeout), folder / "wheels"
+        )
+
+    def _argv(self, task: Task, execution_count: int, element: Any) -> list[str]:
+        """The resolved command-line arguments of a script or wheel task (``[]`` for a notebook)."""
+        ctx = self._context(task, execution_count=execution_count, element=element)
+        if task.script is not None:
+            return [resolve(value, ctx) for value in task.script.parameters]
+        if task.wheel is not None:
+            named = {n: resolve(v, ctx) for n, v in task.wheel.named_parameters.items()}
+            return argv_of(task.wheel, [resolve(v, ctx) for v in task.wheel.parameters], named)
+        return []
+
     def _notebook_parameters(self, task: Task, execution_count: int, element: Any) -> dict[str, str]:
         """Resolve the task's ``base_parameters``, then push the job parameters down (they win, as on Databricks)."""
-        assert task.notebook is not None
         ctx = self._context(task, execution_count=execution_count, element=element)
-        parameters = {name: resolve(value, ctx) for name, value in task.notebook.base_parameters.items()}
+        given = task.notebook.base_parameters if task.notebook is not None else {}
+        parameters = {name: resolve(value, ctx) for name, value in given.items()}
         parameters.update(self.parameters)
         return parameters
 
@@ -464,7 +593,9 @@ class JobRun:
         )
 
 
-def _outcome(result: NotebookResult) -> dict[str, Any]:
+def _outcome(result: NotebookResult | TaskResult) -> dict[str, Any]:
+    if isinstance(result, TaskResult):
+        return {"state": result.state, "error": result.error, "exit_value": result.exit_value, **result.extra}
     return {
         "state": result.state,
         "error": result.error,
@@ -473,7 +604,7 @@ def _outcome(result: NotebookResult) -> dict[str, Any]:
     }
 
 
-def _should_retry(task: Task, result: NotebookResult, attempt: int) -> bool:
+def _should_retry(task: Task, result: NotebookResult | TaskResult, attempt: int) -> bool:
     if result.state == "CANCELED":
         return False
     if result.state == "TIMEDOUT" and not task.retry_on_timeout:

@@ -385,7 +385,7 @@ def test_outcome_only_on_a_condition_dependency(tmp_path: Path) -> None:
         ({"depend_on": [{"task_key": "x"}]}, "unknown field 'depend_on'; did you mean 'depends_on'?"),
         ({"depends_on": "a"}, "depends_on must be a list"),
         ({"depends_on": [{"name": "a"}]}, "a dependency is a mapping with a task_key"),
-        ({"spark_python_task": {"python_file": "x.py"}}, "it is a spark_python_task; only notebook"),
+        ({"spark_python_task": {"python_file": "x.py"}}, "a task has exactly one type"),
     ],
 )
 def test_task_field_problems(tmp_path: Path, fields: dict[str, Any], expected: str) -> None:
@@ -400,15 +400,11 @@ def test_numbers_given_as_text_are_accepted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "task_type",
-    ["spark_python_task", "sql_task", "python_wheel_task", "run_job_task", "pipeline_task", "dbt_task"],
+    "task_type", ["sql_task", "pipeline_task", "dbt_task", "dashboard_task", "new_kind_task"]
 )
-def test_unsupported_task_types_name_the_task_and_type(tmp_path: Path, task_type: str) -> None:
-    problem = one_problem(tmp_path, [{"task_key": "other", task_type: {}}])
-    assert problem == (
-        f"tasks[0] (task_key 'other'): it is a {task_type}; only notebook, condition and for-each tasks run "
-        "locally. Replace it with a notebook_task or remove it."
-    )
+def test_workspace_task_types_load_as_workspace_tasks(tmp_path: Path, task_type: str) -> None:
+    spec = load_job(write_job(tmp_path, [{"task_key": "other", task_type: {}}]))
+    assert (spec.tasks[0].kind, spec.tasks[0].type_name) == ("workspace", task_type)
 
 
 def test_task_with_no_type_or_two_types(tmp_path: Path) -> None:
@@ -620,7 +616,7 @@ def test_several_problems_are_reported_at_once_in_task_order(tmp_path: Path) -> 
         nb_task("ingest", run_if="SOMETIMES"),
         nb_task("bad key"),
         nb_task("train", "ingets", notebook_task={"notebook_path": "gone.ipynb"}),
-        {"task_key": "sql", "sql_task": {}},
+        nb_task("retry", max_retries=-5),
     ]
     path = write_job(tmp_path, tasks, timeout_seconds=-3)
     with pytest.raises(JobSpecError) as info:

@@ -1,4 +1,4 @@
-"""Load a job definition into a :class:`~.model.JobSpec` and validate it before anything runs.
+r"""Load a job definition into a :class:`~.model.JobSpec` and validate it before anything runs.
 
 :func:`load_job` reads Jobs API JSON/YAML and Asset Bundles (see :mod:`.sources`), builds the model, and
 checks the whole job (see :mod:`.validation`): every problem is collected, each with its location, and
@@ -8,7 +8,10 @@ raised at once as one :class:`~jupyter_taskvalues.exceptions.JobSpecError`::
 
 Choices (**ours**, where Databricks' behaviour is unknown or cannot apply locally):
 
-- Only notebook, condition and for-each tasks run locally; any other task type is a problem.
+- Every task type loads: notebook, script (``spark_python_task``), wheel, ``run_job_task``, condition and
+  for-each tasks run here; the others (``sql_task``, ``dbt_task``, any ``*_task`` this loader does not know)
+  are workspace tasks (:class:`~..model.WorkspaceTask`), which a run refuses unless they are stubbed (:mod:`..plan`).
+  A job tag ``jupyter_taskvalues_stub_<task_key>`` (a JSON object, or the path of a JSON file) stubs a task.
 - A field this loader does not know is a problem when it is a near miss of a known one (``depend_on``); other
   unknown fields are ignored, so exports carrying settings newer than this loader still load. The known
   Databricks settings that mean nothing locally (clusters, notifications, schedules, tags...) are ignored.
@@ -26,6 +29,8 @@ Choices (**ours**, where Databricks' behaviour is unknown or cannot apply locall
 
 from __future__ import annotations
 
+import dataclasses
+import glob
 import json
 import os
 import re
@@ -43,9 +48,13 @@ from ..model import (
     JobParameter,
     JobSpec,
     NotebookTask,
+    RunJobTask,
+    ScriptTask,
     Task,
+    WheelTask,
+    WorkspaceTask,
 )
-from .sources import BASE_DIR, RawJob, read_jobs
+from .sources import BASE_DIR, RawJob, read_document, read_jobs
 from .validation import (
     CONDITION_OPS,
     NOTEBOOK_SUFFIXES,
@@ -76,9 +85,15 @@ __all__ = [
 _ALLOW_MISSING_TAG: Final = "jupyter_taskvalues_allow_missing_references"
 
 _RUNNABLE_TYPES: Final = ("notebook_task", "condition_task", "for_each_task")
+_SCRIPT_TYPES: Final = ("spark_python_task", "python_task")
+_SCRIPT_FIELDS: Final = frozenset({"python_file", "parameters", "source"})
+_WHEEL_FIELDS: Final = frozenset({"package_name", "entry_point", "parameters", "named_parameters"})
+_JOB_REF_RE: Final = re.compile(r"\$\{resources\.jobs\.([\w-]+)\.id\}")
+_STUB_TAG: Final = "jupyter_taskvalues_stub_"
 _OTHER_TYPES: Final = (
     "spark_jar_task",
     "spark_python_task",
+    "python_task",
     "spark_submit_task",
     "python_wheel_task",
     "pipeline_task",
@@ -214,15 +229,12 @@ def _build_task(raw: Any, prefix: str, base_dir: Path, problems: _Problems, *, n
     where = task_where(prefix, key or "")
     problems.unknown_fields(raw, _TASK_FIELDS, where)
     kinds = [k for k in (*_RUNNABLE_TYPES, *_OTHER_TYPES) if raw.get(k) is not None]
-    unsupported = [k for k in kinds if k in _OTHER_TYPES]
-    if unsupported:
-        problems.add(
-            where,
-            f"it is a {unsupported[0]}; only notebook, condition and for-each tasks run locally. "
-            "Replace it with a notebook_task or remove it.",
-            check="kind",
-        )
-    elif len(kinds) > 1:
+    kinds += [
+        k
+        for k in raw
+        if isinstance(k, str) and k.endswith("_task") and k not in _TASK_FIELDS and raw[k] is not None
+    ]  # a task type newer than this loader: it needs a workspace, as far as we know
+    if len(kinds) > 1:
         problems.add(where, f"it has {' and '.join(kinds)}; a task has exactly one type.", check="kind")
     elif not kinds:
         problems.add(
@@ -230,6 +242,13 @@ def _build_task(raw: Any, prefix: str, base_dir: Path, problems: _Problems, *, n
             "it has no task type; give it a notebook_task, condition_task or for_each_task.",
             check="kind",
         )
+    if nested and kinds and kinds[0] not in ("notebook_task", "condition_task"):
+        problems.add(
+            where,
+            f"a for-each task runs a notebook_task or a condition_task here, not a {kinds[0]}.",
+            check="kind",
+        )
+    kind_fields = _build_kind(raw, kinds[0] if len(kinds) == 1 else "", where, base_dir, problems)
 
     depends_on = []
     deps = raw.get("depends_on") or []
@@ -278,12 +297,117 @@ def _build_task(raw: Any, prefix: str, base_dir: Path, problems: _Problems, *, n
         notebook=notebook,
         condition=condition,
         for_each=for_each,
+        **kind_fields,  # type: ignore[arg-type]
+        disabled=_boolean(raw, "disabled", where, problems),
         description=description if isinstance(description, str) else "",
         max_retries=_integer(raw, "max_retries", 0, where, problems),
         min_retry_interval_millis=_integer(raw, "min_retry_interval_millis", 0, where, problems),
         retry_on_timeout=_boolean(raw, "retry_on_timeout", where, problems),
         timeout_seconds=_integer(raw, "timeout_seconds", 0, where, problems),
     )
+
+
+def _build_kind(
+    raw: Mapping[Any, Any], kind: str, where: str, base_dir: Path, problems: _Problems
+) -> dict[str, Any]:
+    """Build the task kinds beyond notebook, condition and for-each; return the :class:`Task` fields to set."""
+    body = raw.get(kind)
+    if kind in ("", *_RUNNABLE_TYPES):
+        return {}
+    here = f"{where}.{kind}"
+    if not isinstance(body, Mapping):
+        problems.add(where, f"{kind} must be a mapping.")
+        return {"workspace": WorkspaceTask(kind)}
+    if kind in _SCRIPT_TYPES:
+        problems.unknown_fields(body, _SCRIPT_FIELDS, here)
+        written = body.get("python_file")
+        if not isinstance(written, str) or not written.strip():
+            problems.add(here, "python_file is missing; give the script's path relative to this file.")
+            written = ""
+        path = Path(os.path.normpath(base_dir / Path(written).expanduser())) if written else base_dir
+        return {"script": ScriptTask(path, _argv(body, here, problems), written, kind)}
+    if kind == "python_wheel_task":
+        problems.unknown_fields(body, _WHEEL_FIELDS, here)
+        names = []
+        for field in ("package_name", "entry_point"):
+            value = body.get(field)
+            if not isinstance(value, str) or not value.strip():
+                problems.add(here, f"{field} is missing; a wheel task names the package and its entry point.")
+                value = ""
+            names.append(value)
+        named: dict[str, str] = {}
+        given = body.get("named_parameters") or {}
+        if not isinstance(given, Mapping):
+            problems.add(here, "named_parameters must be a mapping of names to strings.")
+            given = {}
+        for name, value in given.items():
+            text = _string(value, here, f"named_parameters.{name}", problems)
+            if text is not None:
+                named[str(name)] = text
+        wheels: list[Path] = []
+        for library in raw.get("libraries") or ():
+            if isinstance(library, Mapping) and isinstance(library.get("whl"), str):
+                pattern = library["whl"]
+                found = (
+                    sorted(glob.glob(str(base_dir / pattern))) if not os.path.isabs(pattern) else [pattern]
+                )
+                wheels.extend(Path(p) for p in found)
+        return {"wheel": WheelTask(names[0], names[1], _argv(body, here, problems), named, tuple(wheels))}
+    if kind == "run_job_task":
+        job_id = body.get("job_id")
+        if not isinstance(job_id, (str, int)) or isinstance(job_id, bool) or not str(job_id):
+            problems.add(here, "job_id is missing; give the job to run: ${resources.jobs.<name>.id}.")
+            job_id = ""
+        match = _JOB_REF_RE.fullmatch(str(job_id))
+        parameters: dict[str, str] = {}
+        given = body.get("job_parameters") or {}
+        if not isinstance(given, Mapping):
+            problems.add(here, "job_parameters must be a mapping of parameter names to strings.")
+            given = {}
+        for name, value in given.items():
+            text = _string(value, here, f"job_parameters.{name}", problems)
+            if text is not None:
+                parameters[str(name)] = text
+        return {"run_job": RunJobTask(str(job_id), match.group(1) if match else None, parameters)}
+    return {"workspace": WorkspaceTask(kind)}
+
+
+def _argv(body: Mapping[Any, Any], where: str, problems: _Problems) -> tuple[str, ...]:
+    given = body.get("parameters") or []
+    if not isinstance(given, list):
+        problems.add(where, "parameters must be a list of strings (the script's arguments).")
+        return ()
+    texts = [_string(v, where, f"parameters[{i}]", problems) for i, v in enumerate(given)]
+    return tuple(t for t in texts if t is not None)
+
+
+def _stub_values(value: Any, folder: Path, where: str, problems: _Problems) -> dict[str, Any] | None:
+    """Read a job-file-side stub: a JSON object, or the path (relative to the job file) of a file holding one."""
+    from ..tasks.stub import StubError, read_stub
+
+    try:
+        return read_stub(str(value), folder)
+    except StubError as e:
+        problems.add(where, str(e))
+        return None
+
+
+def _artifact_projects(root: Path) -> tuple[Path, ...]:
+    """The folders of the bundle's ``artifacts`` (wheels built at run time), relative to ``databricks.yml``."""
+    if root.suffix not in (".yml", ".yaml"):
+        return ()
+    try:
+        document = read_document(root)
+    except JobSpecError:
+        return ()  # read_jobs already read this file; a failure here has been reported there
+    artifacts = document.get("artifacts") if isinstance(document, Mapping) else None
+    projects = []
+    for artifact in (artifacts or {}).values() if isinstance(artifacts, Mapping) else ():
+        if isinstance(artifact, Mapping) and artifact.get("type", "whl") == "whl":
+            path = artifact.get("path", ".")
+            if isinstance(path, str):
+                projects.append(Path(os.path.normpath(root.parent / path)))
+    return tuple(projects)
 
 
 def _build_notebook(raw: Mapping[Any, Any], where: str, base_dir: Path, problems: _Problems) -> NotebookTask:
@@ -385,6 +509,7 @@ def _build_job(raw_job: RawJob, problems: _Problems) -> JobSpec:
     tags = raw.get("tags")
     tagged = isinstance(tags, Mapping) and str(tags.get(_ALLOW_MISSING_TAG, "")).lower() in ("true", "1")
     allow_missing = _boolean(extension, "allow_missing_references", "jupyter_taskvalues", problems) or tagged
+    tasks = _with_stubs_and_artifacts(tasks, tags, raw_job, problems)
     return JobSpec(
         name=name,
         tasks=tuple(tasks),
@@ -395,6 +520,37 @@ def _build_job(raw_job: RawJob, problems: _Problems) -> JobSpec:
         source=str(raw_job.root),
         allow_missing_references=allow_missing,
     )
+
+
+def _with_stubs_and_artifacts(
+    tasks: list[Task], tags: Any, raw_job: RawJob, problems: _Problems
+) -> list[Task]:
+    """Attach the job tags ``jupyter_taskvalues_stub_<task_key>`` and the bundle's artifacts to their tasks."""
+    stubs: dict[str, dict[str, Any]] = {}
+    if isinstance(tags, Mapping):
+        keys = [t.task_key for t in tasks]
+        for tag, value in tags.items():
+            if isinstance(tag, str) and tag.startswith(_STUB_TAG):
+                key = tag[len(_STUB_TAG) :]
+                where = f"tags.{tag}"
+                if key not in keys:
+                    problems.add(
+                        where, f"stubs task {key!r}, which the job does not have{did_you_mean(key, keys)}"
+                    )
+                    continue
+                values = _stub_values(value, raw_job.file.parent, where, problems)
+                if values is not None:
+                    stubs[key] = values
+    projects = None
+    result = []
+    for task in tasks:
+        if task.wheel is not None and not task.wheel.wheels:
+            projects = _artifact_projects(raw_job.root) if projects is None else projects
+            task = dataclasses.replace(task, wheel=dataclasses.replace(task.wheel, projects=projects))  # noqa: PLW2901
+        if task.task_key in stubs:
+            task = dataclasses.replace(task, stub=stubs[task.task_key])  # noqa: PLW2901
+        result.append(task)
+    return result
 
 
 # ------------------------------------------------------------------------------------------------- validation
@@ -457,6 +613,12 @@ def load_job(
     chosen = _pick(raws, job, path)
     problems = _Problems()
     spec = _build_job(chosen, problems)
+    siblings: dict[str, str] = {}
+    for raw in raws:
+        for alias in (raw.job_id, raw.settings.get("name"), raw.key):
+            if isinstance(alias, str) and alias:
+                siblings[alias] = raw.key
+    spec = dataclasses.replace(spec, bundle_jobs=siblings)
     all_problems = sorted(problems.items + model_problems(spec, problems.done), key=task_order)
     if all_problems:
         defined = "" if chosen.file == chosen.root else str(chosen.file)

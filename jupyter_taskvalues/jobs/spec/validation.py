@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from ...exceptions import JobSpecError
 from ...references import check_reference, find_references, format_reference
-from ..model import RUN_IF_CONDITIONS, ConditionTask, JobSpec, NotebookTask, Task
+from ..model import RUN_IF_CONDITIONS, ConditionTask, JobSpec, NotebookTask, ScriptTask, Task
 
 __all__ = ["CONDITION_OPS", "NOTEBOOK_SUFFIXES", "job_problems", "validate_job"]
 
@@ -120,6 +120,18 @@ def _notebook_problem(notebook: NotebookTask) -> str | None:
     return f"notebook {written!r} not found: {str(notebook.path)!r} does not exist{tried}."
 
 
+def _script_problem(script: ScriptTask) -> str | None:
+    if script.path.is_file() or not script.source_path:
+        return None
+    written = script.source_path
+    if written.startswith(_WORKSPACE_PREFIXES) or written.startswith("${workspace"):
+        return (
+            f"python_file {written!r} is a Databricks workspace path, which does not exist on this machine. "
+            "Put the script next to the job file and give its path relative to the file."
+        )
+    return f"python_file {written!r} not found: {str(script.path)!r} does not exist."
+
+
 def _reference_problems(
     template: str,
     where: str,
@@ -192,7 +204,9 @@ def model_problems(spec: JobSpec, done: set[tuple[str, str]]) -> list[str]:
             first_at[key] = where.split(" (task_key", 1)[0]
 
         set_kinds = [k for k, v in (("notebook", task.notebook), ("condition", task.condition),
-                                    ("for_each", task.for_each)) if v is not None]  # fmt: skip
+                                    ("for_each", task.for_each), ("script", task.script),
+                                    ("wheel", task.wheel), ("run_job", task.run_job),
+                                    ("workspace", task.workspace)) if v is not None]  # fmt: skip
         if not set_kinds:
             add(
                 where,
@@ -243,6 +257,10 @@ def model_problems(spec: JobSpec, done: set[tuple[str, str]]) -> list[str]:
             problem = _notebook_problem(task.notebook)
             if problem:
                 add(f"{where}.notebook_task", problem)
+        if task.script is not None:
+            problem = _script_problem(task.script)
+            if problem:
+                add(f"{where}.{task.script.type_name}", problem)
         if task.condition is not None:
             _condition_problems(task.condition, f"{where}.condition_task", add)
         if task.for_each is not None:

@@ -1,0 +1,34 @@
+"""``spark_python_task`` (and ``python_task``-style file tasks): the file runs as a script.
+
+A fresh interpreter (this Python), its own process group, ``parameters`` as ``sys.argv[1:]``, the script's
+folder as its working directory and first on ``sys.path``, the task context in its environment so
+``dbutils.jobs.taskValues`` reads and writes the run. stdout/stderr are kept with the task.
+"""
+
+from __future__ import annotations
+
+from ..model import ScriptTask
+from .base import TaskRequest, TaskResult
+from .process import run_python
+
+__all__ = ["run_script"]
+
+
+async def run_script(script: ScriptTask, parameters: list[str], request: TaskRequest) -> TaskResult:
+    """Run ``script`` with ``parameters`` (references already resolved) as the task of ``request``."""
+    if not script.path.is_file():
+        from ...store._local import utcnow
+
+        now = utcnow()
+        return TaskResult(
+            "FAILED",
+            now,
+            now,
+            f"Script {str(script.path)!r} does not exist; fix python_file in the job file.",
+        )
+    name = request.context.task_key + (
+        f".{request.context.iteration}" if request.context.iteration is not None else ""
+    )
+    return await run_python(
+        request, ["script", str(script.path), *parameters], name=f"{name}.attempt{request.context.attempt}"
+    )
