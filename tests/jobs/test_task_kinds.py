@@ -1,0 +1,230 @@
+"""Mixed jobs: script, wheel, run_job, stubbed, disabled and workspace tasks, run for real (issue 13 point 4).
+
+The mixed bundle (tests/fixtures/bundles/mixed) is copied into a temporary folder, its wheel built from its
+``artifacts`` during the run; notebooks run in real kernels, scripts and entry points in real processes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_taskvalues.exceptions import JobSpecError
+from jupyter_taskvalues.jobs.api import open_store, run_job
+from jupyter_taskvalues.jobs.plan import plan_bundle, plan_job, render_plan
+from jupyter_taskvalues.jobs.scheduler import RunOptions
+from jupyter_taskvalues.jobs.spec.loader import load_job
+
+MIXED = Path(__file__).resolve().parents[1] / "fixtures" / "bundles" / "mixed"
+STUB = {"warehouse": {"tables": ["sales", "stock"]}}
+
+
+def _job(path: Path, tasks: list[dict[str, Any]], **settings: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"name": settings.pop("name", "kinds"), "tasks": tasks, **settings}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
+    """The mixed bundle copied to a fresh folder, its runs directory, and the document of one full run."""
+    root = tmp_path_factory.mktemp("mixed")
+    bundle = root / "bundle"
+    shutil.copytree(MIXED, bundle)
+    runs = root / "runs"
+    document = run_job(
+        bundle / "databricks.yml",
+        job_name="main",
+        runs_dir=runs,
+        options=RunOptions(max_parallel=2, stubs=STUB),
+    )
+    return bundle, runs, document
+
+
+@pytest.mark.slow
+def test_mixed_bundle_runs_to_success_with_every_value_in_place(
+    mixed: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    _, _, document = mixed
+    tasks = document["tasks"]
+    assert document["state"] == "SUCCESS", {k: (t["state"], t["error"]) for k, t in tasks.items()}
+    assert tasks["prepare"]["values"] == {"rows": 3}
+    assert tasks["count"]["values"] == {"doubled": 6}  # the script got --rows 3 as argv
+    assert tasks["tool"]["values"] == {"argv": ["--greeting=hello"]}  # named_parameters as --k=v
+    assert tasks["warehouse"]["values"] == {"tables": ["sales", "stock"]}
+    assert tasks["warehouse"]["stubbed"] is True
+    assert tasks["report"]["values"]["summary"] == {
+        "doubled": 6,
+        "argv": ["--greeting=hello"],
+        "tables": ["sales", "stock"],
+        "param": '["sales","stock"]',
+    }
+
+
+@pytest.mark.slow
+def test_script_output_is_kept_with_the_task(mixed: tuple[Path, Path, dict[str, Any]]) -> None:
+    logs = mixed[2]["tasks"]["count"]["logs"]
+    assert "argv ['--rows', '3']" in Path(logs["stdout"]).read_text()
+    assert "counted" in Path(logs["stderr"]).read_text()
+
+
+@pytest.mark.slow
+def test_run_job_task_starts_a_child_run_linked_both_ways(mixed: tuple[Path, Path, dict[str, Any]]) -> None:
+    _, runs, document = mixed
+    task = document["tasks"]["child"]
+    assert task["state"] == "SUCCESS"
+    child = open_store(runs).read_run(task["child_run_id"])
+    assert (child["parent_run_id"], child["parent_task_key"]) == (document["run_id"], "child")
+    assert child["job_name"] == "mixed-child"
+    assert child["parameters"] == {"who": "3"}  # job_parameters, references resolved in the parent
+    assert open_store(runs).get_value(task["child_run_id"], "greet", "greeted") == "hello 3"
+
+
+@pytest.mark.slow
+def test_disabled_task_and_its_all_success_dependant_are_skipped_as_disabled(
+    mixed: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    tasks = mixed[2]["tasks"]
+    for key in ("legacy", "after_legacy"):
+        assert (tasks[key]["state"], tasks[key]["termination_code"]) == ("EXCLUDED", "DISABLED")
+        assert tasks[key]["attempts"] == []
+
+
+@pytest.mark.slow
+def test_only_with_from_run_reruns_one_task_reading_the_earlier_runs_values(
+    mixed: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    bundle, runs, first = mixed
+    document = run_job(
+        bundle / "databricks.yml",
+        job_name="main",
+        runs_dir=runs,
+        options=RunOptions(only=("report",), from_run=first["run_id"], stubs=STUB),
+    )
+    tasks = document["tasks"]
+    assert document["state"] == "SUCCESS"
+    assert tasks["report"]["values"]["summary"]["doubled"] == 6
+    assert tasks["count"]["taken_from_run"] == first["run_id"]
+    assert tasks["count"]["values"] == {"doubled": 6}
+    assert tasks["report"]["start_time"] > first["tasks"]["report"]["end_time"]
+
+
+def test_default_run_refuses_a_workspace_task_naming_it_and_the_fix_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(MIXED, bundle)
+    runs = tmp_path / "runs"
+    with pytest.raises(JobSpecError) as info:
+        run_job(bundle / "databricks.yml", job_name="main", runs_dir=runs)
+    message = str(info.value)
+    assert "fix this problem" in message
+    assert "task 'warehouse' (sql_task)" in message
+    assert "--stub warehouse=VALUES.json" in message
+    assert not runs.exists()
+
+
+def test_plan_says_how_each_task_runs_here_in_text_and_json() -> None:
+    spec = load_job(MIXED / "databricks.yml", job="main")
+    lines = plan_job(spec)
+    assert {ln.task_key: ln.status for ln in lines} == {
+        "prepare": "runs",
+        "count": "runs",
+        "tool": "runs",
+        "child": "runs",
+        "warehouse": "stub needed",
+        "legacy": "disabled",
+        "after_legacy": "disabled",
+        "report": "runs",
+    }
+    assert lines[4].to_json() == {
+        "job": "mixed-main",
+        "task_key": "warehouse",
+        "type": "sql_task",
+        "status": "stub needed",
+        "detail": lines[4].detail,
+    }
+    text = render_plan(lines)
+    assert text.splitlines()[0] == "job 'mixed-main':"
+    assert text.splitlines()[-1].startswith("1 problem: ")
+    stubbed = plan_job(spec, stubs=STUB)
+    assert stubbed[4].status == "stubbed"
+    assert render_plan(stubbed).splitlines()[-1].startswith("No problems")
+
+
+def test_plan_bundle_covers_every_job() -> None:
+    lines = plan_bundle(MIXED / "databricks.yml")
+    assert {ln.job for ln in lines} == {"mixed-main", "mixed-child"}
+    assert [ln.task_key for ln in lines if ln.job == "mixed-child"] == ["greet"]
+
+
+def test_job_tag_stub_feeds_a_script_that_reads_its_values(tmp_path: Path) -> None:
+    (tmp_path / "read.py").write_text(
+        "from jupyter_taskvalues import dbutils\n"
+        "dbutils.jobs.taskValues.set('seen', dbutils.jobs.taskValues.get(taskKey='dbt', key='models'))\n"
+    )
+    (tmp_path / "stub.json").write_text('{"models": 4}')
+    path = _job(
+        tmp_path / "job.json",
+        [
+            {"task_key": "dbt", "dbt_task": {"commands": ["dbt run"]}},
+            {
+                "task_key": "read",
+                "depends_on": [{"task_key": "dbt"}],
+                "spark_python_task": {"python_file": "read.py"},
+            },
+        ],
+        tags={"jupyter_taskvalues_stub_dbt": "stub.json"},
+    )
+    assert plan_job(load_job(path))[0].status == "stubbed"
+    document = run_job(path, runs_dir=tmp_path / "runs")
+    assert document["state"] == "SUCCESS", document["tasks"]["read"]["error"]
+    assert document["tasks"]["read"]["values"] == {"seen": 4}
+
+
+def test_script_exit_code_fails_the_task_with_the_last_lines_of_stderr(tmp_path: Path) -> None:
+    (tmp_path / "fail.py").write_text("import sys\nprint('disk is full', file=sys.stderr)\nsys.exit(3)\n")
+    path = _job(tmp_path / "job.json", [{"task_key": "s", "spark_python_task": {"python_file": "fail.py"}}])
+    document = run_job(path, runs_dir=tmp_path / "runs")
+    task = document["tasks"]["s"]
+    assert (document["state"], task["state"]) == ("FAILED", "FAILED")
+    assert "exited with code 3" in task["error"] and "disk is full" in task["error"]
+
+
+def test_script_timeout_kills_its_process_group(tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    (tmp_path / "slow.py").write_text(
+        "import subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(marker)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(60)\n"
+    )
+    task = {"task_key": "s", "timeout_seconds": 2, "spark_python_task": {"python_file": "slow.py"}}
+    document = run_job(_job(tmp_path / "job.json", [task]), runs_dir=tmp_path / "runs")
+    assert document["tasks"]["s"]["state"] == "TIMEDOUT"
+    pid = int(marker.read_text())
+    status = Path(f"/proc/{pid}/stat")
+    assert (
+        not status.exists() or status.read_text().split()[2] == "Z"
+    )  # gone, or a zombie awaiting its reaper
+
+
+def test_run_job_task_of_an_outside_job_needs_a_stub(tmp_path: Path) -> None:
+    path = _job(tmp_path / "job.json", [{"task_key": "other", "run_job_task": {"job_id": 1234}}])
+    line = plan_job(load_job(path))[0]
+    assert (line.type, line.status) == ("run_job_task", "stub needed")
+    assert "not in this bundle" in line.detail
+
+
+def test_only_names_an_unknown_task_with_did_you_mean(tmp_path: Path) -> None:
+    path = _job(
+        tmp_path / "job.json", [{"task_key": "ingest", "spark_python_task": {"python_file": sys.argv[0]}}]
+    )
+    with pytest.raises(JobSpecError, match=r"no task 'ingets'; did you mean 'ingest'\?"):
+        run_job(path, runs_dir=tmp_path / "runs", options=RunOptions(only=("+ingets",)))
+    assert not (tmp_path / "runs").exists()
