@@ -209,7 +209,7 @@ print(_took["jupyter_taskvalues"], _took["autoreload"])
 
 
 async def _load_ext_samples(count: int) -> list[tuple[float, float]]:
-    from jupyter_taskvalues.jobs.kernels.pool import start_kernel
+    from jupyter_taskvalues.jobs.kernels import start_kernel
 
     samples = []
     for i in range(count):

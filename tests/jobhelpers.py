@@ -12,7 +12,7 @@ from typing import Any
 
 import nbformat
 
-from jupyter_taskvalues.jobs.kernels.pool import Kernel, shell_reply
+from jupyter_taskvalues.jobs.kernels.launch import Kernel, shell_reply
 
 
 def notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:

@@ -286,7 +286,7 @@ def test_a_forked_kernel_runs_its_atexit_handlers_and_exits_at_once_when_asked(
 def test_a_fork_server_that_stops_answering_is_given_up_and_the_kernel_spawned(
     marker: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jupyter_taskvalues.jobs.kernels import pool as kernels
+    from jupyter_taskvalues.jobs.kernels import provisioner as kernels
 
     class Silent:
         """A server that says it is ready and then never answers a fork request."""

@@ -182,7 +182,7 @@ def test_pool_starts_at_most_max_starting_kernels_at_once(
         finally:
             await pool.close()
 
-    with caplog.at_level(logging.DEBUG, logger="jupyter_taskvalues.jobs.kernels.pool"):
+    with caplog.at_level(logging.DEBUG, logger="jupyter_taskvalues.jobs.kernels"):
         asyncio.run(scenario())
     events = [r.timing for r in caplog.records if hasattr(r, "timing")]  # type: ignore[attr-defined]
     starting, most = 0, 0
@@ -245,8 +245,8 @@ def test_runner_imports_nbformat_without_the_unused_jsonschema_format_grammar() 
     assert done.stdout.strip() == "ok"
 
 
-def test_first_kernel_is_launched_before_jupyter_client_is_imported(tmp_path: Path) -> None:
-    # What keeps the CLI's start-up short: the launch needs no jupyter_client (about 0.2 s to import).
+def test_cli_launches_its_kernels_through_jupyter_clients_kernel_manager(tmp_path: Path) -> None:
+    # Every kernel is started by AsyncKernelManager: its provisioner launches the process, none is hand-made.
     notebook = tmp_path / "nb.ipynb"
     notebook.write_text(
         json.dumps(
@@ -276,19 +276,21 @@ def test_first_kernel_is_launched_before_jupyter_client_is_imported(tmp_path: Pa
         original = subprocess.Popen.__init__
         seen = []
         def spy(self, args, *rest, **kwargs):
-            if not seen and "ipykernel_launcher" in " ".join(map(str, args)):
-                seen.append("jupyter_client" in sys.modules)
+            if "ipykernel_launcher" in " ".join(map(str, args)):
+                import traceback
+                files = [frame.filename for frame in traceback.extract_stack()]
+                seen.append(any(f.endswith("jupyter_client/launcher.py") for f in files))
             original(self, args, *rest, **kwargs)
         subprocess.Popen.__init__ = spy
         from jupyter_taskvalues.cli import main
         code = main(["run", {str(job)!r}, "--runs-dir", {str(tmp_path / "runs")!r}, "--json"])
-        print("jupyter_client imported at launch:", seen, file=sys.stderr)
+        print("launched by jupyter_client:", sorted(set(seen)), file=sys.stderr)
         sys.exit(code)
         """
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert "jupyter_client imported at launch: [False]" in done.stderr
+    assert "launched by jupyter_client: [True]" in done.stderr
     assert json.loads(done.stdout)["state"] == "SUCCESS"
 
 
@@ -307,3 +309,165 @@ def test_kernel_starts_on_tcp_when_the_temporary_folder_is_too_long_for_unix_soc
             await kernel.kill()
 
     assert asyncio.run(scenario()) == ("tcp", "42")
+
+
+def test_kernelspec_env_is_substituted_from_the_kernels_environment(
+    kernelspecs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = kernelspecs / "kernels" / "templated"
+    folder.mkdir(parents=True)
+    (folder / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "templated",
+                "language": "python",
+                "env": {"GREETING": "hello ${WHO}", "UNKNOWN": "${NOT_SET_ANYWHERE}"},
+            }
+        )
+    )
+    monkeypatch.setenv("WHO", "world")
+
+    async def scenario() -> tuple[str, str, bool]:
+        pool = KernelPool(1, "templated")
+        pool.expect(1)
+        try:
+            kernel = await pool.acquire()
+            greeting = await user_expression(kernel, "__import__('os').environ['GREETING']")
+            unknown = await user_expression(kernel, "__import__('os').environ['UNKNOWN']")
+            pool.release(kernel)
+            return greeting, unknown, kernel.forked
+        finally:
+            await pool.close()
+
+    assert asyncio.run(scenario()) == ("'hello world'", "'${NOT_SET_ANYWHERE}'", False)
+
+
+def test_kernelspec_that_names_its_own_provisioner_is_started_by_it(
+    kernelspecs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A provisioner registered as an entry point, as a package would: a tiny dist-info on sys.path.
+    site = tmp_path / "site"
+    (site / "tv_test_provisioner-1.0.dist-info").mkdir(parents=True)
+    (site / "tv_test_provisioner-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: tv-test-provisioner\nVersion: 1.0\n"
+    )
+    (site / "tv_test_provisioner-1.0.dist-info" / "entry_points.txt").write_text(
+        "[jupyter_client.kernel_provisioners]\ntv-test-provisioner = tv_test_provisioner:MarkingProvisioner\n"
+    )
+    (site / "tv_test_provisioner.py").write_text(
+        textwrap.dedent(
+            """
+            from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+            class MarkingProvisioner(LocalProvisioner):
+                async def pre_launch(self, **kwargs):
+                    kwargs = await super().pre_launch(**kwargs)
+                    kwargs["env"]["STARTED_BY"] = type(self).__name__
+                    return kwargs
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(site))
+    folder = kernelspecs / "kernels" / "provisioned"
+    folder.mkdir(parents=True)
+    (folder / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "provisioned",
+                "language": "python",
+                "metadata": {"kernel_provisioner": {"provisioner_name": "tv-test-provisioner"}},
+            }
+        )
+    )
+
+    async def scenario() -> tuple[str, str, bool]:
+        kernel = await start_kernel("provisioned")
+        try:
+            started_by = await user_expression(kernel, "__import__('os').environ['STARTED_BY']")
+            return type(kernel.manager.provisioner).__name__, started_by, kernel.forked
+        finally:
+            await kernel.kill()
+
+    assert asyncio.run(scenario()) == ("MarkingProvisioner", "'MarkingProvisioner'", False)
+
+
+def test_a_configured_kernelspec_manager_finds_kernels_outside_the_jupyter_path(tmp_path: Path) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    folder = tmp_path / "elsewhere" / "private"
+    folder.mkdir(parents=True)
+    (folder / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "private",
+                "language": "python",
+                "env": {"PRIVATE_KERNEL": "1"},
+            }
+        )
+    )
+    manager = KernelSpecManager(kernel_dirs=[str(tmp_path / "elsewhere")])
+
+    async def scenario() -> str:
+        pool = KernelPool(1, "private", kernel_spec_manager=manager)
+        pool.expect(1)
+        try:
+            kernel = await pool.acquire()
+            value = str(await user_expression(kernel, "__import__('os').environ['PRIVATE_KERNEL']"))
+            pool.release(kernel)
+            return value
+        finally:
+            await pool.close()
+
+    assert asyncio.run(scenario()) == "'1'"
+    with pytest.raises(KernelStartError, match="No kernel named 'private'"):
+        asyncio.run(start_kernel("private"))  # the default manager does not look there
+
+
+def test_default_python_kernel_is_started_by_the_fork_provisioner_from_its_entry_point(marker: str) -> None:
+    from jupyter_client.provisioning.factory import KernelProvisionerFactory
+
+    from jupyter_taskvalues.jobs.kernels.provisioner import PROVISIONER_NAME, ForkProvisioner
+
+    assert KernelProvisionerFactory.instance()._check_availability(PROVISIONER_NAME)
+
+    async def scenario() -> tuple[type, bool]:
+        kernel = await start_kernel()
+        try:
+            return type(kernel.manager.provisioner), str(await user_expression(kernel, "6 * 7")) == "42"
+        finally:
+            await kernel.kill()
+
+    assert asyncio.run(scenario()) == (ForkProvisioner, True)
+
+
+def test_fork_server_is_not_started_when_forking_is_turned_off(
+    marker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+    from jupyter_taskvalues.jobs.kernels.provisioner import ForkProvisioner
+
+    monkeypatch.setenv("JUPYTER_TASKVALUES_FORK_KERNELS", "0")
+
+    async def scenario() -> list[tuple[bool, type]]:
+        pool = KernelPool(1)
+        pool.expect(6)
+        try:
+            seen = []
+            for _ in range(6):
+                kernel = await pool.acquire()
+                seen.append((kernel.forked, type(kernel.manager.provisioner)))
+                pool.release(kernel)
+                await asyncio.sleep(0.2)
+            assert pool._server is None
+            return seen
+        finally:
+            await pool.close()
+
+    kinds = asyncio.run(scenario())
+    assert kinds == [(False, LocalProvisioner)] * 6
+    assert ForkProvisioner not in {kind for _, kind in kinds}
+    assert kernel_processes(marker) == []
