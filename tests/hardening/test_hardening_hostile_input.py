@@ -484,3 +484,73 @@ def test_hostile_magic_lines_are_usage_errors_and_write_nothing(tmp_path: Path, 
         session.clear_session()
         session.detach()
     assert tree(tmp_path) == before
+
+
+# -- mixed jobs: wheels, stubs and selections (issue 13) -------------------------------------------------------
+
+
+def _mixed_job(tmp_path: Path, tasks: list[dict[str, object]], **settings: object) -> Path:
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps({"name": "mixed", "tasks": tasks, **settings}))
+    return path
+
+
+def test_a_wheel_whose_entry_point_is_missing_fails_naming_package_and_entry_point(tmp_path: Path) -> None:
+    from jupyter_taskvalues.jobs.api import run_job
+
+    project = tmp_path / "pkg"
+    (project / "src" / "tiny_pkg").mkdir(parents=True)
+    (project / "src" / "tiny_pkg" / "__init__.py").write_text("def main():\n    return 0\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "tiny-pkg"\nversion = "1.0"\n[project.scripts]\ntiny = "tiny_pkg:main"\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/tiny_pkg"]\n'
+    )
+    bundle = tmp_path / "databricks.yml"
+    bundle.write_text(
+        "bundle: {name: b}\nartifacts: {pkg: {type: whl, path: ./pkg}}\nresources:\n  jobs:\n    j:\n"
+        "      tasks:\n        - task_key: w\n          python_wheel_task: {package_name: tiny_pkg, entry_point: nope}\n"
+    )
+    document = run_job(bundle, runs_dir=tmp_path / "runs")
+    error = document["tasks"]["w"]["error"]
+    assert document["tasks"]["w"]["state"] == "FAILED"
+    assert "Package 'tiny_pkg' has no entry point 'nope' (its entry points: tiny)" in error
+
+
+def test_a_stub_file_that_is_not_json_is_a_job_spec_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "values.json").write_text("{rows: 3,")
+    path = _mixed_job(
+        tmp_path, [{"task_key": "q", "sql_task": {}}], tags={"jupyter_taskvalues_stub_q": "values.json"}
+    )
+    with pytest.raises(JobSpecError) as info:
+        load_job(path)
+    assert "tags.jupyter_taskvalues_stub_q: Stub values file" in str(info.value)
+    assert "is not JSON" in str(info.value)
+    from jupyter_taskvalues.jobs.tasks.stub import parse_stub_option
+
+    with pytest.raises(JobSpecError, match="holds a list; it must be a JSON object"):
+        parse_stub_option("q=[1, 2]")
+
+
+def test_only_naming_an_unknown_task_says_did_you_mean_and_writes_nothing(tmp_path: Path) -> None:
+    from jupyter_taskvalues.jobs.api import run_job
+    from jupyter_taskvalues.jobs.scheduler import RunOptions
+
+    path = _mixed_job(tmp_path, [{"task_key": "ingest", "sql_task": {}}])
+    with pytest.raises(JobSpecError, match=r"no task 'ingset'; did you mean 'ingest'\?"):
+        run_job(path, runs_dir=tmp_path / "runs", options=RunOptions(only=("ingset+",)))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_from_run_of_an_unknown_run_is_a_job_spec_error_and_writes_nothing(tmp_path: Path) -> None:
+    from jupyter_taskvalues.jobs.api import run_job
+    from jupyter_taskvalues.jobs.scheduler import RunOptions
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    path = _mixed_job(tmp_path, [{"task_key": "a", "sql_task": {}}, {"task_key": "b", "sql_task": {}}])
+    options = RunOptions(only=("b",), from_run="20990101-000000-000-000000", stubs={"b": {}})
+    before = tree(runs)
+    with pytest.raises(JobSpecError, match="--from-run '20990101-000000-000-000000': no such run"):
+        run_job(path, runs_dir=runs, options=options)
+    assert tree(runs) == before

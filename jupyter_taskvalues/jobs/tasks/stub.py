@@ -37,7 +37,7 @@ def read_stub(text: str, folder: Path) -> dict[str, Any]:
     if not text:
         return {}
     source = "the stub"
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[")):  # inline JSON; anything else is a file path
         path = Path(text).expanduser()
         path = path if path.is_absolute() else folder / path
         try:
