@@ -5,6 +5,7 @@ Exit codes::
     0    the run succeeded (or the command worked)
     1    the run did not succeed, or the runs directory cannot be read or written
     2    a bad job file, bad usage, an unknown run/task/key, or a missing optional dependency
+    3    the run ended SUCCESS_WITH_FAILURES: every leaf task succeeded, but some task failed
     130  interrupted (Ctrl-C outside a run; inside a run, Ctrl-C cancels it and the run's state decides)
 """
 
@@ -20,9 +21,11 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_RUN_FAILED",
+    "EXIT_SUCCESS_WITH_FAILURES",
     "EXIT_USAGE",
     "UsageError",
     "exit_code_for",
+    "exit_code_for_state",
     "print_error",
 ]
 
@@ -31,6 +34,8 @@ log = logging.getLogger("jupyter_taskvalues.cli")
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
+#: Its own code, not 0: a CI step sees that a task failed even though the job's leaf tasks all succeeded.
+EXIT_SUCCESS_WITH_FAILURES = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -45,6 +50,13 @@ def exit_code_for(error: BaseException) -> int:
     if isinstance(error, (UsageError, JobSpecError, TaskValuesError)):
         return EXIT_USAGE  # an unknown run, task or key is a usage mistake too
     return EXIT_RUN_FAILED
+
+
+def exit_code_for_state(state: str) -> int:
+    """Return the exit code of a finished run: 0 ``SUCCESS``, 3 ``SUCCESS_WITH_FAILURES``, else 1."""
+    if state == "SUCCESS":
+        return EXIT_OK
+    return EXIT_SUCCESS_WITH_FAILURES if state == "SUCCESS_WITH_FAILURES" else EXIT_RUN_FAILED
 
 
 def print_error(error: BaseException, *, show_traceback: bool) -> None:

@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Run Databricks jobs of notebooks locally and read their task values.",
-        epilog="Exit codes: 0 success, 1 the run did not succeed, 2 a bad job file or usage. "
+        epilog="Exit codes: 0 success, 1 the run did not succeed, 2 a bad job file or usage, "
+        "3 the run ended SUCCESS_WITH_FAILURES (every leaf task succeeded, some task failed). "
         "Every command: jupyter-taskvalues COMMAND --help.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")

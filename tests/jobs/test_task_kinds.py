@@ -228,3 +228,23 @@ def test_only_names_an_unknown_task_with_did_you_mean(tmp_path: Path) -> None:
     with pytest.raises(JobSpecError, match=r"no task 'ingets'; did you mean 'ingest'\?"):
         run_job(path, runs_dir=tmp_path / "runs", options=RunOptions(only=("+ingets",)))
     assert not (tmp_path / "runs").exists()
+
+
+def test_success_with_failures_has_its_own_exit_code(tmp_path: Path) -> None:
+    from jupyter_taskvalues.cli.errors import EXIT_SUCCESS_WITH_FAILURES, exit_code_for_state
+
+    (tmp_path / "fail.py").write_text("raise SystemExit(1)\n")
+    (tmp_path / "ok.py").write_text("print('cleaned up')\n")
+    tasks = [
+        {"task_key": "fail", "spark_python_task": {"python_file": "fail.py"}},
+        {
+            "task_key": "cleanup",
+            "depends_on": [{"task_key": "fail"}],
+            "run_if": "ALL_DONE",
+            "spark_python_task": {"python_file": "ok.py"},
+        },
+    ]
+    document = run_job(_job(tmp_path / "job.json", tasks), runs_dir=tmp_path / "runs")
+    assert document["state"] == "SUCCESS_WITH_FAILURES"
+    assert exit_code_for_state(document["state"]) == EXIT_SUCCESS_WITH_FAILURES == 3
+    assert [exit_code_for_state(s) for s in ("SUCCESS", "FAILED", "CANCELED", "TIMEDOUT")] == [0, 1, 1, 1]
