@@ -83,14 +83,13 @@ def _line(spec: JobSpec, task: Task, stubs: Mapping[str, Any], selected: Collect
         return line("stubbed", f"succeeds with task values {shown} ({source})")
     if needs_workspace:
         what = (
-            f"runs job {task.run_job.job_id!r}, which is not in this bundle"
+            f"runs job {task.run_job.job_id!r}, not in this bundle"
             if task.run_job is not None
-            else f"a {task.type_name} needs a Databricks workspace"
+            else "needs a Databricks workspace"
         )
         return line(
             "stub needed",
-            f"{what}; stub it (--stub {key}=VALUES.json, or the job tag jupyter_taskvalues_stub_{key}) "
-            f"or leave it out (--only)",
+            f"{what}: --stub {key}=VALUES.json, the job tag jupyter_taskvalues_stub_{key}, or --only without it",
         )
     if task.run_job is not None:
         child = task.run_job.job_key or spec.bundle_jobs.get(task.run_job.job_id)
