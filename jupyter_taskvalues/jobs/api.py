@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
@@ -19,11 +20,12 @@ from typing import Any, TypeVar
 from ..context import default_runs_dir
 from ..document import run_document
 from ..exceptions import JobSpecError, RunNotFoundError
+from ..states import FINAL_STATES
 from ..store._local import RunStore, new_run_id, url_scheme
 from ..values import MAX_VALUES_PER_RUN
 from .model import JobSpec
 from .plan import plan_job, refusal
-from .scheduler import JobRun, RunHooks, RunOptions, downstream_of, repairable
+from .scheduler import ChildRunner, JobRun, RunHooks, RunOptions, downstream_of, repairable
 from .selection import select_tasks
 from .spec.loader import load_job, merge_parameters
 
@@ -145,25 +147,6 @@ async def async_run_job(
     if selected is not None:
         _take_unselected(store, run_id, spec, selected, earlier)
 
-    async def child_runner(
-        job_key: str, job_parameters: dict[str, str], child: str, link: dict[str, str]
-    ) -> str:
-        # A child run of a job of the same bundle: same runs directory and options, no selection or stubs
-        # of the parent's tasks (stub keys are task keys of the parent job).
-        child_spec = load_job(spec.source, job=job_key)
-        child_options = RunOptions(**{**vars(options), "stubs": {}, "only": None, "from_run": None})
-        document = await async_run_job(
-            child_spec,
-            job_name=job_key,
-            parameters=job_parameters,
-            runs_dir=store.root,
-            options=child_options,
-            hooks=hooks,
-            run_id=child,
-            parent=link,
-        )
-        return str(document["state"])
-
     runner = JobRun(
         spec,
         store,
@@ -172,7 +155,7 @@ async def async_run_job(
         options=options,
         hooks=hooks,
         rerun=selected,
-        child_runner=child_runner,
+        child_runner=_child_runner(spec, store, options, hooks),
     )
     if on_created is not None:
         on_created(runner)
@@ -233,12 +216,35 @@ async def async_repair_run(
         hooks=hooks,
         rerun=rerun,
         repair_count=repair_count,
+        child_runner=_child_runner(spec, store, options or RunOptions(), hooks),
     )
     if on_created is not None:
         on_created(runner)
     with store.heartbeat(run_id):  # readers on other machines tell a live run from a dead runner by it
         await runner.run()
     return run_document(store, run_id)
+
+
+def _child_runner(spec: JobSpec, store: RunStore, options: RunOptions, hooks: RunHooks | None) -> ChildRunner:
+    """Return what starts the child run of a ``run_job_task``: the same runs directory and options, none of
+    the parent's stubs or selection (their keys are the parent job's tasks)."""
+
+    async def start(job_key: str, job_parameters: dict[str, str], child: str, link: dict[str, str]) -> str:
+        child_spec = load_job(spec.source, job=job_key)
+        child_options = dataclasses.replace(options, stubs={}, only=None, from_run=None)
+        document = await async_run_job(
+            child_spec,
+            job_name=job_key,
+            parameters=job_parameters,
+            runs_dir=store.root,
+            options=child_options,
+            hooks=hooks,
+            run_id=child,
+            parent=link,
+        )
+        return str(document["state"])
+
+    return start
 
 
 def _check_stubs(spec: JobSpec, options: RunOptions) -> None:
@@ -284,7 +290,7 @@ def _take_unselected(
         if key in selected:
             continue
         old = store.read_task(earlier["run_id"], key) if earlier else None
-        if old is not None:
+        if old is not None and old.get("state") in FINAL_STATES:
             record = {k: v for k, v in old.items() if k != "history"} | {
                 "history": [],
                 "taken_from_run": earlier["run_id"] if earlier else None,

@@ -248,3 +248,19 @@ def test_success_with_failures_has_its_own_exit_code(tmp_path: Path) -> None:
     assert document["state"] == "SUCCESS_WITH_FAILURES"
     assert exit_code_for_state(document["state"]) == EXIT_SUCCESS_WITH_FAILURES == 3
     assert [exit_code_for_state(s) for s in ("SUCCESS", "FAILED", "CANCELED", "TIMEDOUT")] == [0, 1, 1, 1]
+
+
+def test_for_each_runs_a_script_once_per_input_with_the_input_as_argv(tmp_path: Path) -> None:
+    (tmp_path / "square.py").write_text(
+        "import sys\nfrom jupyter_taskvalues import dbutils\n"
+        "dbutils.jobs.taskValues.set('square', int(sys.argv[1]) ** 2)\n"
+    )
+    nested = {
+        "task_key": "sq",
+        "spark_python_task": {"python_file": "square.py", "parameters": ["{{input}}"]},
+    }
+    task = {"task_key": "loop", "for_each_task": {"inputs": "[2, 3]", "concurrency": 2, "task": nested}}
+    document = run_job(_job(tmp_path / "job.json", [task]), runs_dir=tmp_path / "runs")
+    loop = document["tasks"]["loop"]
+    assert loop["state"] == "SUCCESS", [it["error"] for it in loop["iterations"]]
+    assert [it["values"] for it in loop["iterations"]] == [{"square": 4}, {"square": 9}]

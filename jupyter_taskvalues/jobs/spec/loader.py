@@ -242,10 +242,15 @@ def _build_task(raw: Any, prefix: str, base_dir: Path, problems: _Problems, *, n
             "it has no task type; give it a notebook_task, condition_task or for_each_task.",
             check="kind",
         )
-    if nested and kinds and kinds[0] not in ("notebook_task", "condition_task"):
+    if (
+        nested
+        and kinds
+        and kinds[0] not in ("notebook_task", "condition_task", *_SCRIPT_TYPES, "python_wheel_task")
+    ):
         problems.add(
             where,
-            f"a for-each task runs a notebook_task or a condition_task here, not a {kinds[0]}.",
+            "a for-each task runs a notebook, condition, script or wheel task here, not a "
+            f"{kinds[0]}; run it once per input from a notebook, or stub the for-each task.",
             check="kind",
         )
     kind_fields = _build_kind(raw, kinds[0] if len(kinds) == 1 else "", where, base_dir, problems)

@@ -17,6 +17,7 @@ names both and lists the entry points the package has.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import subprocess
@@ -128,8 +129,14 @@ def _check_entry_point(wheel: WheelTask, site: Path | None) -> None:
 
 
 async def run_wheel(wheel: WheelTask, argv: list[str], request: TaskRequest, folder: Path) -> TaskResult:
-    """Run the entry point of ``wheel`` with ``argv`` as the task of ``request``; wheels go under ``folder``."""
+    """Run the entry point of ``wheel`` with ``argv`` as the task of ``request``; wheels go under ``folder``.
+
+    ``folder`` is the run's; each set of wheel sources gets its own folder under it, built and installed once.
+    """
     start = utcnow()
+    # One install per set of wheel sources: two tasks of a run with other wheels must not share one.
+    sources = "\n".join(map(str, (*wheel.wheels, *wheel.projects)))
+    folder = folder / hashlib.sha256(sources.encode()).hexdigest()[:12]
     lock = _locks.setdefault(str(folder), asyncio.Lock())
     try:
         async with lock:
