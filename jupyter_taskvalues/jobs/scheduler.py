@@ -52,6 +52,7 @@ class RunOptions:
     warm_kernels: int | None = None  # kernels started ahead; default: twice max_parallel
     kernel_name: str = "python3"
     startup_timeout: float = 60.0
+    fork_kernels: bool | None = None  # fork ipykernels; default: JUPYTER_TASKVALUES_FORK_KERNELS, else on
     max_values: int | None = None
     executor: str = "local"  # a name in jobs.executors.EXECUTORS
     executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"scheduler": "tcp://..."}

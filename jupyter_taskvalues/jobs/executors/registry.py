@@ -52,6 +52,7 @@ class LocalExecutor:
             2 * options.max_parallel if warm is None else warm,
             options.kernel_name,
             startup_timeout=options.startup_timeout,
+            fork=options.fork_kernels,
         )
 
     def expect(self, count: int) -> None:
