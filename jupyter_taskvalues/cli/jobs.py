@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..store import STORE_BACKENDS, url_scheme
-from .errors import EXIT_OK, EXIT_RUN_FAILED, UsageError
+from .errors import EXIT_OK, EXIT_USAGE, UsageError, exit_code_for_state
 from .extras import require
 from .progress import RunDisplay, progress_mode
 from .render import console_for, print_run
@@ -157,6 +157,48 @@ def require_notebook_readers(spec: JobSpec) -> None:
             require(["jupytext"], feature=f"Task {task.task_key!r} (notebook {notebook.path.name})")
 
 
+def _add_selection_options(sub: argparse.ArgumentParser) -> None:
+    """``--stub``, ``--only`` and ``--from-run``: run part of a job, the rest stubbed or taken from a run."""
+    group = sub.add_argument_group("selection")
+    group.add_argument(
+        "--stub",
+        action="append",
+        default=[],
+        metavar="TASK[=VALUES.json]",
+        help="the task succeeds without running, setting the task values of the JSON file (repeatable)",
+    )
+    group.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TASK[,TASK]|+TASK|TASK+",
+        help="run only these tasks (+TASK adds its upstream, TASK+ its downstream; repeatable)",
+    )
+    group.add_argument(
+        "--from-run",
+        metavar="RUN_ID",
+        help="take the tasks --only leaves out, with their values, from this earlier run (or 'latest')",
+    )
+
+
+def _stubs(items: list[str]) -> dict[str, dict[str, Any]]:
+    from ..jobs.tasks.stub import parse_stub_option
+
+    return dict(parse_stub_option(item) for item in items)
+
+
+def _apply_selection(args: argparse.Namespace, options: RunOptions, store: Any) -> None:
+    from .history import resolve_run_id
+
+    options.stubs = _stubs(args.stub)
+    only = tuple(part.strip() for item in args.only for part in item.split(",") if part.strip())
+    options.only = only or None
+    if args.from_run is not None:
+        if not only:
+            raise UsageError("--from-run takes the tasks --only leaves out from an earlier run; add --only.")
+        options.from_run = resolve_run_id(store, args.from_run)
+
+
 def add_run_arguments(sub: argparse.ArgumentParser) -> None:
     """Arguments of ``run``."""
     sub.add_argument(
@@ -168,6 +210,7 @@ def add_run_arguments(sub: argparse.ArgumentParser) -> None:
         "--param", "-p", action="append", default=[], metavar="KEY=VALUE", help="override a job parameter"
     )
     _add_execution_options(sub)
+    _add_selection_options(sub)
 
 
 def add_repair_arguments(sub: argparse.ArgumentParser) -> None:
@@ -182,6 +225,18 @@ def add_validate_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("job_file", metavar="JOB_FILE")
     sub.add_argument("--job", metavar="NAME", help="check only this job of a bundle (default: every job)")
     _add_bundle_options(sub)
+    sub.add_argument(
+        "--stub",
+        action="append",
+        default=[],
+        metavar="TASK[=VALUES.json]",
+        help="plan with this task stubbed",
+    )
+    sub.add_argument("--json", action="store_true", help="print the jobs and the plan as JSON")
+    sub.epilog = (
+        "Prints how each task will run here (runs, stubbed, stub needed, disabled...). Exits 2 when a job is "
+        "invalid or a task needs a stub.\n\n" + (sub.epilog or "")
+    )
 
 
 def options_from(args: argparse.Namespace) -> RunOptions:
@@ -235,6 +290,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_param_overrides(args.param)
     options = options_from(args)
     store = open_store(args.runs_dir)
+    _apply_selection(args, options, store)
     display = _display(args, store)
     document = _run_with_signals(
         display,
@@ -275,35 +331,51 @@ def repair(args: argparse.Namespace) -> int:
 
 
 def validate(args: argparse.Namespace) -> int:
-    """``validate``: load the job file (every problem at once) and describe it; every job of a bundle."""
+    """``validate``: load every job of the file (every problem at once) and print the plan of each."""
     from ..exceptions import JobSpecError
+    from ..jobs.plan import plan_job, plan_problems, render_plan
     from ..jobs.spec.loader import list_jobs
 
     names: list[str | None] = [args.job]
     if args.job is None:
         keys = list_jobs(args.job_file, target=args.target)
         names = list(keys) if len(keys) > 1 else [None]
-    failed: list[JobSpecError] = []
+    stubs = _stubs(args.stub)
+    jobs: list[dict[str, Any]] = []
+    lines = []
     for name in names:
         try:
             spec = _load(args, name)
         except JobSpecError as e:
-            if len(names) == 1:
+            if len(names) == 1 and not args.json:
                 raise
-            print(f"error: {e}", file=sys.stderr)
-            failed.append(e)
+            jobs.append({"job": name, "valid": False, "error": str(e)})
+            if not args.json:
+                print(f"error: {e}", file=sys.stderr)
             continue
-        kinds = [task.kind for task in spec.tasks]
-        print(
-            f"Job {spec.name!r} is valid: {len(spec.tasks)} tasks "
-            f"({kinds.count('notebook')} notebook, {kinds.count('condition')} condition, "
-            f"{kinds.count('for_each')} for-each), {len(spec.parameters)} parameters."
-        )
-    if failed:
+        jobs.append({"job": spec.name, "valid": True, "error": None})
+        lines.extend(plan_job(spec, stubs=stubs))
+        if not args.json:
+            kinds = [task.kind for task in spec.tasks]
+            print(
+                f"Job {spec.name!r} is valid: {len(spec.tasks)} tasks "
+                f"({kinds.count('notebook')} notebook, {kinds.count('condition')} condition, "
+                f"{kinds.count('for_each')} for-each), {len(spec.parameters)} parameters."
+            )
+    problems = plan_problems(lines)
+    invalid = [job for job in jobs if not job["valid"]]
+    if args.json:
+        document = {"jobs": jobs, "plan": [line.to_json() for line in lines], "problems": problems}
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_USAGE if invalid or problems else EXIT_OK
+    if lines:
+        print(render_plan(lines))
+    if invalid:
         raise UsageError(
-            f"{len(failed)} of the {len(names)} jobs of {args.job_file} are invalid (see above)."
+            f"{len(invalid)} of the {len(names)} jobs of {args.job_file} are invalid (see above)."
         )
-    return EXIT_OK
+    return EXIT_USAGE if problems else EXIT_OK
 
 
 def _run_with_signals(
@@ -342,4 +414,4 @@ def _report(document: dict[str, Any], args: argparse.Namespace, store: Any) -> i
         sys.stdout.write("\n")
     else:
         print_run(document, console_for(sys.stdout), store=store)
-    return EXIT_OK if document["state"] in SUCCESS_STATES else EXIT_RUN_FAILED
+    return exit_code_for_state(document["state"])  # 3 for SUCCESS_WITH_FAILURES (cli/errors.py)
