@@ -12,3 +12,5 @@ scheduler's own.
 """
 
 from __future__ import annotations
+
+__all__: list[str] = []
