@@ -72,3 +72,6 @@ def _enter_task(payload: str) -> None:
     shell = get_ipython()
     if shell is not None:
         shell.extension_manager.load_extension("jupyter_taskvalues")
+    from .outflow import bound_stream_messages
+
+    bound_stream_messages()  # what the task prints reaches the runner in small messages

@@ -199,6 +199,10 @@ def test_a_task_printing_100_mb_leaves_the_runner_up_and_a_capped_notebook_with_
     assert kept.stat().st_size < 3 * 1024 * 1024
     text = kept.read_text()
     assert "output truncated: 104,857,600 bytes" in text
+    # Everything printed went to the output log as it arrived; the note in the notebook says where it is.
+    log = kept.with_name("flood.output.log")
+    assert log.stat().st_size == 100 * 1024 * 1024
+    assert str(log) in text
     print(f"runner peak RSS while a task printed 100 MB: {report['peak_mib']:.0f} MiB")
     assert report["peak_mib"] < 1024
 

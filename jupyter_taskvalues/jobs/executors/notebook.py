@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from ...context import TaskContext
 from ...exceptions import NotebookFormatError
 from ...ipython.bootstrap import bootstrap_code
-from ...store._local import utcnow
+from ...store import utcnow
 from ..hooks import output_wanted, report_output
 from ..kernels.pool import Kernel, KernelStartError, shell_reply
 
@@ -106,6 +106,8 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
 
     cwd = str(run.notebook.parent)
     client = _notebook_client(nb, kernel, cwd)
+    streamed = _output_stream(run)
+    streamed.wrap(client)  # output to disk as it arrives, capped in memory (jobs/notebooks/streaming.py)
     if output_wanted():
         _stream_outputs(client, run.task)
     # nbclient turns a cancel into DeadKernelError, so a timeout or a cancel is decided here, not inside it.
@@ -125,6 +127,7 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
         clock.lap("cells")
         result.timings["user"] = _kernel_seconds(nb)
         result.end_time = utcnow()
+        streamed.finish(nb)
         _keep_notebook(nb, run.output_path, result)
         clock.lap("keep")
         kernels.release(kernel)
@@ -137,6 +140,12 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
             extra={"timing": {"event": "task", "task_key": run.task.task_key, **result.timings}},
         )
     return result
+
+
+def _output_stream(run: NotebookRun) -> Any:
+    from ..notebooks.streaming import OutputStream, output_log_path
+
+    return OutputStream(output_log_path(run.output_path), MAX_OUTPUT_BYTES)
 
 
 def _prepared_inline(notebook: Path) -> bool:

@@ -1,0 +1,188 @@
+"""Stream output of a running task: written to disk as it arrives, capped in memory while the task runs.
+
+nbclient keeps every output message of a cell in the notebook it executes, so a task printing 100 MB used to
+make the runner hold 100 MB (and more, in copies) until the notebook was capped at the end. An
+:class:`OutputStream` sits in front of nbclient's output handler (:meth:`OutputStream.wrap`) and, for each
+``stream`` message (``stdout``/``stderr``):
+
+- appends its text to the task's **output log**, ``notebooks/<task>.output.log`` next to the executed notebook
+  (everything the task printed, in order, flushed per message: readable while the task runs);
+- keeps the first half of the cap per cell and stream in the notebook as usual, and only a rolling **tail** of
+  the second half in memory, dropping the middle as it arrives.
+
+When the task ends, :meth:`OutputStream.finish` adds the kept tail to each cut cell, after a note saying how much
+was cut and where the whole output is. The cap is :data:`~jupyter_taskvalues.jobs.executors.notebook.
+MAX_OUTPUT_BYTES` per output (the same limit the kept notebook's other outputs get); rich outputs (images, HTML)
+and errors are not streams and are capped when the notebook is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["OutputStream", "output_log_path"]
+
+#: Bytes of each cut stream's budget left for the note, so that head + note + tail stays within the cap.
+_NOTE_ROOM = 1024
+#: Characters of a message encoded at a time when it is appended to the log.
+_SLICE = 1 << 20
+
+
+def output_log_path(notebook_path: Path) -> Path:
+    """The output log kept next to the executed notebook ``notebook_path`` (``<name>.output.log``)."""
+    return notebook_path.with_name(notebook_path.stem + ".output.log")
+
+
+@dataclass
+class _Stream:
+    """One stream (``stdout`` or ``stderr``) of one cell: bytes kept at its head, its rolling tail, its total."""
+
+    head: int = 0
+    total: int = 0
+    tail: deque[str] = field(default_factory=deque)
+    tail_bytes: int = 0
+    cut: bool = False
+
+
+class OutputStream:
+    """Caps a running notebook's stream outputs as they arrive and appends them all to an output log.
+
+    Parameters
+    ----------
+    log_path
+        The file every stream's text is appended to (created on the first output; ``None``: no log).
+    max_bytes
+        The most bytes of one stream of one cell kept in the notebook (its head and tail halves, plus a note).
+    """
+
+    def __init__(self, log_path: Path | None, max_bytes: int) -> None:
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive, not {max_bytes!r}.")
+        self.log_path = log_path
+        self.max_bytes = max_bytes
+        self._half = (
+            max(1, (max_bytes - _NOTE_ROOM) // 2) if max_bytes > 2 * _NOTE_ROOM else max(1, max_bytes // 2)
+        )
+        self._streams: dict[tuple[int, str], _Stream] = {}
+        self._fd: int | None = None
+        self.log_error: OSError | None = None
+        self.written = 0
+
+    def wrap(self, client: Any) -> None:
+        """Put this stream in front of ``client.output`` (an nbclient ``NotebookClient``)."""
+        record: Callable[..., Any] = client.output
+
+        def output(outs: Any, msg: dict[str, Any], display_id: Any, cell_index: int) -> Any:
+            if msg.get("msg_type") != "stream":
+                return record(outs, msg, display_id, cell_index)
+            content = msg.get("content") or {}
+            text = str(content.get("text", ""))
+            self._log(text)
+            keep = self._keep(cell_index, str(content.get("name", "stdout")), text)
+            if not keep:
+                return None
+            if len(keep) != len(text):
+                msg = {**msg, "content": {**content, "text": keep}}
+            return record(outs, msg, display_id, cell_index)
+
+        client.output = output
+
+    def _log(self, text: str) -> None:
+        """Append ``text`` to the output log, encoded a slice at a time (a 100 MB message is not copied whole)."""
+        if self.log_path is None or self.log_error is not None or not text:
+            return
+        try:
+            if self._fd is None:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            for start in range(0, len(text), _SLICE):
+                view = memoryview(text[start : start + _SLICE].encode("utf-8", "surrogatepass"))
+                self.written += len(view)
+                while view:
+                    view = view[os.write(self._fd, view) :]
+        except OSError as e:  # a full disk: the notebook still keeps the head and tail; the note says so
+            self.log_error = e
+
+    def _keep(self, cell_index: int, name: str, text: str) -> str:
+        """Return the part of ``text`` the notebook keeps now (maybe ``""``); the rest feeds the rolling tail."""
+        stream = self._streams.setdefault((cell_index, name), _Stream())
+        size = _size(text)
+        stream.total += size
+        room = self._half - stream.head
+        if room >= size and not stream.cut:
+            stream.head += size
+            return text
+        stream.cut = True
+        kept = _byte_prefix(text, room) if room > 0 else ""
+        stream.head += _size(kept)
+        # Only the last `half` characters can reach the tail (a character is at least one byte).
+        rest = text[len(kept) :][-self._half :]
+        stream.tail.append(rest)
+        stream.tail_bytes += _size(rest)
+        while stream.tail and stream.tail_bytes - _size(stream.tail[0]) >= self._half:
+            stream.tail_bytes -= _size(stream.tail.popleft())
+        return kept
+
+    def finish(self, nb: Any) -> bool:
+        """Close the log and add each cut stream's tail, after a note, to its cell; return whether any was cut."""
+        self.close()
+        cut = False
+        for (cell_index, name), stream in self._streams.items():
+            if not stream.cut:
+                continue
+            cut = True
+            tail = _byte_suffix("".join(stream.tail), self._half)
+            dropped = stream.total - stream.head - _size(tail)
+            where = (
+                f"the whole output is in {self.log_path}"
+                if self.log_path is not None and self.log_error is None
+                else f"the output log could not be written ({self.log_error})"
+                if self.log_error is not None
+                else "no output log was kept"
+            )
+            note = (
+                f"\n[... output truncated: {stream.total:,} bytes of {name} while the task ran, over the "
+                f"{self.max_bytes:,}-byte limit per output; the first {stream.head:,} and last {_size(tail):,} "
+                f"bytes are kept, {dropped:,} dropped; {where} ...]\n"
+            )
+            cells = getattr(nb, "cells", None) or nb["cells"]
+            if 0 <= cell_index < len(cells):
+                outputs = cells[cell_index].setdefault("outputs", [])
+                outputs.append(_stream_output(name, note + tail))
+        return cut
+
+    def close(self) -> None:
+        """Close the output log (idempotent)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+
+def _size(text: str) -> int:
+    """UTF-8 bytes of ``text`` (no copy for ASCII text, the common case of a flood)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _byte_prefix(text: str, limit: int) -> str:
+    """The longest start of ``text`` of at most ``limit`` UTF-8 bytes."""
+    head = text[:limit]
+    return head if head.isascii() else head.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", "ignore")
+
+
+def _byte_suffix(text: str, limit: int) -> str:
+    """The longest end of ``text`` of at most ``limit`` UTF-8 bytes."""
+    tail = text[-limit:] if limit else ""
+    return (
+        tail if tail.isascii() else tail.encode("utf-8", "surrogatepass")[-limit:].decode("utf-8", "ignore")
+    )
+
+
+def _stream_output(name: str, text: str) -> Any:
+    from nbformat import v4
+
+    return v4.new_output("stream", name=name, text=text)  # type: ignore[no-untyped-call]

@@ -1,0 +1,87 @@
+"""Task output streamed to the output log as it arrives, capped in memory while the task runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from jupyter_taskvalues.jobs.notebooks.streaming import OutputStream, output_log_path
+
+
+class Recorder:
+    """Stands in for nbclient's output handler: records the outputs it is handed, as nbclient does."""
+
+    def __init__(self, nb: Any) -> None:
+        self.nb = nb
+
+    def output(self, outs: list[Any], msg: dict[str, Any], display_id: Any, cell_index: int) -> Any:
+        out = nbformat.v4.new_output(msg["msg_type"], **msg["content"])
+        outs.append(out)
+        return out
+
+
+def stream_msg(name: str, text: str) -> dict[str, Any]:
+    return {"msg_type": "stream", "content": {"name": name, "text": text}, "parent_header": {}}
+
+
+def feed(tmp_path: Path, limit: int, pieces: list[tuple[str, str]]) -> tuple[Any, OutputStream, Path]:
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("print()"))
+    client = Recorder(nb)
+    log = output_log_path(tmp_path / "notebooks" / "task.ipynb")
+    stream = OutputStream(log, limit)
+    stream.wrap(client)
+    for name, text in pieces:
+        client.output(nb.cells[0].outputs, stream_msg(name, text), None, 0)
+    stream.finish(nb)
+    return nb, stream, log
+
+
+def test_output_under_the_cap_is_kept_whole_and_logged(tmp_path: Path) -> None:
+    nb, _, log = feed(tmp_path, 10_000, [("stdout", "hello\n"), ("stderr", "warn\n"), ("stdout", "bye\n")])
+    assert [(o["name"], o["text"]) for o in nb.cells[0].outputs] == [
+        ("stdout", "hello\n"),
+        ("stderr", "warn\n"),
+        ("stdout", "bye\n"),
+    ]
+    assert log == tmp_path / "notebooks" / "task.output.log"
+    assert log.read_text() == "hello\nwarn\nbye\n"
+
+
+def test_a_flood_keeps_head_and_tail_with_a_note_while_the_log_keeps_everything(tmp_path: Path) -> None:
+    lines = [("stdout", f"line {n:05d}\n") for n in range(5000)]  # 55,000 bytes against a 4,096-byte cap
+    nb, stream, log = feed(tmp_path, 4096, lines)
+    texts = [o["text"] for o in nb.cells[0].outputs]
+    kept = "".join(texts)
+    assert len(kept.encode()) <= 4096
+    assert kept.startswith("line 00000\n")
+    assert kept.endswith("line 04999\n")
+    assert "output truncated: 55,000 bytes of stdout while the task ran" in texts[-1]
+    assert str(log) in texts[-1]
+    assert log.read_text() == "".join(text for _, text in lines)
+    # In memory, only a bounded tail was ever held (not the 55,000 bytes).
+    assert all(s.tail_bytes <= 4096 for s in stream._streams.values())
+
+
+def test_one_huge_message_is_cut_without_losing_its_end(tmp_path: Path) -> None:
+    text = "a" * 3000 + "é" * 3000 + "END\n"  # multi-byte characters across the cut
+    nb, _, log = feed(tmp_path, 4096, [("stdout", text)])
+    kept = "".join(o["text"] for o in nb.cells[0].outputs)
+    assert kept.startswith("a" * 1000)
+    assert kept.endswith("é" * 10 + "END\n")
+    assert log.read_text() == text
+
+
+def test_a_log_that_cannot_be_written_is_named_in_the_note(tmp_path: Path) -> None:
+    (tmp_path / "notebooks").write_text("a file where the folder should be")
+    nb, stream, _ = feed(tmp_path, 4096, [("stdout", "x" * 10_000)])
+    assert stream.log_error is not None
+    assert "the output log could not be written" in nb.cells[0].outputs[-1]["text"]
+
+
+def test_a_cap_that_is_not_positive_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="max_bytes must be positive"):
+        OutputStream(None, 0)
