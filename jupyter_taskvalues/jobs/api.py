@@ -21,7 +21,8 @@ from ..context import default_runs_dir
 from ..document import run_document
 from ..exceptions import JobSpecError, RunNotFoundError
 from ..states import FINAL_STATES
-from ..store._local import RunStore, new_run_id, url_scheme
+from ..store import RunStore, new_run_id, url_scheme
+from ..store import open_store as _store_at
 from ..values import MAX_VALUES_PER_RUN
 from .model import JobSpec
 from .plan import plan_job, refusal
@@ -56,7 +57,7 @@ def open_store(
     root = os.fspath(runs_dir or default_runs_dir())
     if url_scheme(root) is None:  # a relative folder must still mean the same one to kernels in other folders
         root = os.path.abspath(os.path.expanduser(root.removeprefix("file://")))
-    return RunStore(root, max_values=max_values or MAX_VALUES_PER_RUN, storage_options=storage_options)
+    return _store_at(root, max_values=max_values or MAX_VALUES_PER_RUN, storage_options=storage_options)
 
 
 def _resolve_parameters(spec: JobSpec, parameters: dict[str, str], run_id: str) -> dict[str, str]:
@@ -155,7 +156,7 @@ async def async_run_job(
         options=options,
         hooks=hooks,
         rerun=selected,
-        child_runner=_child_runner(spec, store, options, hooks),
+        child_runner=_child_runner(spec, store, options),
     )
     if on_created is not None:
         on_created(runner)
@@ -216,7 +217,7 @@ async def async_repair_run(
         hooks=hooks,
         rerun=rerun,
         repair_count=repair_count,
-        child_runner=_child_runner(spec, store, options or RunOptions(), hooks),
+        child_runner=_child_runner(spec, store, options or RunOptions()),
     )
     if on_created is not None:
         on_created(runner)
@@ -225,7 +226,7 @@ async def async_repair_run(
     return run_document(store, run_id)
 
 
-def _child_runner(spec: JobSpec, store: RunStore, options: RunOptions, hooks: RunHooks | None) -> ChildRunner:
+def _child_runner(spec: JobSpec, store: RunStore, options: RunOptions) -> ChildRunner:
     """Return what starts the child run of a ``run_job_task``: the same runs directory and options, none of
     the parent's stubs or selection (their keys are the parent job's tasks)."""
 
@@ -238,8 +239,7 @@ def _child_runner(spec: JobSpec, store: RunStore, options: RunOptions, hooks: Ru
             parameters=job_parameters,
             runs_dir=store.root,
             options=child_options,
-            hooks=hooks,
-            run_id=child,
+            run_id=child,  # no hooks: a display follows its own run; the child is a run of its own
             parent=link,
         )
         return str(document["state"])
@@ -283,7 +283,7 @@ def _take_unselected(
 ) -> None:
     """Record the tasks ``--only`` leaves out: taken from the earlier run (state and values), else EXCLUDED."""
     from ..document import blank_task_record
-    from ..store._local import utcnow
+    from ..store import utcnow
 
     for task in spec.tasks:
         key = task.task_key

@@ -264,3 +264,58 @@ def test_for_each_runs_a_script_once_per_input_with_the_input_as_argv(tmp_path: 
     loop = document["tasks"]["loop"]
     assert loop["state"] == "SUCCESS", [it["error"] for it in loop["iterations"]]
     assert [it["values"] for it in loop["iterations"]] == [{"square": 4}, {"square": 9}]
+
+
+def _script_task(key: str, source: str, tmp_path: Path, **fields: Any) -> dict[str, Any]:
+    (tmp_path / f"{key}.py").write_text(source)
+    return {"task_key": key, "spark_python_task": {"python_file": f"{key}.py"}, **fields}
+
+
+def test_dependants_of_a_disabled_task_follow_databricks_run_if_rules(tmp_path: Path) -> None:
+    ok = "print('ok')\n"
+    off = _script_task("off", ok, tmp_path, disabled=True)
+    on = _script_task("on", ok, tmp_path)
+    parents = [{"task_key": "off"}, {"task_key": "on"}]
+    tasks = [
+        off,
+        on,
+        _script_task("one_success", ok, tmp_path, depends_on=parents, run_if="AT_LEAST_ONE_SUCCESS"),
+        _script_task("all_done", ok, tmp_path, depends_on=[{"task_key": "off"}], run_if="ALL_DONE"),
+        _script_task("all_success", ok, tmp_path, depends_on=parents),
+        _script_task("none_failed", ok, tmp_path, depends_on=[{"task_key": "off"}], run_if="NONE_FAILED"),
+    ]
+    path = _job(tmp_path / "job.json", tasks)
+    document = run_job(path, runs_dir=tmp_path / "runs")
+    states = {k: (t["state"], t.get("termination_code")) for k, t in document["tasks"].items()}
+    assert states == {
+        "off": ("EXCLUDED", "DISABLED"),
+        "on": ("SUCCESS", None),
+        "one_success": ("SUCCESS", None),  # judged by its other parent
+        "all_done": ("SUCCESS", None),  # a disabled parent counts as done
+        "all_success": ("EXCLUDED", "DISABLED"),  # a disabled parent does not satisfy "succeeded"
+        "none_failed": ("EXCLUDED", "DISABLED"),  # every parent disabled
+    }
+    assert document["state"] == "SUCCESS"
+    planned = {ln.task_key: ln.status for ln in plan_job(load_job(path))}
+    assert planned == {
+        "off": "disabled",
+        "on": "runs",
+        "one_success": "runs",
+        "all_done": "runs",
+        "all_success": "disabled",
+        "none_failed": "disabled",
+    }
+
+
+def test_a_failed_child_run_fails_its_run_job_task_naming_the_child(tmp_path: Path) -> None:
+    (tmp_path / "boom.py").write_text("raise SystemExit(2)\n")
+    (tmp_path / "databricks.yml").write_text(
+        "bundle: {name: b}\nresources:\n  jobs:\n"
+        "    parent:\n      tasks:\n        - task_key: call\n"
+        "          run_job_task: {job_id: '${resources.jobs.kid.id}'}\n"
+        "    kid:\n      tasks:\n        - task_key: boom\n          spark_python_task: {python_file: boom.py}\n"
+    )
+    document = run_job(tmp_path / "databricks.yml", job_name="parent", runs_dir=tmp_path / "runs")
+    task = document["tasks"]["call"]
+    assert (document["state"], task["state"], task["child_result_state"]) == ("FAILED", "FAILED", "FAILED")
+    assert f"The child run {task['child_run_id']} of job 'kid' ended FAILED." == task["error"]
