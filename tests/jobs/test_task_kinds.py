@@ -319,3 +319,22 @@ def test_a_failed_child_run_fails_its_run_job_task_naming_the_child(tmp_path: Pa
     task = document["tasks"]["call"]
     assert (document["state"], task["state"], task["child_result_state"]) == ("FAILED", "FAILED", "FAILED")
     assert f"The child run {task['child_run_id']} of job 'kid' ended FAILED." == task["error"]
+
+
+def test_script_output_streams_to_a_watching_observer_and_is_kept(tmp_path: Path) -> None:
+    from jupyter_taskvalues.jobs.hooks import RunHooks, streaming_output
+
+    class Watcher(RunHooks):
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, str, str]] = []
+
+        def task_output(self, run_id: str, task_key: str, stream: str, text: str) -> None:
+            self.seen.append((task_key, stream, text))
+
+    task = _script_task("talk", "import sys\nprint('to out')\nprint('to err', file=sys.stderr)\n", tmp_path)
+    watcher = Watcher()
+    with streaming_output(watcher):
+        document = run_job(_job(tmp_path / "job.json", [task]), runs_dir=tmp_path / "runs")
+    assert document["state"] == "SUCCESS"
+    assert ("talk", "stdout", "to out\n") in watcher.seen and ("talk", "stderr", "to err\n") in watcher.seen
+    assert Path(document["tasks"]["talk"]["logs"]["stdout"]).read_text() == "to out\n"

@@ -14,9 +14,11 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from ...context import environment_for
-from ...store._local import utcnow
+from ...store import utcnow
+from ..hooks import output_wanted, report_output
 from .base import TaskRequest, TaskResult
 
 __all__ = ["STDERR_TAIL_LINES", "run_python"]
@@ -35,7 +37,8 @@ async def run_python(
 ) -> TaskResult:
     """Run ``python -m jupyter_taskvalues.jobs.tasks.launch *argv`` as the task of ``request``.
 
-    stdout and stderr go to ``<log_dir>/<name>.stdout.txt`` / ``.stderr.txt`` (named in ``extra["logs"]``);
+    stdout and stderr go to ``<log_dir>/<name>.stdout.txt`` / ``.stderr.txt`` (named in ``extra["logs"]``), and
+    to :func:`~..hooks.report_output` as they arrive when someone watches (``--stream``);
     an exit code other than 0 fails the task with the last lines of stderr.
     """
     result = TaskResult(state="FAILED", start_time=utcnow())
@@ -47,12 +50,29 @@ async def run_python(
     env.update(environment_for(request.context))
     env.update(extra_env or {})
     command = [sys.executable, "-m", "jupyter_taskvalues.jobs.tasks.launch", *argv]
+    streaming = output_wanted()
     with out_path.open("wb") as out, err_path.open("wb") as err:
+        pipe = asyncio.subprocess.PIPE
         process = await asyncio.create_subprocess_exec(
-            *command, cwd=str(request.cwd), env=env, stdout=out, stderr=err, start_new_session=True
+            *command,
+            cwd=str(request.cwd),
+            env=env,
+            stdout=pipe if streaming else out,
+            stderr=pipe if streaming else err,
+            start_new_session=True,
         )
+
+        async def finish() -> int:
+            if streaming:  # someone watches (--stream): copy to the files and hand each piece on
+                assert process.stdout is not None and process.stderr is not None
+                await asyncio.gather(
+                    _pump(process.stdout, out, request, "stdout"),
+                    _pump(process.stderr, err, request, "stderr"),
+                )
+            return await process.wait()
+
         try:
-            code = await asyncio.wait_for(process.wait(), request.timeout)
+            code = await asyncio.wait_for(finish(), request.timeout)
         except asyncio.TimeoutError:
             await _kill(process)
             result.state = "TIMEDOUT"
@@ -71,6 +91,14 @@ async def run_python(
         f" Last lines of stderr:\n{tail}" if tail else ""
     )
     return result
+
+
+async def _pump(source: asyncio.StreamReader, sink: BinaryIO, request: TaskRequest, stream: str) -> None:
+    while chunk := await source.read(65536):
+        sink.write(chunk)
+        report_output(
+            request.context.run_id, request.context.task_key, stream, chunk.decode(errors="replace")
+        )
 
 
 async def _kill(process: asyncio.subprocess.Process) -> None:
