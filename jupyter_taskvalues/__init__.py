@@ -31,7 +31,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from .store._local import RunStore
+    from .store import RunStore
 
 __version__ = "0.1.0"
 
@@ -60,7 +60,7 @@ __all__ = [
 
 # Loaded on first use, so that `import jupyter_taskvalues` stays light in kernels and the CLI.
 _LAZY = {
-    "RunStore": ("jupyter_taskvalues.store._local", "RunStore"),
+    "RunStore": ("jupyter_taskvalues.store", "RunStore"),
     "dbutils": ("jupyter_taskvalues.runtime.dbutils", "dbutils"),
     "run_job": ("jupyter_taskvalues.jobs.api", "run_job"),
     "async_run_job": ("jupyter_taskvalues.jobs.api", "async_run_job"),

@@ -41,7 +41,7 @@ import json
 from collections.abc import Hashable, MutableMapping
 from typing import Any
 
-from .store._local import RunStore, ValueSnapshot
+from .store import RunStore, ValueSnapshot
 
 __all__ = [
     "blank_task_record",
@@ -100,7 +100,7 @@ def task_document(
 ) -> dict[str, Any]:
     """Return the document of one task: its static description, its record, and its values.
 
-    ``values`` is the run's :meth:`~jupyter_taskvalues.store._local.RunStore.value_snapshot` when the caller has one.
+    ``values`` is the run's :meth:`~jupyter_taskvalues.store.RunStore.value_snapshot` when the caller has one.
     """
     if values is None:
         values = store.value_snapshot(run_id)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
     from ..context import TaskContext
-    from ..store._local import ValueRecord
+    from ..store import ValueRecord
 
 # The store module is imported by the subcommands that read a run, not by ``%load_ext``.
 
@@ -267,9 +267,9 @@ class TaskValueMagics:
                 f"value.\nRuns dir:    {default_runs_dir()}"
             )
             return
-        from ..store._local import RunStore
+        from ..store import open_store
 
-        store = RunStore(context.runs_dir)
+        store = open_store(context.runs_dir)
         try:
             job = f" (job {store.read_run(context.run_id).get('job_name')!r})"
         except TaskValuesError:
@@ -341,9 +341,9 @@ class TaskValueMagics:
         return options
 
     def _run_table(self, context: TaskContext, task: str | None, *, attached: bool) -> ValueTable:
-        from ..store._local import RunStore
+        from ..store import open_store
 
-        store = RunStore(context.runs_dir)
+        store = open_store(context.runs_dir)
         run = store.read_run(context.run_id)
         tasks = list(run.get("tasks", {}))
         if task is not None and task not in tasks:

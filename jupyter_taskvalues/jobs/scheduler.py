@@ -26,7 +26,7 @@ from ..document import blank_task_record
 from ..exceptions import ReferenceResolutionError, TaskValuesError, ValueNotFoundError
 from ..references import NO_INPUT, ResolutionContext, render, resolve, resolve_json
 from ..states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
-from ..store._local import RunStore, utcnow
+from ..store import RunStore, utcnow
 from .executors.notebook import NotebookResult, NotebookRun
 from .executors.registry import make_executor
 from .hooks import RunHooks
@@ -344,7 +344,7 @@ class JobRun:
             raise
 
     async def _run_child_job(self, task: Task) -> None:
-        from ..store._local import new_run_id
+        from ..store import new_run_id
 
         assert task.run_job is not None
         key = task.task_key

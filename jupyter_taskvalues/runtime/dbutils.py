@@ -25,7 +25,7 @@ from .widgets import WidgetsUtils
 
 if TYPE_CHECKING:
     from ..context import TaskContext
-    from ..store._local import RunStore
+    from ..store import RunStore
     from .fs import FsUtils
     from .secrets import SecretsUtils
 
@@ -47,9 +47,9 @@ def _store(runs_dir: str) -> RunStore:
     """Return the store of ``runs_dir``, made once per process (the store module is imported only here)."""
     store = _stores.get(runs_dir)
     if store is None:
-        from ..store._local import RunStore
+        from ..store import open_store
 
-        store = _stores[runs_dir] = RunStore(runs_dir)
+        store = _stores[runs_dir] = open_store(runs_dir)
     return store
 
 

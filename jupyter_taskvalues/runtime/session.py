@@ -8,7 +8,7 @@ panel can show it as the *interactive session*, never as a job run (SPEC §1, "o
 then reads that run's real values, while ``set`` still lands here, so the earlier run is never modified.
 
 Everything here is per process and thread-safe. The one thing written to disk is a record of the attachment
-in the run's folder (:meth:`RunStore.record_attachment <jupyter_taskvalues.store._local.RunStore.
+in the run's folder (:meth:`RunStore.record_attachment <jupyter_taskvalues.store.RunStore.
 record_attachment>`), removed on detach, so that run retention (``jupyter-taskvalues gc``) keeps that run.
 """
 
@@ -21,7 +21,7 @@ from ..context import TaskContext, current_context, default_runs_dir
 from ..exceptions import RunNotFoundError, TaskNotFoundError, ValueLimitError
 
 if TYPE_CHECKING:
-    from ..store._local import ValueRecord
+    from ..store import ValueRecord
 
 # The store and the value rules (values) are imported where a value is set or read, not by ``%load_ext``,
 # which imports this module: active_context, on every dbutils call, needs neither.
@@ -51,14 +51,14 @@ _attached: TaskContext | None = None
 def set_session_value(key: str, value: Any, *, max_values: int | None = None) -> ValueRecord:
     """Validate ``value`` as a job would and keep it in the interactive session; return its record.
 
-    Raises the same errors as :meth:`RunStore.set_value <jupyter_taskvalues.store._local.RunStore.set_value>`:
+    Raises the same errors as :meth:`RunStore.set_value <jupyter_taskvalues.store.RunStore.set_value>`:
     :class:`~jupyter_taskvalues.exceptions.InvalidKeyError`, :class:`~jupyter_taskvalues.exceptions.
     InvalidValueError` and, past ``max_values`` distinct keys (by default
     :data:`~jupyter_taskvalues.values.MAX_VALUES_PER_RUN`, as in a job run),
     :class:`~jupyter_taskvalues.exceptions.ValueLimitError`. Nothing is kept when it raises.
     """
     global _version
-    from ..store._local import ValueRecord, utcnow
+    from ..store import ValueRecord, utcnow
     from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
 
     if max_values is None:
@@ -91,7 +91,7 @@ def session_values() -> dict[str, Any]:
 
 def session_records() -> dict[str, ValueRecord]:
     """Return the interactive session's values with their metadata (size in bytes, time set)."""
-    from ..store._local import ValueRecord
+    from ..store import ValueRecord
     from ..values import decode_value
 
     with _lock:
@@ -124,10 +124,10 @@ def attach(run_id: str, task_key: str, *, runs_dir: str | None = None) -> TaskCo
     TaskNotFoundError` when the run or the task does not exist.
     """
     global _attached
-    from ..store._local import RunStore
+    from ..store import open_store
 
     directory = runs_dir or default_runs_dir()
-    store = RunStore(directory)
+    store = open_store(directory)
     if run_id == "latest":
         ids = store.run_ids()
         if not ids:
@@ -165,10 +165,10 @@ def attach(run_id: str, task_key: str, *, runs_dir: str | None = None) -> TaskCo
 def _release(context: TaskContext) -> None:
     """Remove this process's attachment record of ``context``'s run (it may have been removed already)."""
     from ..exceptions import TaskValuesError
-    from ..store._local import RunStore
+    from ..store import open_store
 
     try:
-        RunStore(context.runs_dir).release_attachment(context.run_id)
+        open_store(context.runs_dir).release_attachment(context.run_id)
     except (OSError, TaskValuesError):  # the run or its folder is gone: there is nothing left to release
         return
 

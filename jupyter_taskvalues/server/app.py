@@ -23,7 +23,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Instance, Unicode, default
 
 from ..context import RUNS_DIR_ENV, default_runs_dir
-from ..store._local import RunStore
+from ..store import RunStore, open_store
 from .manager import RunnerManager
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class TaskValuesExtension(ExtensionApp):  # type: ignore[misc]
     @property
     def store(self) -> RunStore:
         """The run store over :attr:`runs_dir` (a fresh object: a changed setting takes effect at once)."""
-        return RunStore(self.runs_dir)
+        return open_store(self.runs_dir)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -28,7 +28,7 @@ from .app import SETTINGS_KEY, TaskValuesExtension
 from .manager import ConflictError, RunnerManager
 
 if TYPE_CHECKING:
-    from ..store._local import RunStore
+    from ..store import RunStore
 
 __all__ = ["AUTH_RESOURCE", "ApiError", "TaskValuesHandler", "http_error"]
 

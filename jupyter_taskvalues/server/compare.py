@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..exceptions import StoreError, TaskValuesError, ValueNotFoundError
-from ..store._local import RunStore
+from ..store import RunStore
 
 __all__ = ["run_diff", "run_matrix", "value_history"]
 

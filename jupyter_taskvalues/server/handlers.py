@@ -49,7 +49,6 @@ server's root before it is read, so no request reaches a path outside them.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import authorized
@@ -70,7 +69,7 @@ from .base import AUTH_RESOURCE, TaskValuesHandler
 from .compare_handlers import DiffHandler, HistoryHandler, MatrixHandler
 
 if TYPE_CHECKING:
-    from ..store._local import RunStore
+    from ..store import RunStore
 
 __all__ = ["API_PREFIX", "AUTH_RESOURCE", "MAX_LIMIT", "ROUTES", "TaskValuesHandler"]
 
@@ -214,13 +213,9 @@ class NotebookHandler(TaskValuesHandler):
             "path": None,
             "notebook": None,
         }
-        if store.is_local:
-            path = Path(recorded)
-            if not path.is_absolute():
-                path = store.run_dir(run_id) / path
-            path = path.resolve()
-            if path.is_file():
-                reply["path"] = self.contents_path(path)
+        kept = store.kept_notebook(run_id, recorded)
+        if kept is not None:
+            reply["path"] = self.contents_path(kept)
         if reply["path"] is None:
             # The JSON only ever comes from the store's own copy, never from the path the record names.
             try:

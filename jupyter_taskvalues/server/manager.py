@@ -41,7 +41,7 @@ from ..jobs.hooks import streaming_output
 from ..jobs.retention import GcResult, collect_garbage
 from ..jobs.scheduler import JobRun, RunOptions, downstream_of, repairable
 from ..jobs.spec.loader import load_job, merge_parameters
-from ..store._local import RunStore, new_run_id, utcnow
+from ..store import RunStore, new_run_id, utcnow
 from .output import OutputBuffer
 
 __all__ = ["ConflictError", "ManagedRun", "RunnerManager"]

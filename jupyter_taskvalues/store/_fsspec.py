@@ -1,11 +1,12 @@
 """The run store on an fsspec URL: object storage (``s3://``, ``gs://``, ``abfs://``...) and ``memory://``.
 
-``RunStore("s3://bucket/runs")`` returns a :class:`FsspecRunStore`. A run is objects under the URL (format 2,
-as the local store's): ``run.json``, ``tasks/<task>/task.json``, ``notebooks/`` and ``heartbeat`` as in the local
-store (see :mod:`jupyter_taskvalues.store._local`), and each value its own object, ``values/<task>/<key>.json``
-(``values/<task>/@<i>/<key>.json`` for a for-each iteration, ``attempts/<task>/<n>/`` for a retried task's
-earlier attempt), instead of the local store's append-only log: an object store has no append, no rename and no
-lock, so the guarantees are kept another way.
+``open_store("s3://bucket/runs")`` (or ``RunStore(...)``) returns a :class:`FsspecRunStore`. A run is objects
+under the URL (format 2, as the local store's): ``run.json``, ``tasks/<task>/task.json``, ``notebooks/`` and
+``heartbeat`` as in the local store (see :mod:`jupyter_taskvalues.store._local`; the names are shared, in
+:mod:`._layout`), and each value its own object, ``values/<task>/<key>.json`` (``values/<task>/@<i>/<key>.json``
+for a for-each iteration, ``attempts/<task>/<n>/`` for a retried task's earlier attempt), instead of the local
+store's append-only log: an object store has no append, no rename and no lock, so the guarantees are kept
+another way.
 
 - **Never a torn value.** Every file is one object written by a single PUT of its whole content (values are at
   most 48 KiB, records a few KiB; fsspec sends one request below 100 MiB). A PUT is atomic: a reader gets the
@@ -58,22 +59,20 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import RunNotFoundError, StoreError, TaskValuesError
+from ..states import FINAL_STATES
+from ..timestamps import parse_time, utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key
-from ._local import (
-    _FINAL_TASK_STATES,
-    _RUN_ID_RE,
+from ._base import (
     HEARTBEAT_TIMEOUT,
     RunStore,
     ValueRecord,
     ValueSnapshot,
-    _limit_error,
-    _name,
-    _notebook_name,
-    _record_from,
-    _run_record,
+    limit_error,
     new_run_id,
-    utcnow,
+    record_from,
+    run_record,
 )
+from ._layout import RUN_ID_RE, entry_name, notebook_name
 
 __all__ = ["FsspecRunStore"]
 
@@ -96,7 +95,7 @@ _MODIFIED_FIELDS = ("LastModified", "last_modified", "mtime", "updated", "create
 class FsspecRunStore(RunStore):
     """Runs on an fsspec file system, designed for object storage (see the module docstring).
 
-    Parameters are those of :class:`~jupyter_taskvalues.store._local.RunStore`; ``root`` is a URL.
+    Parameters are those of :class:`~jupyter_taskvalues.store._base.RunStore`; ``root`` is a URL.
     """
 
     root: str
@@ -148,7 +147,7 @@ class FsspecRunStore(RunStore):
         return "/".join((self._base, self.check_run_id(run_id), *parts))
 
     def _values_path(self, run_id: str, task_key: str, iteration: int | None) -> str:
-        parts = ("values", _name(task_key)) + ((f"@{int(iteration)}",) if iteration is not None else ())
+        parts = ("values", entry_name(task_key)) + ((f"@{int(iteration)}",) if iteration is not None else ())
         return self._path(run_id, *parts)
 
     # -- file system calls --------------------------------------------------------------------------------
@@ -224,7 +223,7 @@ class FsspecRunStore(RunStore):
         records = []
         for _path, data in sorted(self._cat_many(p for p in paths if _is_value(p)).items()):
             with contextlib.suppress(ValueError, KeyError, TypeError):
-                records.append(_record_from(json.loads(data)))
+                records.append(record_from(json.loads(data)))
         return records
 
     # -- runs ---------------------------------------------------------------------------------------------
@@ -243,7 +242,7 @@ class FsspecRunStore(RunStore):
         """Create a run and return its id. ``tasks`` maps each task key to its static description."""
         run_id = self.check_run_id(run_id or new_run_id())
         limit = max_values if max_values is not None else self.max_values
-        record = _run_record(run_id, job_name, tasks, parameters, job_id, limit, extra)
+        record = run_record(run_id, job_name, tasks, parameters, job_id, limit, extra)
         path = self._path(run_id, "run.json")
         exists = StoreError(f"Run {run_id!r} already exists in {self.root}.", run_id=run_id)
         if self._exists(path):
@@ -253,6 +252,10 @@ class FsspecRunStore(RunStore):
         except FileExistsError:
             raise exists from None
         return run_id
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether the store holds run ``run_id`` (one HEAD of its ``run.json``)."""
+        return self._exists(self._path(run_id, "run.json"))
 
     def _read_run_file(self, run_id: str) -> Any:
         return self._read_json(self._path(run_id, "run.json"))
@@ -269,7 +272,7 @@ class FsspecRunStore(RunStore):
         except Exception as e:  # each file system raises its own errors; all mean "cannot list"
             raise StoreError(f"Cannot list runs in {self.root}: {e}") from e
         names = (str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in entries)
-        return sorted((name for name in names if _RUN_ID_RE.match(name)), reverse=True)
+        return sorted((name for name in names if RUN_ID_RE.match(name)), reverse=True)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and everything it stored."""
@@ -317,12 +320,12 @@ class FsspecRunStore(RunStore):
                 else item
                 for item in record["iterations"]
             ]
-        if record.get("state") in _FINAL_TASK_STATES:
+        if record.get("state") in FINAL_STATES:
             self._write_index(
                 run_id, task_key
             )  # before the record: a reader that sees it final finds the index
         payload = json.dumps({"task_key": task_key, **record}, ensure_ascii=False, indent=1)
-        self._write(self._path(run_id, "tasks", _name(task_key), "task.json"), payload)
+        self._write(self._path(run_id, "tasks", entry_name(task_key), "task.json"), payload)
 
     def task_stamp(self, run_id: str, task_key: str) -> Hashable | None:
         """Always ``None``: telling would cost a request per task."""
@@ -331,7 +334,7 @@ class FsspecRunStore(RunStore):
     def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
         """Return the record of one task, or ``None`` if the runner has not written one yet."""
         try:
-            record = self._read_json(self._path(run_id, "tasks", _name(task_key), "task.json"))
+            record = self._read_json(self._path(run_id, "tasks", entry_name(task_key), "task.json"))
         except FileNotFoundError:
             return None
         return record if isinstance(record, dict) else None
@@ -348,7 +351,7 @@ class FsspecRunStore(RunStore):
         max_values: int | None,
         entry: object = None,  # the local store's replay entry: unused here
     ) -> None:
-        target = self._values_path(run_id, task_key, iteration) + "/" + _name(key) + ".json"
+        target = self._values_path(run_id, task_key, iteration) + "/" + entry_name(key) + ".json"
         if self._exists(target):  # an overwrite: one HEAD, then the PUT
             self._write(target, payload)
             return
@@ -361,11 +364,13 @@ class FsspecRunStore(RunStore):
             else:
                 limit = self._run_limit(run_id)  # reads the run record: fails for an unknown run
             if len(existing) >= limit:
-                raise _limit_error(run_id, task_key, key, len(existing), limit)
+                raise limit_error(run_id, task_key, key, len(existing), limit)
         self._write(target, payload)
 
     def _read_value_file(self, run_id: str, task_key: str, key: str, iteration: int | None) -> Any:
-        return self._read_json(self._values_path(run_id, task_key, iteration) + "/" + _name(key) + ".json")
+        return self._read_json(
+            self._values_path(run_id, task_key, iteration) + "/" + entry_name(key) + ".json"
+        )
 
     def list_values(
         self, run_id: str, task_key: str, *, iteration: int | None = None
@@ -413,7 +418,7 @@ class FsspecRunStore(RunStore):
                 and _version(info) is not None
             ):
                 with contextlib.suppress(KeyError, TypeError, ValueError):
-                    records.append(_record_from(entry["record"]))
+                    records.append(record_from(entry["record"]))
                     continue
             unread.append(path)
         return records + self._records(unread)
@@ -462,7 +467,7 @@ class FsspecRunStore(RunStore):
     def archive_attempt(self, run_id: str, task_key: str, attempt: int) -> None:
         """Move the task's current values aside as those of ``attempt`` (server-side copies, then deletes)."""
         source = self._values_path(run_id, task_key, None)
-        target = self._path(run_id, "attempts", _name(task_key), str(attempt))
+        target = self._path(run_id, "attempts", entry_name(task_key), str(attempt))
         sources = list(self._find(source))
         if not sources:
             return
@@ -474,7 +479,7 @@ class FsspecRunStore(RunStore):
 
     def attempt_values(self, run_id: str, task_key: str, attempt: int) -> dict[str, ValueRecord]:
         """Return the values an earlier attempt of a task had set when it was moved aside."""
-        directory = self._path(run_id, "attempts", _name(task_key), str(attempt))
+        directory = self._path(run_id, "attempts", entry_name(task_key), str(attempt))
         return {r.key: r for r in self._task_records(directory, "")}
 
     def clear_task_values(self, run_id: str, task_key: str) -> None:
@@ -486,7 +491,7 @@ class FsspecRunStore(RunStore):
     # -- notebooks and watching ---------------------------------------------------------------------------
 
     def _staged(self, run_id: str, task_key: str, iteration: int | None) -> Path:
-        return self._dir / self.check_run_id(run_id) / "notebooks" / _notebook_name(task_key, iteration)
+        return self._dir / self.check_run_id(run_id) / "notebooks" / notebook_name(task_key, iteration)
 
     def notebook_path(self, run_id: str, task_key: str, iteration: int | None = None) -> Path:
         """Return a staging file on this machine for the executed notebook (see the module docstring)."""
@@ -496,20 +501,20 @@ class FsspecRunStore(RunStore):
 
     def notebook_url(self, run_id: str, task_key: str, iteration: int | None = None) -> str:
         """Return the URL where the executed notebook of a task (or iteration) is kept."""
-        return f"{self.run_url(run_id)}/notebooks/{_notebook_name(task_key, iteration)}"
+        return f"{self.run_url(run_id)}/notebooks/{notebook_name(task_key, iteration)}"
 
     def write_notebook(
         self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str] | bytes
     ) -> str:
         """Upload an executed notebook (the local file ``source``, or its JSON as ``bytes``); return its URL."""
-        name = _notebook_name(task_key, iteration)
+        name = notebook_name(task_key, iteration)
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
         self._write(self._path(run_id, "notebooks", name), data)
         return self.notebook_url(run_id, task_key, iteration)
 
     def read_notebook(self, run_id: str, task_key: str, iteration: int | None = None) -> dict[str, Any]:
         """Return the executed notebook of a task (or iteration) as JSON; raise ``FileNotFoundError`` if none."""
-        data = self._read_json(self._path(run_id, "notebooks", _notebook_name(task_key, iteration)))
+        data = self._read_json(self._path(run_id, "notebooks", notebook_name(task_key, iteration)))
         if not isinstance(data, dict):
             raise StoreError(f"{self.notebook_url(run_id, task_key, iteration)} is not a notebook.")
         return data
@@ -572,7 +577,7 @@ def _age(info: Mapping[str, Any]) -> float | None:
             continue
         if isinstance(stamp, str):
             with contextlib.suppress(ValueError):
-                stamp = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+                stamp = parse_time(stamp)
         if isinstance(stamp, dt.datetime):
             if stamp.tzinfo is None:
                 stamp = stamp.replace(tzinfo=dt.timezone.utc)

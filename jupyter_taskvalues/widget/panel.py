@@ -7,9 +7,9 @@ In a notebook::
     In [3]: RunPanel.for_current("20261129-044735-123-a1b2c3")
 
 ``%taskvalue show [RUN_ID]`` does the same. The panel reads runs only through
-:class:`~jupyter_taskvalues.store._local.RunStore` and the run document (:mod:`jupyter_taskvalues.document`). While a
+:class:`~jupyter_taskvalues.store.RunStore` and the run document (:mod:`jupyter_taskvalues.document`). While a
 run is ``PENDING`` or ``RUNNING`` a background thread compares the store's cheap
-:meth:`~jupyter_taskvalues.store._local.RunStore.fingerprint` once per ``poll_interval`` and rebuilds the document
+:meth:`~jupyter_taskvalues.store.RunStore.fingerprint` once per ``poll_interval`` and rebuilds the document
 only when it changed; it stops when the run ends or the panel is closed. Widget updates made from that thread
 reach the browser through the kernel's IOPub channel, as any comm message does.
 
@@ -33,7 +33,7 @@ from ..context import current_context, default_runs_dir
 from ..document import run_document, run_summary
 from ..exceptions import RunNotFoundError, TaskNotFoundError, TaskValuesError, ValueNotFoundError
 from ..runtime import session
-from ..store._local import RunStore
+from ..store import open_store
 from . import render
 
 __all__ = ["SESSION", "PanelTarget", "RunPanel", "resolve_target"]
@@ -72,7 +72,7 @@ def resolve_target(run_id: str | None = None, *, runs_dir: str | None = None) ->
     attached = session.attached_context()
     context = current or attached
     directory = str(runs_dir or (context.runs_dir if context else None) or default_runs_dir())
-    store = RunStore(directory)
+    store = open_store(directory)
     if run_id is not None:
         if run_id == "latest":
             ids = store.run_ids()
@@ -132,7 +132,7 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
         live: bool = True,
         recent: int = 20,
     ) -> None:
-        self.store = RunStore(runs_dir if runs_dir is not None else default_runs_dir())
+        self.store = open_store(runs_dir if runs_dir is not None else default_runs_dir())
         self.poll_interval = poll_interval
         self.live = live
         self.recent = recent

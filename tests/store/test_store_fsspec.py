@@ -6,6 +6,7 @@ their names.
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 import time
@@ -25,9 +26,12 @@ from jupyter_taskvalues.exceptions import (
     ValueLimitError,
     ValueNotFoundError,
 )
-from jupyter_taskvalues.store import STORE_BACKENDS, RunStore, url_scheme
-from jupyter_taskvalues.store import _local as store_module
+from jupyter_taskvalues.store import STORE_BACKENDS, RunStore, open_store, register_store, url_scheme
+from jupyter_taskvalues.store import _base as store_base
+from jupyter_taskvalues.store import _fsspec as store_fsspec
+from jupyter_taskvalues.store import _registry as store_registry
 from jupyter_taskvalues.store._fsspec import FsspecRunStore
+from jupyter_taskvalues.store._local import LocalRunStore
 
 pytest_plugins = ["tests.s3.fixtures"]
 
@@ -66,10 +70,11 @@ def _run(store: RunStore, **kwargs: Any) -> str:
 
 
 def test_a_path_or_file_url_is_the_local_store_and_other_urls_are_fsspec(tmp_path: Path) -> None:
-    assert type(RunStore(tmp_path)) is RunStore
-    assert type(RunStore(str(tmp_path))) is RunStore
-    local = RunStore(f"file://{tmp_path}")
-    assert type(local) is RunStore and local.root == tmp_path
+    assert type(RunStore(tmp_path)) is LocalRunStore
+    assert type(open_store(str(tmp_path))) is LocalRunStore
+    local = open_store(f"file://{tmp_path}")
+    assert type(local) is LocalRunStore and local.root == tmp_path
+    assert isinstance(open_store("memory://somewhere"), FsspecRunStore)
     assert isinstance(RunStore("memory://somewhere"), FsspecRunStore)
     assert [url_scheme(x) for x in ("s3://b/x", "gs://b", "C:\\runs", "/runs", "file:///x")] == [
         "s3",
@@ -86,6 +91,26 @@ def test_store_backends_are_a_registry_by_scheme(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setitem(STORE_BACKENDS, "memory", Custom)
     assert type(RunStore("memory://registry")) is Custom
+    assert type(open_store("memory://registry")) is Custom
+
+
+def test_register_store_serves_a_new_scheme_with_its_class_named_as_a_string(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(store_registry, "STORE_BACKENDS", dict(STORE_BACKENDS))
+    register_store("Mine", "jupyter_taskvalues.store._local:LocalRunStore")
+    store = open_store(f"mine::{tmp_path}")
+    assert type(store) is LocalRunStore
+    monkeypatch.setitem(store_registry.STORE_BACKENDS, "mine", "builtins:len")
+    with pytest.raises(TypeError, match="not a store class"):
+        open_store("mine://x")
+
+
+def test_the_store_base_is_abstract_and_both_backends_implement_all_of_it() -> None:
+    assert RunStore.__abstractmethods__
+    assert not LocalRunStore.__abstractmethods__ and not FsspecRunStore.__abstractmethods__
+    assert LocalRunStore not in FsspecRunStore.__mro__
+    assert inspect.getsource(store_fsspec).count("_local import") == 0
 
 
 def test_a_url_whose_protocol_has_no_implementation_names_the_package_to_install() -> None:
@@ -351,7 +376,7 @@ def test_a_live_run_whose_heartbeat_stops_reads_interrupted_where_its_pid_cannot
 ) -> None:
     # The runner is on "another machine": its pid says nothing here, only the heartbeat does.
     monkeypatch.setattr(
-        store_module, "_runner_identity", lambda: {"host": "elsewhere", "pid": 1, "started": None}
+        store_base, "runner_identity", lambda: {"host": "elsewhere", "pid": 1, "started": None}
     )
     store = make_store(stale_after=2.5)  # S3 keeps modification times to the second
     run_id = _run(store)

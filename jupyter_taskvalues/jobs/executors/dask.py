@@ -18,7 +18,7 @@ For each notebook run:
    store through the task context: the runs directory travels as a string, so it must be a URL every worker
    can reach (``s3://...``) or a shared file system path.
 3. **Executed notebook.** For a store on a URL the worker uploads it
-   (:meth:`~jupyter_taskvalues.store._local.RunStore.write_notebook`); for a local store it writes it in place.
+   (:meth:`~jupyter_taskvalues.store.RunStore.write_notebook`); for a local store it writes it in place.
 
 **Cancel.** Cancelling a run sets a ``distributed.Event`` the worker polls twice a second; the worker then
 interrupts the kernel and kills it if it does not stop (as locally), and the runner waits for that before the
@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...exceptions import NotebookFormatError, StoreError, TaskValuesError
-from ...store._local import RunStore, utcnow
+from ...store import RunStore, open_store, utcnow
 from .notebook import NotebookResult, NotebookRun
 
 if TYPE_CHECKING:
@@ -338,7 +338,7 @@ class _WorkerRuntime:
 
         start = utcnow()
         request = job.request
-        store = RunStore(request.task.runs_dir)
+        store = open_store(request.task.runs_dir)
         scratch: Path | None = None
         try:
             notebook = request.notebook
@@ -383,7 +383,7 @@ class _WorkerRuntime:
     def _output_path(store: RunStore, request: NotebookRun) -> Path:
         task = request.task
         if store.is_local:
-            if not (store.run_dir(task.run_id) / "run.json").is_file():
+            if not store.has_run(task.run_id):
                 raise StoreError(
                     f"the runs directory {store.root} is not shared with this worker (run {task.run_id!r} is "
                     "not there). Use a URL every worker can reach (s3://...) or a shared file system.",

@@ -17,7 +17,7 @@ __all__ = ["run_script"]
 async def run_script(script: ScriptTask, parameters: list[str], request: TaskRequest) -> TaskResult:
     """Run ``script`` with ``parameters`` (references already resolved) as the task of ``request``."""
     if not script.path.is_file():
-        from ...store._local import utcnow
+        from ...store import utcnow
 
         now = utcnow()
         return TaskResult(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...exceptions import JobSpecError
-from ...store._local import RunStore, utcnow
+from ...store import RunStore, utcnow
 from .base import TaskResult
 
 __all__ = ["StubError", "parse_stub_option", "read_stub", "run_stub"]

@@ -25,7 +25,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from ...store._local import utcnow
+from ...store import utcnow
 from ..model import WheelTask
 from .base import TaskRequest, TaskResult
 from .launch import find_entry_point
