@@ -12,22 +12,26 @@ Whatever the rules say, a run is **kept** when
 - it is still going: ``PENDING`` or ``RUNNING`` as the store reads it (its runner's process is alive on this host,
   or its heartbeat is fresh elsewhere; a run whose runner died reads ``INTERRUPTED`` and may go);
 - a live process is attached to it (``%taskvalue attach``; :meth:`RunStore.attachments
-  <jupyter_taskvalues.store.RunStore.attachments>`);
+  <jupyter_taskvalues.store._local.RunStore.attachments>`);
 - its record cannot be read (a run is never removed on a guess).
 
 Each run is checked again just before it is removed, so a run that a repair started meanwhile stays. A run
-removed is removed whole (:meth:`RunStore.delete_run`); one that cannot be removed is reported, and the others
-still go.
+removed is removed whole; one that cannot be removed is reported, and the others still go. In a local runs
+directory the run's folder is first renamed to ``.gc-<run id>`` (one atomic step: from then on no reader lists it)
+and then deleted, so a gc killed half-way leaves no half-removed run, only a ``.gc-*`` folder that the next pass
+deletes. On a URL store the removal is :meth:`RunStore.delete_run`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import RunNotFoundError, TaskValuesError
-from ..store import RunStore
+from ..store._local import RunStore
 
 __all__ = ["GcResult", "collect_garbage"]
 
@@ -102,6 +106,36 @@ def _protected(store: RunStore, run_id: str) -> str | None:
     return None
 
 
+#: Prefix of a run folder being removed (a name no run id matches, so no reader lists it).
+TRASH_PREFIX = ".gc-"
+
+
+def _remove(store: RunStore, run_id: str) -> None:
+    """Remove ``run_id`` whole: renamed out of the listing in one step, then deleted (local stores)."""
+    if not store.is_local:
+        store.delete_run(run_id)
+        return
+    path = store.run_dir(run_id)
+    if not (path / "run.json").exists():
+        raise RunNotFoundError(f"No run {run_id!r} in {store.root}.", run_id=run_id)
+    trash = path.with_name(f"{TRASH_PREFIX}{run_id}")
+    os.replace(path, trash)
+    shutil.rmtree(trash)
+
+
+def _sweep(store: RunStore) -> None:
+    """Finish removals an earlier pass was stopped in (a ``.gc-*`` folder left by a kill)."""
+    if not store.is_local:
+        return
+    try:
+        entries = list(os.scandir(os.fspath(store.root)))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.name.startswith(TRASH_PREFIX) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)  # another pass may be deleting it too
+
+
 def collect_garbage(
     store: RunStore,
     *,
@@ -137,6 +171,8 @@ def collect_garbage(
     if older_than_days is not None and older_than_days < 0:
         raise ValueError(f"older_than_days must be 0 or more, not {older_than_days}.")
     now = now or dt.datetime.now(dt.timezone.utc)
+    if not dry_run:
+        _sweep(store)
     ids = store.run_ids()  # newest first
     chosen = ids[keep:] if keep is not None else list(ids)
     result = GcResult(dry_run=dry_run)
@@ -165,7 +201,7 @@ def collect_garbage(
             continue
         if not dry_run:
             try:
-                store.delete_run(run_id)
+                _remove(store, run_id)
             except RunNotFoundError:  # another gc removed it meanwhile
                 continue
             except (TaskValuesError, OSError) as e:
