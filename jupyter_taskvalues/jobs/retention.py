@@ -12,7 +12,7 @@ Whatever the rules say, a run is **kept** when
 - it is still going: ``PENDING`` or ``RUNNING`` as the store reads it (its runner's process is alive on this host,
   or its heartbeat is fresh elsewhere; a run whose runner died reads ``INTERRUPTED`` and may go);
 - a live process is attached to it (``%taskvalue attach``; :meth:`RunStore.attachments
-  <jupyter_taskvalues.store._local.RunStore.attachments>`);
+  <jupyter_taskvalues.store.RunStore.attachments>`);
 - its record cannot be read (a run is never removed on a guess).
 
 Each run is checked again just before it is removed, so a run that a repair started meanwhile stays. A run
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import RunNotFoundError, TaskValuesError
-from ..store._local import RunStore
+from ..store import RunStore
 
 __all__ = ["GcResult", "collect_garbage"]
 
