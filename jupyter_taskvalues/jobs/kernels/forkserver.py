@@ -8,10 +8,10 @@ process, in its own session and process group, with its own connection file, soc
 is shared with another task (nothing but imported modules exists in the server when it forks, and it has no
 thread). Only the import is saved, never the isolation.
 
-Protocol, one JSON object per line: the runner writes ``{"id", "connection_file", "stderr"}`` on the server's
-stdin; the server answers ``{"ready": true}`` once, when its imports are done, then ``{"id", "pid"}`` for each
-fork and ``{"exit": pid, "code": n}`` when a kernel it forked exits (the server reaps them: only it can). The
-server exits when its stdin closes.
+Protocol, one JSON object per line: the runner writes ``{"id", "connection_file", "stderr", "arguments",
+"env"}`` on the server's stdin; the server answers ``{"ready": true}`` once, when its imports are done, then
+``{"id", "pid"}`` for each fork and ``{"exit": pid, "code": n}`` when a kernel it forked exits (the server
+reaps them: only it can). The server exits when its stdin closes.
 
 Run as ``python -m jupyter_taskvalues.jobs.kernels.forkserver``; Linux only (``KernelPool`` checks).
 """
@@ -28,7 +28,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 __all__ = ["PRELOAD", "ForkServer", "main"]
@@ -92,6 +92,7 @@ def _become_kernel(request: dict[str, Any], wakeup: tuple[int, int]) -> NoReturn
         os.dup2(err, 2)
         os.close(null)
         os.close(err)
+        os.environ.update(request.get("env") or {})
         from ipykernel.kernelapp import IPKernelApp
         from ipykernel.kernelbase import Kernel
 
@@ -279,10 +280,17 @@ class ForkServer:
                 future.set_exception(RuntimeError(self.broken))
         self._waiting.clear()
 
-    async def fork(self, connection_file: str, stderr: str, arguments: Sequence[str] = ()) -> int:
+    async def fork(
+        self,
+        connection_file: str,
+        stderr: str,
+        arguments: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> int:
         """Ask for a kernel serving ``connection_file`` with its output in ``stderr``; return its pid.
 
-        ``arguments`` are added to the kernel's command line (traitlets options such as ``--Class.trait=value``).
+        ``arguments`` are added to the kernel's command line (traitlets options such as ``--Class.trait=value``);
+        ``env`` to its ``os.environ`` (so to every process it starts).
         """
         if self.broken is not None or not self.ready:
             raise RuntimeError(self.broken or "the fork server is not ready")
@@ -294,6 +302,7 @@ class ForkServer:
             "connection_file": connection_file,
             "stderr": stderr,
             "arguments": list(arguments),
+            "env": dict(env or {}),
         }
         assert self.process.stdin is not None
         try:

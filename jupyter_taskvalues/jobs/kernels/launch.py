@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ...context import ENV_PREFIX
+from . import cleanup
 
 __all__ = [
     "OWN_KERNEL_ARGUMENTS",
@@ -122,6 +123,9 @@ class Kernel:
     process: Any = None
     #: The warm-up imported the task bootstrap: the first cell can be sent without waiting for the bootstrap.
     warmed: bool = False
+    #: The mark in the environment of every process the kernel starts (:mod:`.cleanup`), and its launch time.
+    token: str = ""
+    launched_at: float = 0.0
 
     @property
     def forked(self) -> bool:
@@ -150,6 +154,7 @@ class Kernel:
         ten stalls in the kernel after it replied: that is what the grace bounds, and why no task waits for this.
         """
         began = time.monotonic()
+        tree = self._tree()  # before the kernel exits: its children are then orphans, out of its tree
         pid = getattr(self.process, "pid", None)
         if pid is not None and hasattr(os, "setpriority"):
             # A graceful exit costs CPU: it gets what the kernels being started and the tasks running leave over.
@@ -164,8 +169,8 @@ class Kernel:
             await self._signal("terminate")
             await self._wait_for_exit(grace / 2)
         # A kernel that exited gracefully leaves the processes its task started (a `Popen`, a shell's `&`) in
-        # its process group: they end with the task.
-        await self._end()
+        # its process group, or outside it (a `setsid` daemon, a double fork): they end with the task.
+        await self._end(tree)
         seconds = time.monotonic() - began
         log.debug(
             "kernel stopped in %.3f s",
@@ -174,8 +179,12 @@ class Kernel:
         )
 
     async def kill(self) -> None:
-        """Kill the kernel and its process group at once."""
-        await self._end()
+        """Kill the kernel, its process group and every process it started (:mod:`.cleanup`) at once."""
+        await self._end(self._tree())
+
+    def _tree(self) -> cleanup.Leftovers:
+        pid = getattr(self.process, "pid", None)
+        return [] if pid is None or self.folder is None else cleanup.descendants(pid)
 
     async def _wait_for_exit(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
@@ -193,9 +202,13 @@ class Kernel:
             except (OSError, ValueError) as e:  # the process is gone already
                 log.debug("cannot %s the kernel: %s", how, e)
 
-    async def _end(self) -> None:
+    async def _end(self, tree: cleanup.Leftovers) -> None:
+        if self.folder is None:
+            return  # ended already
         await self._signal("kill")
         await self._wait_for_exit(2.0)  # collects a spawned kernel's exit status (no zombie is left)
+        if self.token:
+            await asyncio.to_thread(lambda: cleanup.end(tree + cleanup.marked(self.token, self.launched_at)))
         with contextlib.suppress(Exception):  # closing a half-dead client must not stop the cleanup
             self.client.stop_channels()
         try:
@@ -340,11 +353,12 @@ async def _start_once(
 
                 manager.kernel_spec.metadata["kernel_provisioner"] = {"provisioner_name": PROVISIONER_NAME}
                 manager.fork_server = fork_server
-        stderr = open(
-            os.path.join(folder, "stderr"), "w+b"
-        )  # kept open for the kernel's life, closed by Kernel
+        stderr = open(os.path.join(folder, "stderr"), "w+b")  # closed by Kernel
+        token, launched_at = cleanup.new_token(), time.time()
+        kernel_env = dict(env if env is not None else kernel_environment())
+        kernel_env[cleanup.TOKEN_ENV] = token
         await manager.start_kernel(
-            env=dict(env if env is not None else kernel_environment()),
+            env=kernel_env,
             cwd=cwd or os.getcwd(),
             stdin=subprocess.DEVNULL,
             stdout=stderr,
@@ -360,6 +374,7 @@ async def _start_once(
         provisioner = getattr(manager, "provisioner", None)
         if provisioner is not None and provisioner.has_process:
             await provisioner.kill()
+            await asyncio.to_thread(lambda: cleanup.end(cleanup.marked(token, launched_at)))
         if stderr is not None:
             stderr.close()
         shutil.rmtree(folder, ignore_errors=True)
@@ -371,7 +386,13 @@ async def _start_once(
     )
     process = getattr(manager.provisioner, "process", None)
     kernel = Kernel(
-        manager, None, stderr, folder=folder, process=process if hasattr(process, "poll") else None
+        manager,
+        None,
+        stderr,
+        folder=folder,
+        process=process if hasattr(process, "poll") else None,
+        token=token,
+        launched_at=launched_at,
     )
     try:
         kernel.client = manager.client(context=_zmq_context())

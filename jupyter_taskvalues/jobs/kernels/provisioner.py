@@ -25,6 +25,8 @@ from typing import Any
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
+from .cleanup import TOKEN_ENV
+
 __all__ = ["FORK_TIMEOUT", "PROVISIONER_NAME", "ForkProvisioner", "ForkedProcess", "is_own_ipykernel"]
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,9 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
             and len(cmd) >= 5
             and cmd[1:4] == ["-m", "ipykernel_launcher", "-f"]
         ):
-            fork = asyncio.ensure_future(server.fork(cmd[4], path, cmd[5:]))
+            # The kernel's own mark (see .cleanup) goes into the fork's os.environ, hence to what it starts.
+            marks = {k: v for k, v in (kwargs.get("env") or {}).items() if k == TOKEN_ENV}
+            fork = asyncio.ensure_future(server.fork(cmd[4], path, cmd[5:], marks))
             try:
                 pid = await asyncio.wait_for(asyncio.shield(fork), FORK_TIMEOUT)
             except asyncio.TimeoutError:  # a server that stopped answering is not asked again
