@@ -855,3 +855,9 @@ def test_loader_on_arbitrary_job_shapes_raises_only_job_spec_errors(
         assert e.problems
         return
     assert job_problems(spec) == []
+
+
+def test_one_problem_is_worded_in_the_singular(tmp_path: Path) -> None:
+    with pytest.raises(JobSpecError) as info:
+        load_job(write_job(tmp_path, [nb_task("a", max_retries=-5)]))
+    assert "is invalid; fix this problem before it can run:\n  - tasks[0]" in str(info.value)

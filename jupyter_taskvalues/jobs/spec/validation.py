@@ -352,11 +352,11 @@ def _all_reference_problems(
 
 def spec_error(source: str, name: str | None, problems: list[str], defined_in: str = "") -> JobSpecError:
     """Return the :class:`JobSpecError` listing ``problems`` of job ``name`` loaded from ``source``."""
-    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    count = "this problem" if len(problems) == 1 else f"these {len(problems)} problems"
     job = f" (job {name!r}" + (f", defined in {defined_in!r})" if defined_in else ")") if name else ""
     lines = "\n".join(f"  - {p}" for p in problems)
     return JobSpecError(
-        f"Job file {source!r}{job} is invalid; fix these {count} before it can run:\n{lines}",
+        f"Job file {source!r}{job} is invalid; fix {count} before it can run:\n{lines}",
         problems=list(problems),
         path=source,
     )
