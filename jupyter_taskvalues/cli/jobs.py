@@ -90,6 +90,13 @@ def _add_execution_options(sub: argparse.ArgumentParser) -> None:
         "--warm-kernels", type=int, metavar="N", help="kernels started ahead (default: twice max-parallel)"
     )
     group.add_argument("--kernel", default="python3", metavar="NAME", help="kernelspec to run tasks in")
+    group.add_argument(
+        "--max-output-bytes",
+        type=int,
+        metavar="N",
+        help="bytes of each output kept in an executed notebook, head and tail, while the task runs (default "
+        "1000000); all of it goes to the task's output log",
+    )
     for flag, takers in executor_flags().items():
         names = ", ".join(name for name, _, _ in takers)
         spec = takers[0][2]
@@ -271,6 +278,10 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         if args.warm_kernels < 0:
             raise UsageError("--warm-kernels must be 0 or more.")
         options.warm_kernels = args.warm_kernels
+    if getattr(args, "max_output_bytes", None) is not None:
+        if args.max_output_bytes < 4096:
+            raise UsageError("--max-output-bytes must be at least 4096.")
+        options.max_output_bytes = args.max_output_bytes
     return options
 
 

@@ -62,6 +62,8 @@ class RunOptions:
     only: tuple[str, ...] | None = None
     #: The earlier run the tasks not selected by ``only`` are taken from, with their values.
     from_run: str | None = None
+    #: Bytes kept per output of an executed notebook, while the task runs (``--max-output-bytes``; default 1 MB).
+    max_output_bytes: int | None = None
 
 
 def downstream_of(spec: JobSpec, roots: Iterable[str]) -> set[str]:
@@ -521,6 +523,7 @@ class JobRun:
                 output_path=self.store.notebook_path(self.run_id, context.task_key, context.iteration),
                 parameters=parameters,
                 timeout=timeout,
+                max_output_bytes=self.options.max_output_bytes,
             )
             return await self._executor.run(request)
         folder = self.store.notebook_path(self.run_id, context.task_key).parent.parent / "logs"

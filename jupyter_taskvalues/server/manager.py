@@ -104,6 +104,14 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
         ),
     ).tag(config=True)
 
+    max_output_bytes = Integer(
+        1_000_000,
+        help=(
+            "Bytes of each output a task's executed notebook keeps (its head and tail), applied while the task "
+            "runs; everything it prints also goes to the task's output log in the runs directory."
+        ),
+    ).tag(config=True)
+
     finished_runs_kept = Integer(
         32,
         help=(
@@ -158,7 +166,11 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
 
     def options(self) -> RunOptions:
         """The run options every run the manager starts gets."""
-        return RunOptions(max_parallel=max(1, self.max_parallel), kernel_name=self.kernel_name)
+        return RunOptions(
+            max_parallel=max(1, self.max_parallel),
+            kernel_name=self.kernel_name,
+            max_output_bytes=max(4096, self.max_output_bytes),
+        )
 
     # -- starting ------------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import nbformat
 import pytest
 
 from jupyter_taskvalues.jobs.notebooks.streaming import OutputStream, output_log_path
+from tests.jobhelpers import cli, job, nb_task, notebook
 
 
 class Recorder:
@@ -85,3 +87,31 @@ def test_a_log_that_cannot_be_written_is_named_in_the_note(tmp_path: Path) -> No
 def test_a_cap_that_is_not_positive_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_bytes must be positive"):
         OutputStream(None, 0)
+
+
+def test_a_run_with_max_output_bytes_caps_its_notebook_while_the_log_keeps_all_of_the_last_attempt(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    flag = tmp_path / "tried"
+    notebook(
+        tmp_path / "chatty.ipynb",
+        "import os\n"
+        f"first = not os.path.exists({str(flag)!r})\n"
+        f"open({str(flag)!r}, 'w').close()\n"
+        "for n in range(20000):\n"
+        '    print(f\'{"first" if first else "second"} {n:05d}\')\n'
+        "if first:\n"
+        "    raise RuntimeError('try again')",
+    )
+    path = job(tmp_path / "job.json", [nb_task("chatty", "chatty", max_retries=1)])
+    done = cli("run", str(path), "--runs-dir", str(runs_dir), "--max-output-bytes", "8192", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    task = json.loads(done.stdout)["tasks"]["chatty"]
+    assert task["state"] == "SUCCESS"
+    kept = nbformat.read(task["output_notebook"], as_version=4)
+    text = "".join(o.get("text", "") for o in kept.cells[0].outputs)
+    assert text.startswith("second 00000\n") and text.endswith("second 19999\n")
+    assert len(text.encode()) < 8192 + 1024
+    assert "output truncated: 260,000 bytes of stdout while the task ran, over the 8,192-byte limit" in text
+    log = output_log_path(Path(task["output_notebook"]))
+    assert log.read_text() == "".join(f"second {n:05d}\n" for n in range(20000))  # the retry's, whole

@@ -57,6 +57,8 @@ class NotebookRun:
     output_path: Path
     parameters: dict[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    #: Bytes kept per output in the executed notebook, applied while the task runs (``None``: the default).
+    max_output_bytes: int | None = None
 
 
 @dataclass
@@ -128,7 +130,7 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
         result.timings["user"] = _kernel_seconds(nb)
         result.end_time = utcnow()
         streamed.finish(nb)
-        _keep_notebook(nb, run.output_path, result)
+        _keep_notebook(nb, run.output_path, result, run.max_output_bytes or MAX_OUTPUT_BYTES)
         clock.lap("keep")
         kernels.release(kernel)
         clock.lap("release")
@@ -145,7 +147,7 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
 def _output_stream(run: NotebookRun) -> Any:
     from ..notebooks.streaming import OutputStream, output_log_path
 
-    return OutputStream(output_log_path(run.output_path), MAX_OUTPUT_BYTES)
+    return OutputStream(output_log_path(run.output_path), run.max_output_bytes or MAX_OUTPUT_BYTES)
 
 
 def _prepared_inline(notebook: Path) -> bool:
@@ -366,13 +368,13 @@ async def _stop_execution(kernel: Kernel, cells: asyncio.Future[None]) -> None:
         await asyncio.wait({cells}, timeout=_INTERRUPT_GRACE)
 
 
-def _keep_notebook(nb: Any, path: Path, result: NotebookResult) -> None:
+def _keep_notebook(nb: Any, path: Path, result: NotebookResult, max_bytes: int = MAX_OUTPUT_BYTES) -> None:
     """Write the executed notebook (outputs capped) next to the run, atomically."""
     nbformat = import_nbformat()
 
     from ..notebooks.formats import cap_outputs
 
-    cap_outputs(nb, MAX_OUTPUT_BYTES)
+    cap_outputs(nb, max_bytes)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:

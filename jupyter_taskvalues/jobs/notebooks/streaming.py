@@ -11,9 +11,10 @@ make the runner hold 100 MB (and more, in copies) until the notebook was capped 
   the second half in memory, dropping the middle as it arrives.
 
 When the task ends, :meth:`OutputStream.finish` adds the kept tail to each cut cell, after a note saying how much
-was cut and where the whole output is. The cap is :data:`~jupyter_taskvalues.jobs.executors.notebook.
-MAX_OUTPUT_BYTES` per output (the same limit the kept notebook's other outputs get); rich outputs (images, HTML)
-and errors are not streams and are capped when the notebook is kept.
+was cut and where the whole output is. The cap is the run's ``max_output_bytes`` per output (``--max-output-bytes``,
+``c.RunnerManager.max_output_bytes``; default :data:`~jupyter_taskvalues.jobs.executors.notebook.MAX_OUTPUT_BYTES`),
+the same limit the kept notebook's other outputs get; rich outputs (images, HTML) and errors are not streams and
+are capped when the notebook is kept. Each attempt of a task starts its log afresh.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ class OutputStream:
         try:
             if self._fd is None:
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                self._fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                # A new attempt (a retry, a repair) starts the log afresh, as it does the notebook.
+                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+                self._fd = os.open(self.log_path, flags, 0o644)
             for start in range(0, len(text), _SLICE):
                 view = memoryview(text[start : start + _SLICE].encode("utf-8", "surrogatepass"))
                 self.written += len(view)
