@@ -1,16 +1,25 @@
-"""The layers of DESIGN.md, checked in fresh interpreters: the core and ``dbutils`` load no Jupyter front end.
+"""The layers of DESIGN.md: what each part of the package may import, and no import cycle anywhere.
 
-A task process, a Dask worker or a script that only sets task values must not pay for IPython, ipywidgets,
-tornado or nbclient, and must not break when they are missing.
+In fresh interpreters: the core and ``dbutils`` load no Jupyter front end (a task process, a Dask worker or a
+script that only sets task values must not pay for IPython, ipywidgets, tornado or nbclient, and must not break
+when they are missing). From the source (an import graph built from every module's AST, function-level imports
+included): core (the package root modules and ``store/``) imports nothing of ``jobs/``, ``runtime/`` or the
+adapters; the adapters (``cli``, ``ipython``, ``widget``, ``server``) never import each other; ``runtime/``
+imports no adapter; and no module imports itself through others.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+import jupyter_taskvalues
 
 FRONT_ENDS = ("IPython", "ipywidgets", "tornado", "nbclient")
 CORE = (
@@ -66,3 +75,160 @@ def test_loading_the_ipython_extension_does_not_import_ipywidgets() -> None:
         "assert 'dbutils' in ip.user_ns"
     )
     assert "ipywidgets" not in _loaded_after(code)
+
+
+# -- the import graph, from the source -----------------------------------------------------------------------
+
+PACKAGE = Path(jupyter_taskvalues.__file__).parent
+ADAPTERS = ("cli", "ipython", "widget", "server")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The package modules ``path`` imports, at module level or inside functions (not under TYPE_CHECKING).
+
+    ``from . import x`` where ``x`` is a submodule depends on ``x``; an import of the importer's own parent
+    package is left out, because that package is already being imported whenever the importer runs.
+    """
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    ancestors = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child.test):
+                for statement in child.orelse:
+                    visit(statement)
+                continue
+            if isinstance(child, ast.Import):
+                found.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                if child.level:
+                    base = package.split(".")[: len(package.split(".")) - (child.level - 1)]
+                    target = ".".join(base + ([child.module] if child.module else []))
+                else:
+                    target = child.module or ""
+                submodules = {f"{target}.{alias.name}" for alias in child.names} & modules
+                found.update(submodules)
+                if len(submodules) < len(child.names) or target not in ancestors:
+                    found.add(target)
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    return {module for module in found if module in modules and module != name and module not in ancestors}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    files = sorted(PACKAGE.rglob("*.py"))
+    modules = {_module_name(path) for path in files}
+    return {_module_name(path): _imports(path, modules) for path in files}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle (as a path that returns to its start) for every strongly connected group of modules."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+
+    def connect(module: str) -> None:  # Tarjan's algorithm
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for other in sorted(graph[module]):
+            if other not in index:
+                connect(other)
+                low[module] = min(low[module], low[other])
+            elif other in on_stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.add(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for module in sorted(graph):
+        if module not in index:
+            connect(module)
+    cycles = []
+    for group in groups:
+        start = min(group)
+        path, seen = [start], {start}
+        while True:  # walk inside the group until a module repeats
+            step = min(other for other in graph[path[-1]] if other in group)
+            if step in seen:
+                cycles.append([*path[path.index(step) :], step])
+                break
+            path.append(step)
+            seen.add(step)
+    return cycles
+
+
+def _area(module: str) -> str:
+    """The layer of a module: ``"core"``, a subpackage's name, or ``"entry points"`` for the package itself."""
+    parts = module.split(".")
+    if len(parts) == 1:  # the hooks Jupyter finds on the package (%load_ext, server extension) live here
+        return "entry points"
+    if len(parts) == 2 and not (PACKAGE / parts[1]).is_dir():
+        return "core"
+    return "core" if parts[1] == "store" else parts[1]
+
+
+def _crossings(allowed: Callable[[str, str], bool]) -> list[str]:
+    return sorted(
+        f"{module} imports {other}"
+        for module, others in _import_graph().items()
+        for other in others
+        if not allowed(_area(module), _area(other))
+    )
+
+
+def test_the_import_graph_sees_function_level_and_relative_imports() -> None:
+    graph = _import_graph()
+    assert "jupyter_taskvalues.store._base" in graph["jupyter_taskvalues.store._local"]
+    assert "jupyter_taskvalues.store._registry" in graph["jupyter_taskvalues.store._base"]
+    # The registry imports the base only for type checking: no edge back.
+    assert "jupyter_taskvalues.store._base" not in graph["jupyter_taskvalues.store._registry"]
+
+
+def test_a_cycle_is_named_module_by_module() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
+
+
+def test_no_import_cycle_in_the_package() -> None:
+    cycles = [" -> ".join(cycle) for cycle in _cycles(_import_graph())]
+    assert cycles == [], "Import cycles:\n" + "\n".join(cycles)
+
+
+def test_core_imports_nothing_of_jobs_runtime_or_the_adapters() -> None:
+    assert _crossings(lambda area, other: area != "core" or other == "core") == []
+
+
+def test_adapters_never_import_each_other() -> None:
+    assert (
+        _crossings(lambda area, other: not (area in ADAPTERS and other in ADAPTERS and area != other)) == []
+    )
+
+
+def test_runtime_imports_no_adapter() -> None:
+    assert _crossings(lambda area, other: not (area == "runtime" and other in ADAPTERS)) == []

@@ -62,13 +62,8 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def resolve_run_id(store: Any, run_id: str) -> str:
-    """Return ``run_id``, or the newest run's id for ``latest``."""
-    if run_id == "latest":
-        ids = store.run_ids()
-        if not ids:
-            raise UsageError(f"There are no runs in {store.root} yet.")
-        return str(ids[0])
-    return run_id
+    """Return ``run_id``, or the newest run's id for ``latest`` (see ``RunStore.resolve_run_id``)."""
+    return str(store.resolve_run_id(run_id))
 
 
 def runs(args: argparse.Namespace) -> int:

@@ -195,7 +195,6 @@ def _stubs(items: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _apply_selection(args: argparse.Namespace, options: RunOptions, store: Any) -> None:
-    from .history import resolve_run_id
 
     options.stubs = _stubs(args.stub)
     only = tuple(part.strip() for item in args.only for part in item.split(",") if part.strip())
@@ -203,7 +202,7 @@ def _apply_selection(args: argparse.Namespace, options: RunOptions, store: Any) 
     if args.from_run is not None:
         if not only:
             raise UsageError("--from-run takes the tasks --only leaves out from an earlier run; add --only.")
-        options.from_run = resolve_run_id(store, args.from_run)
+        options.from_run = store.resolve_run_id(args.from_run)
 
 
 def add_run_arguments(sub: argparse.ArgumentParser) -> None:
@@ -321,11 +320,10 @@ def run(args: argparse.Namespace) -> int:
 def repair(args: argparse.Namespace) -> int:
     """``repair``: re-run a run's failed tasks (or ``--task``) and everything downstream."""
     from ..jobs.api import async_repair_run, open_store
-    from .history import resolve_run_id
 
     options = options_from(args)
     store = open_store(args.runs_dir)
-    run_id = resolve_run_id(store, args.run_id)
+    run_id = store.resolve_run_id(args.run_id)
     display = _display(args, store)
     document = _run_with_signals(
         display,

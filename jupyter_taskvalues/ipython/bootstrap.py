@@ -18,23 +18,9 @@ import sys
 from typing import Any
 
 from .. import context
+from ..task_cell import bootstrap_code  # the runner's side, in the core
 
 __all__ = ["bootstrap_code", "enter_task"]
-
-
-def bootstrap_code(task: context.TaskContext, cwd: str) -> str:
-    """Return the Python source that makes a kernel execute ``task`` in ``cwd``."""
-    payload = {
-        "run_id": task.run_id,
-        "task_key": task.task_key,
-        "runs_dir": task.runs_dir,
-        "iteration": task.iteration,
-        "attempt": task.attempt,
-        "parameters": dict(task.parameters),
-        "max_values": task.max_values,
-        "cwd": cwd,
-    }
-    return f"import jupyter_taskvalues.ipython.bootstrap as _jtv\n_jtv.enter_task({json.dumps(payload)!r})\ndel _jtv\n"
 
 
 def enter_task(payload: str) -> None:

@@ -1,8 +1,8 @@
 """The ``%taskvalue`` line magic: set, get and list task values from a notebook.
 
 ``%load_ext jupyter_taskvalues`` (:mod:`jupyter_taskvalues.ipython.extension`) registers a placeholder that imports this
-module the first time ``%taskvalue`` is used or asked about (``%taskvalue?``). :func:`load_ipython_extension`
-and :func:`unload_ipython_extension` are the extension's, re-exported here.
+module the first time ``%taskvalue`` is used or asked about (``%taskvalue?``); this module does not import the
+extension back (no import cycle).
 
 :class:`TaskValueMagics` is a plain class whose bound ``taskvalue`` method is registered as a function magic,
 because an IPython ``Magics`` subclass costs a third of a millisecond to define (traitlets) and as much again to
@@ -29,7 +29,6 @@ from ..context import default_runs_dir
 from ..exceptions import TaskValuesError
 from ..runtime import session
 from ..runtime.dbutils import dbutils
-from .extension import load_ipython_extension, unload_ipython_extension
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
 
 # The store module is imported by the subcommands that read a run, not by ``%load_ext``.
 
-__all__ = ["TaskValueMagics", "ValueTable", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["TaskValueMagics", "ValueTable"]
 
 _SUBCOMMANDS = ("set", "get", "list", "context", "attach", "detach", "show")
 # A pattern, compiled by re when `get` first parses options: a subcommand pays only for what it uses.

@@ -1,7 +1,7 @@
 """``display(obj)`` and ``displayHTML(html)``: Databricks' display functions as Jupyter rich output.
 
 - A pandas DataFrame shows as a table (pandas' own HTML and text representations).
-- A Spark DataFrame shows as a table of its first :data:`~.spark.DISPLAY_MAX_ROWS` rows (``limit`` then
+- A Spark DataFrame shows as a table of its first :data:`DISPLAY_MAX_ROWS` rows (``limit`` then
   ``toPandas``, so a large DataFrame is never collected whole), with a note when rows were left out.
 - A list of dicts, of Spark ``Row`` objects or of named tuples (``dbutils.fs.ls``) shows as a table when
   pandas is installed.
@@ -16,9 +16,17 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from .spark import DISPLAY_MAX_ROWS, is_spark_dataframe
-
 __all__ = ["display", "displayHTML"]
+
+#: Rows of a Spark DataFrame that ``display`` and a ``%sql`` cell bring to the notebook (``limit`` first).
+DISPLAY_MAX_ROWS = 1000
+
+
+def is_spark_dataframe(obj: object) -> bool:
+    """Whether ``obj`` is a Spark DataFrame (classic or Spark Connect), without importing pyspark."""
+    return any(
+        cls.__name__ == "DataFrame" and cls.__module__.startswith("pyspark.sql") for cls in type(obj).__mro__
+    )
 
 
 def _ipython_display(*objs: Any, **kwargs: Any) -> Any:

@@ -59,7 +59,7 @@ def _arguments(arguments: Any) -> dict[str, str]:
 def _setup_cells(arguments: dict[str, str], cwd: str) -> list[str]:
     """The hidden cells that make the child kernel a task (or, outside a job, load the extension)."""
     from ..context import TaskContext
-    from ..ipython.bootstrap import bootstrap_code
+    from ..task_cell import bootstrap_code
     from .session import active_context
 
     context, attached = active_context()
@@ -187,7 +187,7 @@ def _keep(
     nb: Any, path: str, arguments: dict[str, str], state: str, exit_value: str | None, error: str | None
 ) -> None:
     """Keep the executed child with the calling task of a job run (nothing is kept outside a job)."""
-    from .dbutils import _store
+    from ..store import open_store as _store
     from .session import active_context
 
     context, attached = active_context()

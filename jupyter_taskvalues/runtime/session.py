@@ -18,7 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..context import TaskContext, current_context, default_runs_dir
-from ..exceptions import RunNotFoundError, TaskNotFoundError, ValueLimitError
+from ..exceptions import TaskNotFoundError, ValueLimitError
 
 if TYPE_CHECKING:
     from ..store import ValueRecord
@@ -128,14 +128,7 @@ def attach(run_id: str, task_key: str, *, runs_dir: str | None = None) -> TaskCo
 
     directory = runs_dir or default_runs_dir()
     store = open_store(directory)
-    if run_id == "latest":
-        ids = store.run_ids()
-        if not ids:
-            raise RunNotFoundError(
-                f"There is no run in {directory} to attach to. Run a job first, or pass the runs directory.",
-                run_id=run_id,
-            )
-        run_id = ids[0]
+    run_id = store.resolve_run_id(run_id, hint="Run a job first, or pass the runs directory.")
     run = store.read_run(run_id)
     tasks = run.get("tasks", {})
     if task_key not in tasks:

@@ -21,6 +21,7 @@ import threading
 from typing import Any
 
 from ..exceptions import TaskValuesError
+from .display import DISPLAY_MAX_ROWS, is_spark_dataframe  # display owns them: spark imports display
 
 __all__ = [
     "DISPLAY_MAX_ROWS",
@@ -33,8 +34,6 @@ __all__ = [
     "sql_cell",
 ]
 
-#: Rows of a Spark DataFrame that ``display`` and a ``%sql`` cell bring to the notebook (``limit`` first).
-DISPLAY_MAX_ROWS = 1000
 
 _EXTRA_HINT = (
     "Install the extra: pip install 'jupyter-taskvalues[spark]' (pyspark; Spark also needs Java 17 or later), "
@@ -156,13 +155,6 @@ def lazy_runtime() -> dict[str, Any]:
         "table": _table,
         "udf": _udf,
     }
-
-
-def is_spark_dataframe(obj: object) -> bool:
-    """Whether ``obj`` is a Spark DataFrame (classic or Spark Connect), without importing pyspark."""
-    return any(
-        cls.__name__ == "DataFrame" and cls.__module__.startswith("pyspark.sql") for cls in type(obj).__mro__
-    )
 
 
 def split_statements(query: str) -> list[str]:

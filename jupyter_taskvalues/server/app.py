@@ -24,14 +24,13 @@ from traitlets import Instance, Unicode, default
 
 from ..context import RUNS_DIR_ENV, default_runs_dir
 from ..store import RunStore, open_store
+from .base import SETTINGS_KEY
 from .manager import RunnerManager
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
 
 __all__ = ["SETTINGS_KEY", "BoundedCache", "TaskValuesExtension", "load"]
-
-SETTINGS_KEY = "taskvalues_extension"
 
 
 class TaskValuesExtension(ExtensionApp):  # type: ignore[misc]

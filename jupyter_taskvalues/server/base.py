@@ -24,15 +24,17 @@ from ..exceptions import (
     TaskNotFoundError,
     TaskValuesError,
 )
-from .app import SETTINGS_KEY, TaskValuesExtension
 from .manager import ConflictError, RunnerManager
 
 if TYPE_CHECKING:
     from ..store import RunStore
+    from .app import TaskValuesExtension
 
-__all__ = ["AUTH_RESOURCE", "ApiError", "TaskValuesHandler", "http_error"]
+__all__ = ["AUTH_RESOURCE", "SETTINGS_KEY", "ApiError", "TaskValuesHandler", "http_error"]
 
 AUTH_RESOURCE = "taskvalues"
+#: Where the extension app puts itself in the tornado settings, for the handlers to find it.
+SETTINGS_KEY = "taskvalues_extension"
 
 T = TypeVar("T")
 

@@ -258,6 +258,29 @@ class RunStore(abc.ABC):
         A Dask worker asks it to tell a runs directory it shares with the runner from one it does not.
         """
 
+    def resolve_run_id(self, run_id: str, *, hint: str = "") -> str:
+        """Return ``run_id``, or the newest run's id when it is ``"latest"``.
+
+        Parameters
+        ----------
+        run_id
+            A run id, or ``"latest"``.
+        hint
+            A sentence added to the error when there is no run yet (what the caller's user can do).
+
+        Raises
+        ------
+        RunNotFoundError
+            For ``"latest"`` when the runs directory holds no run.
+        """
+        if run_id != "latest":
+            return run_id
+        ids = self.run_ids()
+        if not ids:
+            message = f"There are no runs in {self.root} yet." + (f" {hint}" if hint else "")
+            raise RunNotFoundError(message, run_id=run_id)
+        return ids[0]
+
     def read_run(self, run_id: str) -> dict[str, Any]:
         """Return the run record, with ``state`` read as ``INTERRUPTED`` if its runner died while running.
 

@@ -31,7 +31,7 @@ import ipywidgets as widgets
 
 from ..context import current_context, default_runs_dir
 from ..document import run_document, run_summary
-from ..exceptions import RunNotFoundError, TaskNotFoundError, TaskValuesError, ValueNotFoundError
+from ..exceptions import TaskNotFoundError, TaskValuesError, ValueNotFoundError
 from ..runtime import session
 from ..store import open_store
 from . import render
@@ -74,13 +74,7 @@ def resolve_target(run_id: str | None = None, *, runs_dir: str | None = None) ->
     directory = str(runs_dir or (context.runs_dir if context else None) or default_runs_dir())
     store = open_store(directory)
     if run_id is not None:
-        if run_id == "latest":
-            ids = store.run_ids()
-            if not ids:
-                raise RunNotFoundError(
-                    f"There is no run in {directory} yet. Run a job first, or pass runs_dir.", run_id=run_id
-                )
-            run_id = ids[0]
+        run_id = store.resolve_run_id(run_id, hint="Run a job first, or pass runs_dir.")
         store.read_run(run_id)  # fail here, with the store's message, for an unknown or invalid id
         task = context.task_key if context is not None and context.run_id == run_id else None
         return PanelTarget(run_id, directory, task, "given")

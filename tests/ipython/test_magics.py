@@ -18,7 +18,7 @@ from IPython.utils.capture import capture_output
 
 from jupyter_taskvalues import context
 from jupyter_taskvalues.context import TaskContext
-from jupyter_taskvalues.ipython import magics
+from jupyter_taskvalues.ipython import extension, magics
 from jupyter_taskvalues.runtime import session
 from jupyter_taskvalues.runtime.dbutils import NotebookExit, dbutils
 
@@ -96,16 +96,16 @@ def test_load_ext_keeps_the_users_own_dbutils() -> None:
     mine = object()
     shell.user_ns["dbutils"] = mine
     try:
-        magics.load_ipython_extension(shell)
+        extension.load_ipython_extension(shell)
         assert shell.user_ns["dbutils"] is mine
-        magics.unload_ipython_extension(shell)
+        extension.unload_ipython_extension(shell)
         assert shell.user_ns["dbutils"] is mine
     finally:
         shell.user_ns.pop("dbutils", None)
 
 
 def test_loading_twice_is_harmless(ip: InteractiveShell, job: Job) -> None:
-    magics.load_ipython_extension(ip)
+    extension.load_ipython_extension(ip)
     ip.run_line_magic("load_ext", "jupyter_taskvalues")
     assert ip.user_ns["dbutils"] is dbutils
     assert ip.custom_exceptions == (NotebookExit,)
@@ -115,12 +115,12 @@ def test_loading_twice_is_harmless(ip: InteractiveShell, job: Job) -> None:
 
 
 def test_unload_removes_the_magic_the_namespace_entry_and_the_exit_handler(ip: InteractiveShell) -> None:
-    magics.unload_ipython_extension(ip)
+    extension.unload_ipython_extension(ip)
     assert "taskvalue" not in ip.magics_manager.magics["line"]
     assert not hasattr(ip.magics_manager.user_magics, "taskvalue")
     assert "dbutils" not in ip.user_ns
     assert ip.custom_exceptions == ()
-    magics.load_ipython_extension(ip)  # the fixture unloads again
+    extension.load_ipython_extension(ip)  # the fixture unloads again
 
 
 def test_the_first_taskvalue_hands_over_to_the_magics_method_and_unload_removes_it(

@@ -23,8 +23,8 @@ from typing import Any, Protocol
 
 from ...context import TaskContext
 from ...exceptions import NotebookFormatError
-from ...ipython.bootstrap import bootstrap_code
 from ...store import utcnow
+from ...task_cell import bootstrap_code
 from ..hooks import output_wanted, report_output
 from ..kernels.pool import Kernel, KernelStartError, shell_reply
 
