@@ -22,7 +22,9 @@ export async function notebookLocation(
   iteration: number | null
 ): Promise<INotebookLocation> {
   const query = iteration === null ? '' : `?iteration=${iteration}`;
-  const { data } = await requestAPI<INotebookLocation>(endpoint('runs', runId, 'tasks', taskKey, 'notebook') + query);
+  const { data } = await requestAPI<INotebookLocation>(
+    endpoint('runs', runId, 'tasks', taskKey, 'notebook') + query
+  );
   if (!data) {
     throw new Error(`No notebook for task ${taskKey} of run ${runId}.`);
   }
@@ -30,7 +32,9 @@ export async function notebookLocation(
 }
 
 function readOnly(): Promise<never> {
-  return Promise.reject(new Error('Executed notebooks of job runs are read-only. Use "Save As" to keep a copy.'));
+  return Promise.reject(
+    new Error('Executed notebooks of job runs are read-only. Use "Save As" to keep a copy.')
+  );
 }
 
 /**
@@ -60,7 +64,11 @@ export class TaskValuesDrive implements Contents.IDrive {
       throw new Error(`${DRIVE_NAME}:${localPath} is not an executed notebook of a run.`);
     }
     const [, runId, taskKey, iteration] = match;
-    const location = await notebookLocation(runId, taskKey, iteration === undefined ? null : Number(iteration));
+    const location = await notebookLocation(
+      runId,
+      taskKey,
+      iteration === undefined ? null : Number(iteration)
+    );
     const now = new Date().toISOString();
     return {
       name: localPath.split('/').pop() ?? localPath,

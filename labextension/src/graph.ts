@@ -75,17 +75,21 @@ export function taskGraph(
       'aria-label': 'Task graph'
     }
   });
-  const marker = s('marker', {
-    attrs: {
-      id: 'jp-TaskValues-arrow',
-      viewBox: '0 0 10 10',
-      refX: '10',
-      refY: '5',
-      markerWidth: '7',
-      markerHeight: '7',
-      orient: 'auto-start-reverse'
-    }
-  }, [s('path', { className: 'jp-TaskValues-arrowhead', attrs: { d: 'M 0 0 L 10 5 L 0 10 z' } })]);
+  const marker = s(
+    'marker',
+    {
+      attrs: {
+        id: 'jp-TaskValues-arrow',
+        viewBox: '0 0 10 10',
+        refX: '10',
+        refY: '5',
+        markerWidth: '7',
+        markerHeight: '7',
+        orient: 'auto-start-reverse'
+      }
+    },
+    [s('path', { className: 'jp-TaskValues-arrowhead', attrs: { d: 'M 0 0 L 10 5 L 0 10 z' } })]
+  );
   svg.appendChild(s('defs', {}, [marker]));
 
   for (const [key, task] of Object.entries(tasks)) {
@@ -102,7 +106,10 @@ export function taskGraph(
       const mid = (y1 + y2) / 2;
       const edge = s('path', {
         className: 'jp-TaskValues-edge',
-        attrs: { d: `M ${x1} ${y1} C ${x1} ${mid}, ${x2} ${mid}, ${x2} ${y2 - 1}`, 'marker-end': 'url(#jp-TaskValues-arrow)' }
+        attrs: {
+          d: `M ${x1} ${y1} C ${x1} ${mid}, ${x2} ${mid}, ${x2} ${y2 - 1}`,
+          'marker-end': 'url(#jp-TaskValues-arrow)'
+        }
       });
       svg.appendChild(edge);
       if (dep.outcome) {
@@ -145,7 +152,12 @@ export function taskGraph(
         s('rect', { attrs: { width: String(NODE_W), height: String(NODE_H), rx: '5', ry: '5' } }),
         s('text', {
           text: shorten(key, 16),
-          attrs: { x: String(NODE_W / 2), y: String(NODE_H / 2), 'dominant-baseline': 'central', 'text-anchor': 'middle' }
+          attrs: {
+            x: String(NODE_W / 2),
+            y: String(NODE_H / 2),
+            'dominant-baseline': 'central',
+            'text-anchor': 'middle'
+          }
         })
       ]
     );

@@ -1,14 +1,46 @@
+import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { TimeFormat } from './format';
 import { endpoint, requestAPI } from './request';
-import { IRunDocument, IRunsPage, IRunSummary, LIVE_STATES } from './tokens';
+import {
+  IHistoryPoint,
+  IRunDiff,
+  IRunDocument,
+  IRunMatrix,
+  IRunsPage,
+  IRunSummary,
+  ITaskOutput,
+  LIVE_STATES
+} from './tokens';
 
-/** How often the selected run is polled while it is live (ms). */
-export const RUN_POLL_MS = 1000;
-/** How often the list of runs is refreshed while the panel is visible (ms). */
-export const RUNS_POLL_MS = 5000;
-/** How many runs the list shows. */
-export const RUNS_PAGE = 30;
+/** The panel's settings (schema/plugin.json). */
+export interface IPanelSettings {
+  /** How often a live run and its task output are polled (ms); the runs list every 5 times that. */
+  refreshInterval: number;
+  /** How many runs the list and the run matrix show. */
+  runsShown: number;
+  /** How times are shown. */
+  timeFormat: TimeFormat;
+}
+
+export const DEFAULT_SETTINGS: IPanelSettings = {
+  refreshInterval: 1000,
+  runsShown: 30,
+  timeFormat: 'local'
+};
+
+/** How many output lines of a running task are fetched. */
+export const OUTPUT_TAIL = 200;
+
+/** The value history the panel shows: one key of one task across the runs of a job. */
+export interface IHistoryView {
+  job: string;
+  task: string;
+  key: string;
+  points: IHistoryPoint[];
+  error: string | null;
+}
 
 /**
  * The state of the Task Values panel: the runs list, the selected run and task, and their polling.
@@ -29,6 +61,49 @@ export class TaskValuesModel {
   selectedTaskKey: string | null = null;
   /** The value keys whose full JSON is shown. */
   expanded = new Set<string>();
+  /** The live output (or the error) of the selected task. */
+  output: ITaskOutput | null = null;
+  /** The run matrix of the selected run's job. */
+  matrix: IRunMatrix | null = null;
+  /** The history of one value key across runs. */
+  history: IHistoryView | null = null;
+  /** The diff of the selected run with another. */
+  diff: IRunDiff | null = null;
+  diffError: string | null = null;
+  /** The runs this server executes (the ones it can cancel). */
+  serverRuns = new Set<string>();
+  settings: IPanelSettings = { ...DEFAULT_SETTINGS };
+
+  constructor() {
+    this._runsPoll = new Poll({
+      factory: () => this.refreshRuns(),
+      frequency: { interval: this.settings.refreshInterval * 5, backoff: true, max: 60000 },
+      standby: () => !this._visible || 'when-hidden',
+      name: 'jupyter-taskvalues:runs'
+    });
+    this._runPoll = new Poll({
+      factory: () => this.refreshRun(),
+      frequency: { interval: this.settings.refreshInterval, backoff: true, max: 30000 },
+      standby: () => !this._visible || !this._live() || 'when-hidden',
+      name: 'jupyter-taskvalues:run'
+    });
+  }
+
+  /** Apply new settings: the polls take the new interval at once. */
+  applySettings(settings: Partial<IPanelSettings>): void {
+    this.settings = { ...this.settings, ...settings };
+    const interval = Math.max(200, this.settings.refreshInterval);
+    this._runsPoll.frequency = {
+      interval: interval * 5,
+      backoff: true,
+      max: Math.max(60000, interval * 5)
+    };
+    this._runPoll.frequency = { interval, backoff: true, max: Math.max(30000, interval) };
+    this._emit();
+    if (this._visible) {
+      void this._runsPoll.refresh();
+    }
+  }
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -45,10 +120,8 @@ export class TaskValuesModel {
     }
     this._visible = value;
     if (value) {
-      void this.refreshRuns();
-      void this.refreshRun();
-    } else {
-      this._clearTimers();
+      void this._runsPoll.refresh();
+      void this._runPoll.refresh();
     }
   }
 
@@ -58,19 +131,22 @@ export class TaskValuesModel {
 
   dispose(): void {
     this._disposed = true;
-    this._clearTimers();
+    this._runsPoll.dispose();
+    this._runPoll.dispose();
     Signal.clearData(this);
   }
 
   /** Fetch the runs list now, then again every RUNS_POLL_MS while visible. */
   async refreshRuns(): Promise<void> {
-    window.clearTimeout(this._runsTimer);
     try {
-      const { data } = await requestAPI<IRunsPage>(`runs?limit=${RUNS_PAGE}`);
+      const { data } = await requestAPI<IRunsPage & { server_runs?: string[] }>(
+        `runs?limit=${this.settings.runsShown}`
+      );
       if (data) {
         this.runs = data.runs;
         this.total = data.total;
         this.runsDir = data.runs_dir;
+        this.serverRuns = new Set(data.server_runs ?? []);
       }
       this.runsError = null;
     } catch (error) {
@@ -87,7 +163,6 @@ export class TaskValuesModel {
       }
       this._emit();
     }
-    this._scheduleRuns();
   }
 
   /** Select a run (null: none) and fetch its document. */
@@ -101,7 +176,11 @@ export class TaskValuesModel {
     this._etag = null;
     this.selectedTaskKey = null;
     this.expanded.clear();
+    this.output = null;
+    this.diff = null;
+    this.diffError = null;
     this._emit();
+    void this._runPoll.refresh();
     void this.refreshRun();
   }
 
@@ -109,7 +188,9 @@ export class TaskValuesModel {
   selectTask(taskKey: string | null): void {
     this.selectedTaskKey = taskKey;
     this.expanded.clear();
+    this.output = null;
     this._emit();
+    void this.refreshOutput();
   }
 
   /** Show or hide the full JSON of one value of the selected task. */
@@ -124,7 +205,6 @@ export class TaskValuesModel {
 
   /** Fetch the selected run if it changed (ETag), then poll while it is live and the panel visible. */
   async refreshRun(): Promise<void> {
-    window.clearTimeout(this._runTimer);
     const runId = this.selectedRunId;
     if (runId === null) {
       return;
@@ -145,8 +225,14 @@ export class TaskValuesModel {
         if (wasLive && !LIVE_STATES.has(this.run.state)) {
           void this.refreshRuns();
         }
+        if (this.run.job_name && this.matrix?.job_name !== this.run.job_name) {
+          void this.loadMatrix(this.run.job_name);
+        } else if (wasLive && this.run.job_name && !LIVE_STATES.has(this.run.state)) {
+          void this.loadMatrix(this.run.job_name);
+        }
         this._emit();
       }
+      await this.refreshOutput();
     } catch (error) {
       if (runId !== this.selectedRunId) {
         return;
@@ -154,34 +240,111 @@ export class TaskValuesModel {
       this.runError = (error as Error).message;
       this._emit();
     }
-    if (this.run && LIVE_STATES.has(this.run.state)) {
-      this._scheduleRun();
+  }
+
+  /**
+   * Fetch the output of the selected task while it runs, and once more when it has ended (its last lines,
+   * its notebook and, when it failed, the failing cell and traceback).
+   */
+  async refreshOutput(): Promise<void> {
+    const run = this.run;
+    const key = this.selectedTaskKey;
+    if (!run || !key || !(key in run.tasks)) {
+      return;
     }
+    const state = run.tasks[key].state;
+    const started = run.tasks[key].start_time !== null || !LIVE_STATES.has(state);
+    if (
+      !started ||
+      (this.output &&
+        this.output.task_key === key &&
+        this.output.state === state &&
+        !LIVE_STATES.has(state))
+    ) {
+      return;
+    }
+    try {
+      const { data } = await requestAPI<ITaskOutput>(
+        endpoint('runs', run.run_id, 'tasks', key, 'output') + `?tail=${OUTPUT_TAIL}`
+      );
+      if (data && run.run_id === this.selectedRunId && key === this.selectedTaskKey) {
+        this.output = data;
+        this._emit();
+      }
+    } catch (error) {
+      // A run from an older format has no output log: the panel shows the task document alone.
+      this.output = null;
+    }
+  }
+
+  /** Load the run matrix (recent runs x tasks) of a job. */
+  async loadMatrix(job: string): Promise<void> {
+    try {
+      const { data } = await requestAPI<IRunMatrix>(
+        `matrix?job=${encodeURIComponent(job)}&limit=${Math.min(this.settings.runsShown, 50)}`
+      );
+      this.matrix = data;
+    } catch (error) {
+      this.matrix = { job_name: job, tasks: [], runs: [] };
+    }
+    this._emit();
+  }
+
+  /** Load the history of one value key of a task across the runs of a job. */
+  async loadHistory(job: string, task: string, key: string): Promise<void> {
+    this.history = { job, task, key, points: [], error: null };
+    this._emit();
+    try {
+      const query = `history?job=${encodeURIComponent(job)}&task=${encodeURIComponent(task)}&key=${encodeURIComponent(key)}&limit=50`;
+      const { data } = await requestAPI<{ points: IHistoryPoint[] }>(query);
+      this.history = { job, task, key, points: data?.points ?? [], error: null };
+    } catch (error) {
+      this.history = { job, task, key, points: [], error: (error as Error).message };
+    }
+    this._emit();
+  }
+
+  /** Close the value history. */
+  closeHistory(): void {
+    this.history = null;
+    this._emit();
+  }
+
+  /** Compare the selected run (b) with another run (a); null clears the diff. */
+  async loadDiff(other: string | null): Promise<void> {
+    const runId = this.selectedRunId;
+    this.diff = null;
+    this.diffError = null;
+    if (other === null || runId === null) {
+      this._emit();
+      return;
+    }
+    try {
+      const { data } = await requestAPI<IRunDiff>(
+        `diff?a=${encodeURIComponent(other)}&b=${encodeURIComponent(runId)}`
+      );
+      this.diff = data;
+    } catch (error) {
+      this.diffError = (error as Error).message;
+    }
+    this._emit();
+  }
+
+  /** Poll the selected run at once (after an action changed it). */
+  refreshNow(): void {
+    void this._runsPoll.refresh();
+    void this._runPoll.refresh();
+    void this.refreshRun();
+  }
+
+  private _live(): boolean {
+    return this.run === null ? this.selectedRunId !== null : LIVE_STATES.has(this.run.state);
   }
 
   private _defaultTask(run: IRunDocument): string | null {
     const keys = Object.keys(run.tasks);
     const withValues = keys.find(k => Object.keys(run.tasks[k].values).length > 0);
     return withValues ?? keys[0] ?? null;
-  }
-
-  private _scheduleRuns(): void {
-    window.clearTimeout(this._runsTimer);
-    if (this._visible && !this._disposed) {
-      this._runsTimer = window.setTimeout(() => void this.refreshRuns(), RUNS_POLL_MS);
-    }
-  }
-
-  private _scheduleRun(): void {
-    window.clearTimeout(this._runTimer);
-    if (this._visible && !this._disposed) {
-      this._runTimer = window.setTimeout(() => void this.refreshRun(), RUN_POLL_MS);
-    }
-  }
-
-  private _clearTimers(): void {
-    window.clearTimeout(this._runsTimer);
-    window.clearTimeout(this._runTimer);
   }
 
   private _emit(): void {
@@ -194,6 +357,6 @@ export class TaskValuesModel {
   private _visible = false;
   private _disposed = false;
   private _etag: string | null = null;
-  private _runsTimer = 0;
-  private _runTimer = 0;
+  private _runsPoll: Poll;
+  private _runPoll: Poll;
 }

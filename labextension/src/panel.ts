@@ -1,11 +1,17 @@
 import { LabIcon } from '@jupyterlab/ui-components';
+import { TranslationBundle, nullTranslator } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { RunActions } from './actions';
+import { renderDiff, renderHistory, renderMatrix } from './compare';
 import { h } from './dom';
+import { formatDuration, formatTime, utcTitle } from './format';
 import { stateClass, taskGraph } from './graph';
 import { TaskValuesModel } from './model';
-import { IIteration, IRunDocument, IRunSummary, ITaskDocument, IValueInfo, LIVE_STATES } from './tokens';
+import { elapsed, renderTask } from './taskview';
+import { IRunDocument, IRunSummary, LIVE_STATES } from './tokens';
+import { badge, button, facts, table, timeNode, valueCount } from './views';
 
 const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
   <g class="jp-icon3" fill="#616161">
@@ -19,151 +25,73 @@ const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"
 /** The icon of the Task Values side panel. */
 export const taskValuesIcon = new LabIcon({ name: 'jupyter-taskvalues:panel', svgstr: ICON_SVG });
 
-/** How the panel asks the application to open a task's executed notebook. */
-export type OpenNotebook = (runId: string, taskKey: string, iteration: number | null) => Promise<void>;
-
-const PREVIEW_CHARS = 120;
-
-/** The type of a JSON value, in the names a Python user knows. */
-export function typeName(value: unknown): string {
-  if (value === null) {
-    return 'null';
-  }
-  if (Array.isArray(value)) {
-    return 'list';
-  }
-  switch (typeof value) {
-    case 'string':
-      return 'str';
-    case 'boolean':
-      return 'bool';
-    case 'number':
-      return Number.isInteger(value) ? 'int' : 'float';
-    case 'object':
-      return 'dict';
-    default:
-      return typeof value;
-  }
-}
-
-/** A one-line preview of a value: strings as they are, anything else as compact JSON. */
-export function preview(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  const line = (text ?? String(value)).replace(/\s*\n\s*/g, ' ⏎ ');
-  return line.length > PREVIEW_CHARS ? line.slice(0, PREVIEW_CHARS - 1) + '…' : line;
-}
-
-export function formatBytes(size: number): string {
-  if (size < 1024) {
-    return `${size} B`;
-  }
-  return `${(size / 1024).toFixed(size < 10240 ? 1 : 0)} KiB`;
-}
-
-export function formatDuration(seconds: number | null): string {
-  if (seconds === null || seconds === undefined) {
-    return '';
-  }
-  if (seconds < 60) {
-    return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
-  }
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) {
-    return `${minutes} min ${Math.round(seconds % 60)} s`;
-  }
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
-function formatTime(stamp: string | null, withDate = true): string {
-  if (!stamp) {
-    return '';
-  }
-  const date = new Date(stamp);
-  if (Number.isNaN(date.getTime())) {
-    return stamp;
-  }
-  return withDate
-    ? date.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-    : date.toLocaleTimeString();
-}
-
-function elapsed(start: string | null, end: string | null, duration: number | null): string {
-  if (duration !== null) {
-    return formatDuration(duration);
-  }
-  if (start && !end) {
-    const seconds = (Date.now() - new Date(start).getTime()) / 1000;
-    return seconds >= 0 ? `${formatDuration(seconds)} so far` : '';
-  }
-  return '';
-}
-
-function badge(state: string | null | undefined): HTMLElement {
-  const label = state ?? 'UNKNOWN';
-  return h('span', {
-    className: `jp-TaskValues-badge ${stateClass(label)}`,
-    text: label.replace(/_/g, ' ').toLowerCase(),
-    attrs: { 'data-state': label }
-  });
-}
-
-function errorText(error: unknown): string {
-  if (error === null || error === undefined) {
-    return '';
-  }
-  if (typeof error === 'string') {
-    return error;
-  }
-  if (typeof error === 'object') {
-    const e = error as Record<string, unknown>;
-    const head = [e.ename, e.evalue ?? e.message].filter(x => x !== undefined && x !== null).join(': ');
-    const traceback = Array.isArray(e.traceback) ? e.traceback.join('\n') : '';
-    // Tracebacks from kernels carry ANSI colour codes.
-    // eslint-disable-next-line no-control-regex
-    const text = [head, traceback].filter(Boolean).join('\n\n').replace(/\u001b\[[0-9;]*m/g, '');
-    return text || JSON.stringify(error, null, 2);
-  }
-  return String(error);
+/** What the panel asks the application to do. */
+export interface IPanelCallbacks {
+  openNotebook: (runId: string, taskKey: string, iteration: number | null) => Promise<void>;
+  /** Run a job file (the panel's "Run job…" button): the application asks which file. */
+  runJob: (() => void) | null;
+  actions: RunActions | null;
 }
 
 /**
- * The "Task Values" side panel: recent runs, the selected run's task graph, the selected task's values,
- * parameters, exit value and error. Values are shown through text nodes only.
+ * The "Task Values" side panel: recent runs with their actions (cancel, repair, run again), the selected
+ * run's task graph, the selected task's live output and values, a value's history across runs, the diff
+ * with another run, and the run matrix of the job. Values are shown through text nodes only.
  */
 export class TaskValuesPanel extends Widget {
   constructor(
     readonly model: TaskValuesModel,
-    private readonly _openNotebook: OpenNotebook
+    private readonly _callbacks: IPanelCallbacks,
+    trans: TranslationBundle = nullTranslator.load('jupyter_taskvalues')
   ) {
     super();
+    this._trans = trans;
     this.id = 'jupyter-taskvalues-panel';
     this.addClass('jp-TaskValues');
     this.title.icon = taskValuesIcon;
-    this.title.caption = 'Task Values';
+    this.title.caption = trans.__('Task Values');
     this.node.setAttribute('role', 'region');
-    this.node.setAttribute('aria-label', 'Task Values');
+    this.node.setAttribute('aria-label', trans.__('Task Values'));
     this._runsNode = h('section', { className: 'jp-TaskValues-runsSection' });
     this._runNode = h('section', { className: 'jp-TaskValues-runSection' });
     this._taskNode = h('section', { className: 'jp-TaskValues-taskSection' });
-    const refresh = h('button', {
-      className: 'jp-TaskValues-refresh jp-mod-styled',
-      text: '↻',
-      title: 'Refresh the runs',
-      attrs: { 'aria-label': 'Refresh the runs' },
-      onClick: () => {
-        void this.model.refreshRuns();
-        void this.model.refreshRun();
-      }
-    });
+    this._historyNode = h('section', { className: 'jp-TaskValues-historySection' });
+    this._matrixNode = h('section', { className: 'jp-TaskValues-matrixSection' });
+    const tools: HTMLElement[] = [];
+    const runJob = _callbacks.runJob;
+    if (runJob) {
+      tools.push(
+        button(trans.__('Run job…'), () => runJob(), {
+          className: 'jp-TaskValues-runJob',
+          accept: true,
+          title: trans.__('Run a job file (databricks.yml, *.job.json, *.job.yml)')
+        })
+      );
+    }
+    tools.push(
+      button('↻', () => this.model.refreshNow(), {
+        className: 'jp-TaskValues-refresh',
+        title: trans.__('Refresh the runs'),
+        aria: trans.__('Refresh the runs')
+      })
+    );
     const header = h('header', { className: 'jp-TaskValues-header' }, [
-      h('h2', { text: 'Task Values' }),
-      refresh
+      h('h2', { text: trans.__('Task Values') }),
+      h('div', { className: 'jp-TaskValues-tools' }, tools)
     ]);
-    this.node.append(header, this._runsNode, this._runNode, this._taskNode);
+    this.node.append(
+      header,
+      this._runsNode,
+      this._runNode,
+      this._historyNode,
+      this._taskNode,
+      this._matrixNode
+    );
     model.changed.connect(this.render, this);
     this.render();
   }
 
+  /** Closing the panel disposes its model, which stops its polls. */
   dispose(): void {
     if (this.isDisposed) {
       return;
@@ -194,34 +122,65 @@ export class TaskValuesPanel extends Widget {
     super.onBeforeDetach(msg);
   }
 
-  /** Rebuild the three sections from the model. */
+  /** Rebuild the sections from the model. */
   render(): void {
+    const trans = this._trans;
     this._runsNode.replaceChildren(...this._renderRuns());
     const run = this.model.run;
     this._runNode.replaceChildren(...this._renderRun(run));
-    const task = run && this.model.selectedTaskKey ? run.tasks[this.model.selectedTaskKey] : undefined;
-    this._taskNode.replaceChildren(...(run && task ? this._renderTask(run, task) : []));
+    const history = this.model.history;
+    this._historyNode.replaceChildren(
+      ...(history ? renderHistory(this.model, history, trans) : [])
+    );
+    const task =
+      run && this.model.selectedTaskKey ? run.tasks[this.model.selectedTaskKey] : undefined;
+    const actions = this._callbacks.actions;
+    this._taskNode.replaceChildren(
+      ...(run && task
+        ? renderTask(this.model, run, task, trans, {
+            openNotebook: this._callbacks.openNotebook,
+            cancelTask: actions ? (r, key) => void actions.cancelTask(r, key) : null
+          })
+        : [])
+    );
+    const matrix = this.model.matrix;
+    this._matrixNode.replaceChildren(...(matrix ? renderMatrix(this.model, matrix, trans) : []));
   }
 
   private _renderRuns(): Node[] {
     const m = this.model;
-    const title = h('h3', { text: m.total > m.runs.length ? `Runs (${m.runs.length} of ${m.total})` : 'Runs' });
+    const trans = this._trans;
+    const title = h('h3', {
+      text:
+        m.total > m.runs.length
+          ? trans.__('Runs (%1 of %2)', m.runs.length, m.total)
+          : trans.__('Runs')
+    });
     if (m.runsError) {
       return [title, h('p', { className: 'jp-TaskValues-error', text: m.runsError })];
     }
     if (!m.loadedRuns) {
-      return [title, h('p', { className: 'jp-TaskValues-empty', text: 'Loading runs…' })];
+      return [title, h('p', { className: 'jp-TaskValues-empty', text: trans.__('Loading runs…') })];
     }
     if (m.runs.length === 0) {
       return [
         title,
-        h('p', { className: 'jp-TaskValues-empty', text: 'No job runs yet. A run appears here as soon as it starts.' }),
-        h('p', { className: 'jp-TaskValues-muted', text: `Runs directory: ${m.runsDir}` })
+        h('p', {
+          className: 'jp-TaskValues-empty',
+          text: trans.__('No job runs yet. A run appears here as soon as it starts.')
+        }),
+        h('p', {
+          className: 'jp-TaskValues-muted',
+          text: trans.__('Runs directory: %1', m.runsDir)
+        })
       ];
     }
     const list = h(
       'ul',
-      { className: 'jp-TaskValues-runs', attrs: { role: 'listbox', 'aria-label': 'Runs' } },
+      {
+        className: 'jp-TaskValues-runs',
+        attrs: { role: 'listbox', 'aria-label': trans.__('Runs') }
+      },
       m.runs.map(run => this._renderRunItem(run))
     );
     return [title, list];
@@ -229,11 +188,14 @@ export class TaskValuesPanel extends Widget {
 
   private _renderRunItem(run: IRunSummary): HTMLElement {
     const selected = run.run_id === this.model.selectedRunId;
+    const stamp = run.start_time ?? run.created;
     const item = h(
       'li',
       {
         className: 'jp-TaskValues-run' + (selected ? ' jp-mod-selected' : ''),
-        title: `Run ${run.run_id}${run.source ? `\n${run.source}` : ''}`,
+        title: [this._trans.__('Run %1', run.run_id), utcTitle(stamp), run.source ?? '']
+          .filter(Boolean)
+          .join('\n'),
         attrs: {
           role: 'option',
           tabindex: '0',
@@ -248,7 +210,10 @@ export class TaskValuesPanel extends Widget {
         badge(run.state),
         h('span', {
           className: 'jp-TaskValues-runTime',
-          text: [formatTime(run.start_time ?? run.created), formatDuration(run.duration_seconds)]
+          text: [
+            formatTime(stamp, this.model.settings.timeFormat),
+            formatDuration(run.duration_seconds)
+          ]
             .filter(Boolean)
             .join(' · ')
         })
@@ -265,6 +230,7 @@ export class TaskValuesPanel extends Widget {
 
   private _renderRun(run: IRunDocument | null): Node[] {
     const m = this.model;
+    const trans = this._trans;
     if (m.selectedRunId === null) {
       return [];
     }
@@ -272,35 +238,52 @@ export class TaskValuesPanel extends Widget {
       return [h('p', { className: 'jp-TaskValues-error', text: m.runError })];
     }
     if (!run) {
-      return [h('p', { className: 'jp-TaskValues-empty', text: 'Loading the run…' })];
+      return [h('p', { className: 'jp-TaskValues-empty', text: trans.__('Loading the run…') })];
     }
     const live = LIVE_STATES.has(run.state);
-    const facts: Array<[string, string]> = [
-      ['Run', run.run_id],
-      ['Started', formatTime(run.start_time ?? run.created)],
-      ['Duration', elapsed(run.start_time, run.end_time, run.duration_seconds)],
-      ['Values', String(run.value_count)]
+    const entries: Array<[string, string | HTMLElement]> = [
+      [trans.__('Run'), run.run_id],
+      [trans.__('Started'), timeNode(run.start_time ?? run.created, m.settings.timeFormat)],
+      [
+        trans.__('Duration'),
+        elapsed(run.start_time, run.end_time, run.duration_seconds, trans.__('so far'))
+      ],
+      [trans.__('Values'), valueCount(trans, run.value_count)]
     ];
     if (run.repair_count) {
-      facts.push(['Repairs', String(run.repair_count)]);
+      entries.push([trans.__('Repairs'), String(run.repair_count)]);
     }
     const nodes: Node[] = [
       h('h3', { className: 'jp-TaskValues-runTitle' }, [
-        h('span', { text: run.job_name ?? 'Run' }),
+        h('span', { text: run.job_name ?? trans.__('Run'), title: run.job_name ?? run.run_id }),
         badge(run.state),
-        live ? h('span', { className: 'jp-TaskValues-live', text: 'live', title: 'Updating while the run goes on' }) : null
+        live
+          ? h('span', {
+              className: 'jp-TaskValues-live',
+              text: trans.__('live'),
+              title: trans.__('Updating while the run goes on')
+            })
+          : null
       ]),
-      this._facts(facts)
+      facts(entries)
     ];
+    const actions = this._runActions(run);
+    if (actions.length > 0) {
+      nodes.push(
+        h('div', { className: 'jp-TaskValues-actions jp-TaskValues-runActions' }, actions)
+      );
+    }
     if (m.runError) {
       nodes.push(h('p', { className: 'jp-TaskValues-error', text: m.runError }));
     }
     if (Object.keys(run.parameters ?? {}).length > 0) {
-      nodes.push(this._table('Job parameters', run.parameters));
+      nodes.push(table(trans.__('Job parameters'), run.parameters));
     }
     const tasks = run.tasks ?? {};
     if (Object.keys(tasks).length === 0) {
-      nodes.push(h('p', { className: 'jp-TaskValues-empty', text: 'This run has no tasks.' }));
+      nodes.push(
+        h('p', { className: 'jp-TaskValues-empty', text: trans.__('This run has no tasks.') })
+      );
     } else {
       nodes.push(
         h('div', { className: 'jp-TaskValues-graphBox' }, [
@@ -308,149 +291,51 @@ export class TaskValuesPanel extends Widget {
         ])
       );
     }
+    nodes.push(...renderDiff(m, trans));
     return nodes;
   }
 
-  private _renderTask(run: IRunDocument, task: ITaskDocument): Node[] {
-    const nodes: Node[] = [];
-    const heading = h('h3', { className: 'jp-TaskValues-taskTitle' }, [
-      h('span', { text: task.task_key }),
-      badge(task.state)
-    ]);
-    nodes.push(heading);
-    const facts: Array<[string, string]> = [
-      ['Type', task.type],
-      ['Started', formatTime(task.start_time)],
-      ['Duration', elapsed(task.start_time, task.end_time, task.duration_seconds)],
-      ['Attempts', String(task.attempts?.length ?? 0)]
+  /** Cancel while live; Repair, Run again and Run with different parameters once finished. */
+  private _runActions(run: IRunDocument): HTMLElement[] {
+    const actions = this._callbacks.actions;
+    if (!actions) {
+      return [];
+    }
+    const trans = this._trans;
+    if (LIVE_STATES.has(run.state)) {
+      return [
+        button(trans.__('Cancel run'), () => void actions.cancelRun(run), {
+          className: 'jp-TaskValues-cancelRun',
+          warn: true,
+          aria: trans.__('Cancel the run %1', run.run_id)
+        })
+      ];
+    }
+    const result = [
+      button(trans.__('Run again'), () => void actions.rerun(run, false), {
+        className: 'jp-TaskValues-rerun',
+        title: trans.__('Start a new run of the same job, target and parameters')
+      }),
+      button(trans.__('Run with different parameters…'), () => void actions.rerun(run, true), {
+        className: 'jp-TaskValues-rerunWith'
+      })
     ];
-    if (task.notebook_path) {
-      facts.push(['Notebook', task.notebook_path]);
-    }
-    if (task.outcome !== null && task.outcome !== undefined) {
-      facts.push(['Outcome', String(task.outcome)]);
-    }
-    nodes.push(this._facts(facts));
-    if (task.output_notebook) {
-      const button = h('button', {
-        className: 'jp-TaskValues-open jp-mod-styled jp-mod-accept',
-        text: 'Open executed notebook',
-        title: task.output_notebook,
-        onClick: () => void this._openNotebook(run.run_id, task.task_key, null)
-      });
-      nodes.push(h('div', { className: 'jp-TaskValues-actions' }, [button]));
-    }
-    nodes.push(h('h4', { text: 'Values' }));
-    nodes.push(this._values(task.values ?? {}, task.value_info ?? {}, ''));
-    if (Object.keys(task.parameters ?? {}).length > 0) {
-      nodes.push(this._table('Parameters', task.parameters));
-    }
-    if (task.exit_value !== null && task.exit_value !== undefined) {
-      nodes.push(h('h4', { text: 'Exit value' }));
-      nodes.push(h('pre', { className: 'jp-TaskValues-exit', text: preview(task.exit_value) }));
-    }
-    if (task.error !== null && task.error !== undefined) {
-      nodes.push(h('h4', { text: 'Error' }));
-      nodes.push(h('pre', { className: 'jp-TaskValues-errorBlock', text: errorText(task.error) }));
-    }
-    for (const iteration of task.iterations ?? []) {
-      nodes.push(...this._iteration(run, task, iteration));
-    }
-    return nodes;
-  }
-
-  private _iteration(run: IRunDocument, task: ITaskDocument, iteration: IIteration): Node[] {
-    const title = h('h4', { className: 'jp-TaskValues-iterationTitle' }, [
-      h('span', { text: `Iteration ${iteration.index}` }),
-      badge(iteration.state ?? 'PENDING')
-    ]);
-    const nodes: Node[] = [title];
-    if (iteration.input !== undefined) {
-      nodes.push(this._facts([['Input', preview(iteration.input)]]));
-    }
-    nodes.push(this._values(iteration.values ?? {}, iteration.value_info ?? {}, `@${iteration.index}/`));
-    if (iteration.error) {
-      nodes.push(h('pre', { className: 'jp-TaskValues-errorBlock', text: errorText(iteration.error) }));
-    }
-    if (iteration.output_notebook) {
-      nodes.push(
-        h('button', {
-          className: 'jp-TaskValues-open jp-mod-styled',
-          text: `Open notebook of iteration ${iteration.index}`,
-          onClick: () => void this._openNotebook(run.run_id, task.task_key, iteration.index)
+    if (run.state !== 'SUCCESS') {
+      result.unshift(
+        button(trans.__('Repair run…'), () => void actions.repair(run), {
+          className: 'jp-TaskValues-repair',
+          accept: true,
+          title: trans.__('Rerun the failed tasks and their dependants in this run')
         })
       );
     }
-    return nodes;
+    return result;
   }
 
-  private _values(values: Record<string, unknown>, info: Record<string, IValueInfo>, scope: string): HTMLElement {
-    const keys = Object.keys(values);
-    if (keys.length === 0) {
-      return h('p', { className: 'jp-TaskValues-empty', text: 'No values set.' });
-    }
-    const list = h('ul', { className: 'jp-TaskValues-values', attrs: { 'aria-label': 'Task values' } });
-    for (const key of keys) {
-      const value = values[key];
-      const meta = info[key];
-      const id = scope + key;
-      const open = this.model.expanded.has(id);
-      const item = h(
-        'li',
-        {
-          className: 'jp-TaskValues-value' + (open ? ' jp-mod-expanded' : ''),
-          title: open ? 'Click to hide the full JSON' : 'Click to show the full JSON',
-          attrs: { 'data-key': key, tabindex: '0', role: 'button', 'aria-expanded': String(open) },
-          onClick: () => this.model.toggleValue(id)
-        },
-        [
-          h('span', { className: 'jp-TaskValues-key', text: key, title: key }),
-          h('span', { className: 'jp-TaskValues-meta' }, [
-            h('span', { className: 'jp-TaskValues-type', text: typeName(value), title: 'Type' }),
-            h('span', { className: 'jp-TaskValues-size', text: meta ? formatBytes(meta.size) : '', title: 'Size as JSON' }),
-            h('span', {
-              className: 'jp-TaskValues-setAt',
-              text: meta ? formatTime(meta.set_at, false) : '',
-              title: meta ? `Set at ${meta.set_at} (attempt ${meta.attempt})` : ''
-            })
-          ]),
-          h('span', { className: 'jp-TaskValues-preview', text: preview(value) }),
-          open ? h('pre', { className: 'jp-TaskValues-json', text: JSON.stringify(value, null, 2) }) : null
-        ]
-      );
-      item.addEventListener('keydown', event => {
-        if (event.key === 'Enter' || event.key === ' ') {
-          event.preventDefault();
-          this.model.toggleValue(id);
-        }
-      });
-      list.appendChild(item);
-    }
-    return list;
-  }
-
-  private _table(title: string, entries: Record<string, unknown>): HTMLElement {
-    const rows = Object.entries(entries).map(([name, value]) =>
-      h('tr', {}, [
-        h('th', { text: name, attrs: { scope: 'row' } }),
-        h('td', { text: typeof value === 'string' ? value : JSON.stringify(value) })
-      ])
-    );
-    return h('div', { className: 'jp-TaskValues-block' }, [
-      h('h4', { text: title }),
-      h('table', { className: 'jp-TaskValues-params' }, [h('tbody', {}, rows)])
-    ]);
-  }
-
-  private _facts(facts: Array<[string, string]>): HTMLElement {
-    return h(
-      'dl',
-      { className: 'jp-TaskValues-facts' },
-      facts.filter(([, value]) => value !== '').flatMap(([name, value]) => [h('dt', { text: name }), h('dd', { text: value, title: value })])
-    );
-  }
-
+  private _trans: TranslationBundle;
   private _runsNode: HTMLElement;
   private _runNode: HTMLElement;
   private _taskNode: HTMLElement;
+  private _historyNode: HTMLElement;
+  private _matrixNode: HTMLElement;
 }

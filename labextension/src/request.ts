@@ -13,7 +13,9 @@ export interface IAPIResponse<T> {
 export class APIError extends Error {
   constructor(
     readonly status: number,
-    message: string
+    message: string,
+    /** The validator's messages when a job file does not validate (400 on POST runs). */
+    readonly problems: string[] = []
   ) {
     super(message);
     this.name = 'APIError';
@@ -64,7 +66,10 @@ export async function requestAPI<T>(
     try {
       data = JSON.parse(text);
     } catch {
-      throw new APIError(response.status, `The server answered ${response.status} with a body that is not JSON.`);
+      throw new APIError(
+        response.status,
+        `The server answered ${response.status} with a body that is not JSON.`
+      );
     }
   }
   if (!response.ok) {
@@ -75,4 +80,55 @@ export async function requestAPI<T>(
     throw new APIError(response.status, message);
   }
   return { status: response.status, data: data as T, etag: newEtag };
+}
+
+/**
+ * POST or DELETE `{base_url}taskvalues/api/{endPoint}` with Jupyter's credentials and XSRF cookie.
+ *
+ * @param method - `POST` or `DELETE`
+ * @param endPoint - the path under the API, already encoded (see `endpoint`)
+ * @param body - the JSON body, if any
+ * @returns the JSON answer
+ * @throws APIError with the server's message and, for a job that does not validate, its problems
+ */
+export async function sendAPI<T>(
+  method: 'POST' | 'DELETE',
+  endPoint: string,
+  body?: unknown
+): Promise<T> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, 'taskvalues', 'api', endPoint);
+  const init: RequestInit = { method, cache: 'no-store' };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'Content-Type': 'application/json' };
+  }
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new APIError(0, `Cannot reach the Jupyter server: ${String(error)}`);
+  }
+  const text = await response.text();
+  let data: unknown = null;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new APIError(
+        response.status,
+        `The server answered ${response.status} with a body that is not JSON.`
+      );
+    }
+  }
+  if (!response.ok) {
+    const record = data && typeof data === 'object' ? (data as Record<string, unknown>) : {};
+    const message =
+      'message' in record
+        ? String(record.message)
+        : `The server answered ${response.status} ${response.statusText}.`;
+    const problems = Array.isArray(record.problems) ? record.problems.map(p => String(p)) : [];
+    throw new APIError(response.status, message, problems);
+  }
+  return data as T;
 }

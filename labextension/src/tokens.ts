@@ -108,3 +108,83 @@ export interface INotebookLocation {
 
 /** States during which a run can still change. */
 export const LIVE_STATES = new Set(['PENDING', 'RUNNING']);
+
+/** A job of a job file, as `GET jobs?path=` describes it. */
+export interface IJobInfo {
+  name: string;
+  job_name?: string;
+  parameters: Array<{ name: string; default: unknown }>;
+  tasks: string[];
+}
+
+/** The answer of `GET jobs?path=`: the jobs and targets of a job file, or its problems. */
+export interface IJobFile {
+  path: string;
+  jobs: IJobInfo[];
+  targets: string[];
+  default_target: string | null;
+  problems: string[];
+}
+
+/** The answer of POST runs, rerun, repair and DELETE. */
+export interface IRunStarted {
+  run_id: string;
+  state: string;
+  tasks?: string[];
+}
+
+/** The live output of one task: `GET runs/<id>/tasks/<task>/output`. */
+export interface ITaskOutput {
+  run_id: string;
+  task_key: string;
+  state: string;
+  lines: string[];
+  truncated: boolean;
+  notebook: { path: string | null } | null;
+  error: { ename: string; evalue: string; traceback: string[]; cell_source: string | null } | null;
+}
+
+/** The run matrix of a job: `GET matrix?job=`, newest run first. */
+export interface IRunMatrix {
+  job_name: string;
+  tasks: string[];
+  runs: Array<{
+    run_id: string;
+    state: string | null;
+    start_time: string | null;
+    tasks: Record<string, string>;
+  }>;
+}
+
+/** One point of a value's history: `GET history?job=&task=&key=`, oldest first. */
+export interface IHistoryPoint {
+  run_id: string;
+  start_time: string | null;
+  value: unknown;
+}
+
+/** A diff of two runs: `GET diff?a=&b=`. */
+export interface IRunDiff {
+  a: string;
+  b: string;
+  values: Array<{ task_key: string; key: string; a: unknown; b: unknown; changed: boolean }>;
+  parameters: Array<{ task_key: string; name: string; a: unknown; b: unknown; changed: boolean }>;
+}
+
+/** Task states from which a task can still be canceled. */
+export const CANCELABLE_TASK_STATES = new Set([
+  'PENDING',
+  'RUNNING',
+  'QUEUED',
+  'BLOCKED',
+  'RETRYING'
+]);
+/** Task states a default repair reruns (with their dependants). */
+export const REPAIRABLE_STATES = new Set([
+  'FAILED',
+  'TIMEDOUT',
+  'CANCELED',
+  'INTERNAL_ERROR',
+  'UPSTREAM_FAILED',
+  'UPSTREAM_CANCELED'
+]);
