@@ -336,5 +336,38 @@ def test_script_output_streams_to_a_watching_observer_and_is_kept(tmp_path: Path
     with streaming_output(watcher):
         document = run_job(_job(tmp_path / "job.json", [task]), runs_dir=tmp_path / "runs")
     assert document["state"] == "SUCCESS"
-    assert ("talk", "stdout", "to out\n") in watcher.seen and ("talk", "stderr", "to err\n") in watcher.seen
+    streams = {
+        name: "".join(t for k, n, t in watcher.seen if (k, n) == ("talk", name))
+        for name in ("stdout", "stderr")
+    }
+    assert streams == {"stdout": "to out\n", "stderr": "to err\n"}
     assert Path(document["tasks"]["talk"]["logs"]["stdout"]).read_text() == "to out\n"
+
+
+def _bundle_of_run_jobs(tmp_path: Path, calls: dict[str, str]) -> Path:
+    jobs = "".join(
+        f"    {job}:\n      tasks:\n        - task_key: call\n"
+        f"          run_job_task: {{job_id: '${{resources.jobs.{target}.id}}'}}\n"
+        for job, target in calls.items()
+    )
+    path = tmp_path / "databricks.yml"
+    path.write_text(f"bundle: {{name: b}}\nresources:\n  jobs:\n{jobs}")
+    return path
+
+
+def test_run_job_task_naming_a_job_the_bundle_lacks_is_a_validation_problem(tmp_path: Path) -> None:
+    path = _bundle_of_run_jobs(tmp_path, {"first": "secnod", "second": "first"})
+    with pytest.raises(JobSpecError) as info:
+        load_job(path, job="first")
+    assert info.value.problems == [
+        "tasks[0] (task_key 'call').run_job_task: job_id names job 'secnod', which this bundle does not define; "
+        "did you mean 'second'? (its jobs: first, second)."
+    ]
+
+
+def test_a_run_job_cycle_is_a_validation_problem_naming_the_cycle(tmp_path: Path) -> None:
+    path = _bundle_of_run_jobs(tmp_path, {"a": "b", "b": "c", "c": "a"})
+    with pytest.raises(
+        JobSpecError, match=r"run_job cycle a -> b -> c -> a: the runs would start each other"
+    ):
+        load_job(path, job="a")

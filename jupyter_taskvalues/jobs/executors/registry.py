@@ -43,6 +43,10 @@ class LocalExecutor:
     """Each notebook run in a fresh kernel on this machine, kernels started ahead by a :class:`KernelPool`."""
 
     def __init__(self, options: RunOptions) -> None:
+        # nbclient is imported on a worker thread (executors/notebook.py) while kernels start on this one; a
+        # first import of jupyter_client from both threads at once fails on its half-initialised package.
+        import jupyter_client  # noqa: F401
+
         from ..kernels.pool import KernelPool
 
         warm = options.warm_kernels

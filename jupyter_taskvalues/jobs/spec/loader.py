@@ -564,9 +564,18 @@ def _with_stubs_and_artifacts(
 # ---------------------------------------------------------------------------------------------------- loading
 
 
-def list_jobs(path: str | Path, *, target: str | None = None) -> list[str]:
-    """Return the keys of the jobs ``path`` defines (one for a Jobs API file, any number for a bundle)."""
-    return [raw.key for raw in read_jobs(path, target=target)]
+def list_jobs(
+    path: str | Path,
+    *,
+    target: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    user: str | None = None,
+) -> list[str]:
+    """Return the keys of the jobs ``path`` defines (one for a Jobs API file, any number for a bundle).
+
+    ``target``, ``variables`` and ``user`` are as for :func:`load_job`.
+    """
+    return [raw.key for raw in read_jobs(path, target=target, variables=variables, user=user)]
 
 
 def _pick(raws: list[RawJob], job: str | None, path: str | Path) -> RawJob:
@@ -581,7 +590,7 @@ def _pick(raws: list[RawJob], job: str | None, path: str | Path) -> RawJob:
         message = f"it defines {len(raws)} jobs: {listing}. Choose one with --job NAME."
     else:
         for raw in raws:
-            if job in (raw.key, raw.settings.get("name")):
+            if job in (raw.key, raw.settings.get("name"), raw.written_name):
                 return raw
         message = f"it defines no job {job!r}; its jobs: {listing}.{did_you_mean(job, [r.key for r in raws])}"
     raise JobSpecError(f"Job file {str(path)!r}: {message}", problems=[message], path=str(path))
@@ -589,10 +598,11 @@ def _pick(raws: list[RawJob], job: str | None, path: str | Path) -> RawJob:
 
 def load_job(
     path: str | Path,
-    *,
     job: str | None = None,
+    *,
     target: str | None = None,
     variables: Mapping[str, Any] | None = None,
+    user: str | None = None,
 ) -> JobSpec:
     """Load and validate the job defined in ``path``.
 
@@ -604,9 +614,14 @@ def load_job(
     job
         Which job of a bundle defining several: its ``resources.jobs`` key or its ``name``.
     target
-        The bundle target to apply (default: the one marked ``default: true``).
+        The bundle target to apply (``--target``; default: ``default_target``, the one marked
+        ``default: true``, or the only one). Recorded as :attr:`JobSpec.target`.
     variables
-        Values for bundle variables (``${var.<name>}``), beating targets and defaults.
+        Values for bundle variables (``--var name=value``), beating ``BUNDLE_VAR_<name>``, the target's and
+        the defaults. The resolved values are :attr:`JobSpec.variables`.
+    user
+        The local identity for ``${workspace.current_user.*}`` and the workspace paths (``--user``;
+        default ``$JUPYTER_TASKVALUES_USER``, else the OS user).
 
     Raises
     ------
@@ -614,7 +629,7 @@ def load_job(
         The file cannot be read, holds several jobs and ``job`` does not pick one, or the job is invalid:
         ``problems`` lists every problem, each with its location.
     """
-    raws = read_jobs(path, target=target, variables=variables)
+    raws = read_jobs(path, target=target, variables=variables, user=user)
     chosen = _pick(raws, job, path)
     problems = _Problems()
     spec = _build_job(chosen, problems)
@@ -623,12 +638,69 @@ def load_job(
         for alias in (raw.job_id, raw.settings.get("name"), raw.key):
             if isinstance(alias, str) and alias:
                 siblings[alias] = raw.key
-    spec = dataclasses.replace(spec, bundle_jobs=siblings)
+    spec = dataclasses.replace(spec, bundle_jobs=siblings, target=chosen.target, variables=chosen.variables)
+    _run_job_problems(spec, chosen.key, raws, problems)
     all_problems = sorted(problems.items + model_problems(spec, problems.done), key=task_order)
     if all_problems:
         defined = "" if chosen.file == chosen.root else str(chosen.file)
         raise spec_error(str(chosen.root), spec.name, all_problems, defined)
     return spec
+
+
+def _run_job_edges(raws: list[RawJob]) -> dict[str, set[str]]:
+    """Which bundle jobs each job starts through ``run_job_task: {job_id: ${resources.jobs.<key>.id}}``."""
+    edges: dict[str, set[str]] = {}
+    for raw in raws:
+        tasks = raw.settings.get("tasks")
+        for task in tasks if isinstance(tasks, list) else ():
+            body = task.get("run_job_task") if isinstance(task, Mapping) else None
+            match = _JOB_REF_RE.fullmatch(str(body.get("job_id"))) if isinstance(body, Mapping) else None
+            if match:
+                edges.setdefault(raw.key, set()).add(match.group(1))
+    return edges
+
+
+def _job_path(edges: dict[str, set[str]], start: str, goal: str) -> list[str] | None:
+    """The shortest chain of run_job edges from ``start`` to ``goal`` (both included), or ``None``."""
+    came_from: dict[str, str | None] = {start: None}
+    queue = [start]
+    while queue:
+        current = queue.pop(0)
+        if current == goal:
+            path = [current]
+            while (previous := came_from[path[-1]]) is not None:
+                path.append(previous)
+            return path[::-1]
+        for nxt in sorted(edges.get(current, ())):
+            if nxt not in came_from:
+                came_from[nxt] = current
+                queue.append(nxt)
+    return None
+
+
+def _run_job_problems(spec: JobSpec, key: str, raws: list[RawJob], problems: _Problems) -> None:
+    """A ``run_job_task`` naming a bundle job that does not exist, or starting a chain that comes back."""
+    keys = [raw.key for raw in raws]
+    edges = _run_job_edges(raws)
+    for i, task in enumerate(spec.tasks):
+        child = task.run_job.job_key if task.run_job is not None else None
+        if child is None:
+            continue
+        where = f"{task_where(f'tasks[{i}]', task.task_key)}.run_job_task"
+        if child not in keys:
+            problems.add(
+                where,
+                f"job_id names job {child!r}, which this bundle does not define{did_you_mean(child, keys)}"
+                f" (its jobs: {', '.join(keys)}).",
+            )
+            continue
+        path = _job_path(edges, child, key)
+        if path is not None:
+            problems.add(
+                where,
+                f"run_job cycle {' -> '.join([key, *path])}: the runs would start each other forever; remove one "
+                "run_job_task of the cycle.",
+            )
 
 
 # ------------------------------------------------------------------------------------------------- parameters
