@@ -42,6 +42,7 @@ from collections.abc import Hashable, MutableMapping
 from typing import Any
 
 from .store import RunStore, ValueSnapshot
+from .timestamps import parse_time
 
 __all__ = [
     "blank_task_record",
@@ -88,7 +89,7 @@ def duration(start: str | None, end: str | None) -> float | None:
 
 
 def _parse(stamp: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return parse_time(stamp)
 
 
 def task_document(

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..exceptions import RunNotFoundError, TaskValuesError
 from ..store import RunStore
+from ..timestamps import parse_time
 
 __all__ = ["GcResult", "collect_garbage"]
 
@@ -73,10 +74,9 @@ def _parse(stamp: Any) -> dt.datetime | None:
     if not isinstance(stamp, str) or not stamp:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        return parse_time(stamp)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def last_activity(run: dict[str, Any]) -> dt.datetime | None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..exceptions import JobSpecError
+from ..suggestions import did_you_mean
 from .model import JobSpec
-from .spec.validation import did_you_mean
 
 __all__ = ["select_tasks", "upstream_of"]
 

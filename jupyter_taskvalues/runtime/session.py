@@ -18,7 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..context import TaskContext, current_context, default_runs_dir
-from ..exceptions import TaskNotFoundError, ValueLimitError
+from ..exceptions import ValueLimitError
 
 if TYPE_CHECKING:
     from ..store import ValueRecord
@@ -129,16 +129,7 @@ def attach(run_id: str, task_key: str, *, runs_dir: str | None = None) -> TaskCo
     directory = runs_dir or default_runs_dir()
     store = open_store(directory)
     run_id = store.resolve_run_id(run_id, hint="Run a job first, or pass the runs directory.")
-    run = store.read_run(run_id)
-    tasks = run.get("tasks", {})
-    if task_key not in tasks:
-        known = ", ".join(repr(k) for k in tasks) or "none"
-        raise TaskNotFoundError(
-            f"Task {task_key!r} is not part of run {run_id!r} of job {run.get('job_name')!r}. "
-            f"Its tasks are: {known}.",
-            task_key=task_key,
-            run_id=run_id,
-        )
+    store.require_task(run_id, task_key)
     record = store.read_task(run_id, task_key) or {}
     parameters = record.get("parameters") or {}
     context = TaskContext(

@@ -13,7 +13,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..exceptions import TaskNotFoundError, TaskValuesError
+from ..exceptions import TaskValuesError
 from ..states import FINAL_STATES
 from .base import TaskValuesHandler, http_error
 from .jobfiles import JobPathError, describe_job_file, job_file
@@ -112,14 +112,7 @@ async def cancel_task(handler: TaskValuesHandler, run_id: str, task_key: str) ->
 def _task_record(handler: TaskValuesHandler, run_id: str, task_key: str) -> dict[str, Any]:
     """Return the task's record; a run or task that does not exist raises the store's not-found error."""
     store = handler.store
-    run = store.read_run(run_id)
-    if task_key not in (run.get("tasks") or {}):
-        known = ", ".join(repr(k) for k in run.get("tasks") or {}) or "none"
-        raise TaskNotFoundError(
-            f"Task {task_key!r} is not part of run {run_id!r}. Its tasks are: {known}.",
-            task_key=task_key,
-            run_id=run_id,
-        )
+    store.require_task(run_id, task_key)
     return store.read_task(run_id, task_key) or {"state": "PENDING"}
 
 

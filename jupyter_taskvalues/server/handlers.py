@@ -55,7 +55,6 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..document import run_document_json, run_summary, task_document
-from ..exceptions import TaskNotFoundError
 from .actions import (
     JobsHandler,
     OutputHandler,
@@ -155,15 +154,7 @@ class ValuesHandler(TaskValuesHandler):
 
 
 def _task(store: RunStore, run_id: str, task_key: str) -> dict[str, Any]:
-    run = store.read_run(run_id)
-    tasks = run.get("tasks", {})
-    if task_key not in tasks:
-        known = ", ".join(repr(k) for k in tasks) or "none"
-        raise TaskNotFoundError(
-            f"Task {task_key!r} is not part of run {run_id!r}. Its tasks are: {known}.",
-            task_key=task_key,
-            run_id=run_id,
-        )
+    tasks = store.require_task(run_id, task_key)["tasks"]
     static = tasks[task_key]
     return task_document(store, run_id, task_key, static if isinstance(static, dict) else {})
 

@@ -281,6 +281,19 @@ class RunStore(abc.ABC):
             raise RunNotFoundError(message, run_id=run_id)
         return ids[0]
 
+    def require_task(self, run_id: str, task_key: str) -> dict[str, Any]:
+        """Return the run record (as :meth:`read_run`) after checking that ``task_key`` is one of its tasks.
+
+        Raises
+        ------
+        TaskNotFoundError
+            If the run's job has no task ``task_key``; the message lists the tasks it has.
+        """
+        run = self.read_run(run_id)
+        if task_key not in (run.get("tasks") or {}):
+            raise _task_not_found(run, run_id, task_key)
+        return run
+
     def read_run(self, run_id: str) -> dict[str, Any]:
         """Return the run record, with ``state`` read as ``INTERRUPTED`` if its runner died while running.
 
@@ -489,13 +502,7 @@ class RunStore(abc.ABC):
             pass
         run = self._read_run_raw(run_id)
         if task_key not in run.get("tasks", {}):
-            known = ", ".join(repr(k) for k in run.get("tasks", {})) or "none"
-            raise TaskNotFoundError(
-                f"Task {task_key!r} is not part of run {run_id!r} of job {run.get('job_name')!r}. "
-                f"Its tasks are: {known}.",
-                task_key=task_key,
-                run_id=run_id,
-            ) from None
+            raise _task_not_found(run, run_id, task_key) from None
         raise ValueNotFoundError(
             f"Task {task_key!r} of run {run_id!r} set no value {key!r}. Pass a default, or check that the "
             "task sets it and that this task depends on it.",
@@ -586,6 +593,15 @@ class RunStore(abc.ABC):
     @abc.abstractmethod
     def sweep(self, run_id: str) -> int:
         """Remove temporary files left by writers that were killed mid-write; return how many."""
+
+
+def _task_not_found(run: Mapping[str, Any], run_id: str, task_key: str) -> TaskNotFoundError:
+    known = ", ".join(repr(k) for k in run.get("tasks") or {}) or "none"
+    return TaskNotFoundError(
+        f"Task {task_key!r} is not part of run {run_id!r} of job {run.get('job_name')!r}. Its tasks are: {known}.",
+        task_key=task_key,
+        run_id=run_id,
+    )
 
 
 def new_record(

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..document import duration
+from ..timestamps import parse_time
 
 __all__ = [
     "FINAL_RUN_STATES",
@@ -124,7 +125,7 @@ def elapsed_since(stamp: str | None, now: dt.datetime | None = None) -> float | 
     if not stamp:
         return None
     try:
-        start = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        start = parse_time(stamp)
     except ValueError:
         return None
     if start.tzinfo is None:

@@ -25,6 +25,7 @@ from ...context import TaskContext
 from ...exceptions import NotebookFormatError
 from ...store import utcnow
 from ...task_cell import bootstrap_code
+from ...timestamps import parse_time
 from ..hooks import output_wanted, report_output
 from ..kernels.pool import Kernel, KernelStartError, shell_reply
 
@@ -226,7 +227,7 @@ def _kernel_seconds(nb: Any) -> float:
 
 
 def _parse_stamp(stamp: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return parse_time(stamp)
 
 
 def _notebook_client(nb: Any, kernel: Kernel, cwd: str) -> Any:

@@ -15,9 +15,10 @@ from typing import Any, Final
 
 from ...exceptions import JobSpecError
 from ...references import check_reference, find_references, format_reference
+from ...suggestions import close_matches, did_you_mean
 from ..model import RUN_IF_CONDITIONS, ConditionTask, JobSpec, NotebookTask, ScriptTask, Task
 
-__all__ = ["CONDITION_OPS", "NOTEBOOK_SUFFIXES", "job_problems", "validate_job"]
+__all__ = ["CONDITION_OPS", "NOTEBOOK_SUFFIXES", "did_you_mean", "job_problems", "validate_job"]
 
 #: Tried in this order when a notebook path has no notebook suffix.
 NOTEBOOK_SUFFIXES: Final = (".ipynb", ".py", ".md", ".Rmd", ".qmd", ".myst", ".mystnb")
@@ -34,12 +35,6 @@ _MAX_TASK_KEY: Final = 100
 _MAX_CONCURRENCY: Final = 100
 _TASK_KEY_RE: Final = re.compile(r"[\w-]+", re.ASCII)
 _WORKSPACE_PREFIXES: Final = ("/Workspace/", "/Users/", "/Repos/", "/Shared/", "/Volumes/")
-
-
-def did_you_mean(word: str, choices: Collection[str]) -> str:
-    """Return ``"; did you mean 'x'?"`` for the choice closest to ``word``, or ``""``."""
-    close = _close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def task_where(prefix: str, task_key: str) -> str:
@@ -376,6 +371,4 @@ def validate_job(spec: JobSpec) -> None:
 
 
 def _close_matches(word: str, choices: list[str], n: int, cutoff: float) -> list[str]:
-    import difflib  # only a mistake needs it
-
-    return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
+    return close_matches(word, choices, n=n, cutoff=cutoff)
