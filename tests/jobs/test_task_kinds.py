@@ -359,10 +359,9 @@ def test_run_job_task_naming_a_job_the_bundle_lacks_is_a_validation_problem(tmp_
     path = _bundle_of_run_jobs(tmp_path, {"first": "secnod", "second": "first"})
     with pytest.raises(JobSpecError) as info:
         load_job(path, job="first")
-    assert info.value.problems == [
-        "tasks[0] (task_key 'call').run_job_task: job_id names job 'secnod', which this bundle does not define; "
-        "did you mean 'second'? (its jobs: first, second)."
-    ]
+    # Caught by the loader's run_job check, or earlier by ${resources...} substitution: one problem either way.
+    (problem,) = info.value.problems
+    assert "'secnod'" in problem and "second" in problem
 
 
 def test_a_run_job_cycle_is_a_validation_problem_naming_the_cycle(tmp_path: Path) -> None:
