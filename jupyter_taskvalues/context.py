@@ -10,6 +10,8 @@ The executor tells a task's kernel who it is through environment variables that 
     JUPYTER_TASKVALUES_ATTEMPT      1 on the first attempt, 2 on the first retry, ...
     JUPYTER_TASKVALUES_PARAMETERS   the task's resolved parameters, a JSON object of strings
     JUPYTER_TASKVALUES_MAX_VALUES   the most values the run may hold (default 250)
+    JUPYTER_TASKVALUES_USER         the local identity bundles see as ``${workspace.current_user.userName}``
+    BUNDLE_VAR_<name>               a bundle variable's value, as the Databricks CLI reads it
 
 With no ``RUN_ID`` and ``TASK_KEY`` the process is not in a job run. The runs directory travels as a string,
 unchanged: a path for a local store, a URL (``s3://bucket/runs``) for one every machine of a cluster can reach.
@@ -25,6 +27,8 @@ from pathlib import Path
 __all__ = [
     "ENV_PREFIX",
     "TaskContext",
+    "bundle_variables_from_environment",
+    "configured_user",
     "current_context",
     "default_runs_dir",
     "environment_for",
@@ -124,6 +128,19 @@ def default_runs_dir(environ: Mapping[str, str] | None = None) -> str:
 
         data_dir = jupyter_data_dir()
     return str(Path(data_dir) / "taskvalues" / "runs")
+
+
+def bundle_variables_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the bundle variable values set as ``BUNDLE_VAR_<name>`` in the environment, by name."""
+    env = os.environ if environ is None else environ
+    prefix = "BUNDLE_VAR_"
+    return {k[len(prefix) :]: v for k, v in env.items() if k.startswith(prefix) and len(k) > len(prefix)}
+
+
+def configured_user(environ: Mapping[str, str] | None = None) -> str | None:
+    """Return ``$JUPYTER_TASKVALUES_USER`` (the user name a bundle sees), or ``None`` when it is not set."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV_PREFIX + "USER") or None
 
 
 # What the task context is read from: when none of these changed, the parsed context is reused.

@@ -141,6 +141,7 @@ async def async_run_job(
             "source": spec.source,
             "job": job_name,
             "overrides": dict(parameters or {}),
+            **({"target": spec.target, "variables": spec.variables} if spec.target or spec.variables else {}),
             **({"parent_run_id": parent["run_id"], "parent_task_key": parent["task_key"]} if parent else {}),
             **({"only": sorted(selected), "from_run": options.from_run} if selected is not None else {}),
         },
@@ -192,7 +193,7 @@ async def async_repair_run(
         raise JobSpecError(
             f"Run {run_id!r} cannot be repaired: its job file {source!r} no longer exists.", run_id=run_id
         )
-    spec = load_job(source, job=run.get("job"), target=run.get("target"))
+    spec = load_job(source, job=run.get("job"), target=run.get("target"), variables=run.get("variables"))
     states = {key: (store.read_task(run_id, key) or {}).get("state", "PENDING") for key in spec.task_keys}
     if tasks:
         unknown = [t for t in tasks if t not in states]
@@ -231,7 +232,7 @@ def _child_runner(spec: JobSpec, store: RunStore, options: RunOptions) -> ChildR
     the parent's stubs or selection (their keys are the parent job's tasks)."""
 
     async def start(job_key: str, job_parameters: dict[str, str], child: str, link: dict[str, str]) -> str:
-        child_spec = load_job(spec.source, job=job_key)
+        child_spec = load_job(spec.source, job=job_key, target=spec.target, variables=spec.variables)
         child_options = dataclasses.replace(options, stubs={}, only=None, from_run=None)
         document = await async_run_job(
             child_spec,
@@ -248,7 +249,7 @@ def _child_runner(spec: JobSpec, store: RunStore, options: RunOptions) -> ChildR
 
 
 def _check_stubs(spec: JobSpec, options: RunOptions) -> None:
-    from .spec.validation import did_you_mean
+    from ..suggestions import did_you_mean
 
     keys = spec.task_keys
     unknown = [k for k in options.stubs if k not in keys]

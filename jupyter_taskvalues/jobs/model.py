@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "RUN_IF_CONDITIONS",
@@ -199,6 +199,9 @@ class JobSpec:
     allow_missing_references: bool = False  # leave a reference to an unset value as literal text
     #: The jobs of the same bundle a ``run_job_task`` may name: key, name and local id -> job key.
     bundle_jobs: dict[str, str] = field(default_factory=dict)
+    target: str | None = None  # the bundle target applied (``--target``), reused by repair
+    #: The bundle variables' resolved values (``--var``, ``BUNDLE_VAR_<name>``, target, default).
+    variables: dict[str, Any] = field(default_factory=dict)
 
     def task(self, task_key: str) -> Task:
         """Return the task named ``task_key``; ``KeyError`` if there is none."""

@@ -163,7 +163,7 @@ def test_bundle_job_picked_by_key_or_name_from_included_files() -> None:
     by_key = load_job(FIXTURES / "bundle" / "databricks.yml", job="score_job")
     by_name = load_job(FIXTURES / "bundle", job="score")
     assert by_key == by_name
-    assert by_key.name == "score"
+    assert by_key.name.startswith("[dev ") and by_key.name.endswith("] score")  # the dev target's prefix
     assert by_key.parameter_defaults() == {"model": "best"}
     assert by_key.source == str(FIXTURES / "bundle" / "databricks.yml")
     (task,) = by_key.tasks
@@ -176,13 +176,13 @@ def test_bundle_unknown_job_lists_the_jobs() -> None:
     with pytest.raises(JobSpecError) as info:
         load_job(FIXTURES / "bundle", job="etl")
     assert "no job 'etl'" in str(info.value)
-    assert "'etl_job' (name 'etl-dev')" in str(info.value)
+    assert "'etl_job' (name '[dev " in str(info.value)
     assert "did you mean 'etl_job'?" in str(info.value)
 
 
 def test_bundle_default_target_and_variables_are_substituted() -> None:
-    spec = load_job(FIXTURES / "bundle", job="etl_job")
-    assert spec.name == "etl-dev"
+    spec = load_job(FIXTURES / "bundle", job="etl_job", user="dev.user@example.com")
+    assert spec.name == "[dev dev_user] etl-dev"  # mode: development
     ingest, train = spec.tasks
     assert ingest.max_retries == 1  # ${var.retries} keeps its type
     assert ingest.notebook is not None

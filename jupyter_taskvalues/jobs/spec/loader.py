@@ -647,16 +647,19 @@ def load_job(
     return spec
 
 
-def _run_job_edges(raws: list[RawJob]) -> dict[str, set[str]]:
-    """Which bundle jobs each job starts through ``run_job_task: {job_id: ${resources.jobs.<key>.id}}``."""
+def _run_job_edges(raws: list[RawJob], aliases: Mapping[str, str]) -> dict[str, set[str]]:
+    """Which bundle jobs each job starts through ``run_job_task: {job_id: ${resources.jobs.<key>.id}}``
+    (or a job id already resolved: ``aliases`` maps ids and names to job keys)."""
     edges: dict[str, set[str]] = {}
     for raw in raws:
         tasks = raw.settings.get("tasks")
         for task in tasks if isinstance(tasks, list) else ():
             body = task.get("run_job_task") if isinstance(task, Mapping) else None
-            match = _JOB_REF_RE.fullmatch(str(body.get("job_id"))) if isinstance(body, Mapping) else None
-            if match:
-                edges.setdefault(raw.key, set()).add(match.group(1))
+            job_id = str(body.get("job_id")) if isinstance(body, Mapping) else ""
+            match = _JOB_REF_RE.fullmatch(job_id)
+            target = match.group(1) if match else aliases.get(job_id)
+            if target:
+                edges.setdefault(raw.key, set()).add(target)
     return edges
 
 
@@ -681,9 +684,10 @@ def _job_path(edges: dict[str, set[str]], start: str, goal: str) -> list[str] | 
 def _run_job_problems(spec: JobSpec, key: str, raws: list[RawJob], problems: _Problems) -> None:
     """A ``run_job_task`` naming a bundle job that does not exist, or starting a chain that comes back."""
     keys = [raw.key for raw in raws]
-    edges = _run_job_edges(raws)
+    edges = _run_job_edges(raws, spec.bundle_jobs)
     for i, task in enumerate(spec.tasks):
-        child = task.run_job.job_key if task.run_job is not None else None
+        run_job = task.run_job
+        child = (run_job.job_key or spec.bundle_jobs.get(run_job.job_id)) if run_job is not None else None
         if child is None:
             continue
         where = f"{task_where(f'tasks[{i}]', task.task_key)}.run_job_task"
