@@ -30,7 +30,7 @@ def enter_task(payload: str) -> None:
     """
     try:
         _enter_task(payload)
-    except BaseException as e:
+    except BaseException as e:  # anything: later cells refuse to run, then re-raise
         _refuse_cells(f"The kernel could not become its task: {type(e).__name__}: {e}")
         raise
 

@@ -318,7 +318,7 @@ class TaskValueMagics:
     def _evaluate(self, expression: str, what: str) -> Any:
         try:
             return self.shell.ev(expression.strip())  # type: ignore[no-untyped-call]
-        except Exception as e:
+        except Exception as e:  # the user's expression may raise anything: it becomes a usage error naming it
             raise UsageError(
                 f"%taskvalue: cannot evaluate {expression.strip()!r} for {what}: {type(e).__name__}: {e}"
             ) from e

@@ -174,7 +174,7 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
         self.refresh_button.on_click(self._on_refresh_clicked)
         try:
             self.show(run_id, task_key=task_key)
-        except BaseException:
+        except BaseException:  # any failure (re-raised): close the widgets built so far
             self.close()  # no half-built widgets left open in the kernel
             raise
 

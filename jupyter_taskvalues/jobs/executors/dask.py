@@ -208,10 +208,10 @@ class DaskExecutor:
 
     async def _cancel(self, client: Any, future: Any, token: str) -> None:
         """Tell the worker to stop the notebook, wait (a while) until it has, then drop the Dask task."""
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # scheduler gone or the grace ran out: the force-cancel follows
             await _distributed().Event(token + "-cancel", client=client).set()
             await asyncio.wait_for(asyncio.shield(future), _CANCEL_GRACE)
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # a lost connection or finished future: nothing left to cancel
             await client.cancel([future], force=True)
 
     async def close(self) -> None:
@@ -221,9 +221,9 @@ class DaskExecutor:
         client, self._client = self._client, None
         if client is None:
             return
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # workers or scheduler gone or slow: their kernels die with them
             await asyncio.wait_for(client.run(_release_kernels, on_error="ignore"), 30)
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # closing a client whose cluster is gone may raise anything
             await client.close()
 
 
@@ -264,9 +264,9 @@ def _describe_failure(error: BaseException, request: NotebookRun) -> str:
 async def _forget_names(client: Any, token: str) -> None:
     """Delete the scheduler-side claim and cancel event of a finished submission."""
     distributed = _distributed()
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):  # a lost scheduler forgot the name anyway
         distributed.Variable(token, client=client).delete()
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):  # as above
         await distributed.Event(token + "-cancel", client=client).clear()
 
 

@@ -360,7 +360,7 @@ async def _bootstrap(kernel: Kernel, task: TaskContext, cwd: str) -> None:
 
 async def _stop_execution(kernel: Kernel, cells: asyncio.Future[None]) -> None:
     """Interrupt the running cell; kill the kernel (and its children) if the notebook does not stop quickly."""
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):  # a dead or unreachable kernel: the kill below handles it
         await kernel.interrupt()
     done, _ = await asyncio.wait({cells}, timeout=_INTERRUPT_GRACE)
     if not done:

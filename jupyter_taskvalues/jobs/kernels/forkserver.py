@@ -61,9 +61,9 @@ def _preload() -> None:
 
     global _LAUNCHER
     for name in PRELOAD:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # a speed-up only: the kernel reports it
             importlib.import_module(name)
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):  # no launcher spec: keep the default
         _LAUNCHER = importlib.util.find_spec("ipykernel_launcher").origin or _LAUNCHER  # type: ignore[union-attr]
 
 
@@ -119,10 +119,10 @@ def _become_kernel(request: dict[str, Any], wakeup: tuple[int, int]) -> NoReturn
 def _finish(code: int) -> NoReturn:
     """End the kernel process: what a normal exit does that matters (atexit handlers, buffered output), without
     tearing down every module object by object, which costs a kernel as much CPU as a third of its start."""
-    with contextlib.suppress(BaseException):
+    with contextlib.suppress(BaseException):  # the process ends next whatever a handler raised
         atexit._run_exitfuncs()
     for stream in (sys.__stdout__, sys.__stderr__):
-        with contextlib.suppress(BaseException):
+        with contextlib.suppress(BaseException):  # a closed or broken stream: nothing to flush
             if stream is not None:
                 stream.flush()
     os._exit(code)
@@ -273,7 +273,7 @@ class ForkServer:
             tail = self.stderr.read()[-2000:].decode("utf-8", "replace").strip()
             self.broken = reason + (f": {tail}" if tail else "")
         self.ready = False
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # loop closed or pipe gone: reader is dead
             self.loop.remove_reader(self._out)
         for future in self._waiting.values():
             if not future.done():
@@ -343,7 +343,7 @@ class ForkServer:
             await asyncio.to_thread(self.process.wait, 2.0)
         except Exception:  # noqa: BLE001 - it must go whatever happened
             self.process.kill()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # killed already: a timeout or error here changes nothing
                 await asyncio.to_thread(self.process.wait, 2.0)
         self.stderr.close()
 

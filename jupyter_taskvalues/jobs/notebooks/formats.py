@@ -533,7 +533,7 @@ def _parse_ipynb(path: Path, text: str) -> NotebookNode:
             # Ids are made stable above and the result validated in _finish; nbformat's warnings add nothing.
             warnings.simplefilter("ignore")
             nb: NotebookNode = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
-    except Exception as e:
+    except Exception as e:  # nbformat raises many kinds: all mean unreadable
         raise NotebookFormatError(
             f"Notebook {str(path)!r} cannot be read as a Jupyter notebook: {e}", path=str(path)
         ) from e
@@ -578,7 +578,7 @@ def _parse_jupytext(path: Path, text: str) -> NotebookNode:
 
     try:
         nb: NotebookNode = jupytext.reads(text, fmt=path.suffix or ".py")
-    except Exception as e:
+    except Exception as e:  # jupytext's readers raise many kinds: all mean "unreadable in this format"
         raise NotebookFormatError(
             f"Notebook {str(path)!r} cannot be read (as {path.suffix or 'a script'}): {e}. Supported formats "
             "are .ipynb, Databricks source and the text formats jupytext reads (.py, .md...).",
