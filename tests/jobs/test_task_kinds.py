@@ -370,3 +370,26 @@ def test_a_run_job_cycle_is_a_validation_problem_naming_the_cycle(tmp_path: Path
         JobSpecError, match=r"run_job cycle a -> b -> c -> a: the runs would start each other"
     ):
         load_job(path, job="a")
+
+
+def test_wheel_entry_point_missing_from_metadata_runs_the_package_function(tmp_path: Path) -> None:
+    project = tmp_path / "pkg"
+    (project / "src" / "plain_pkg").mkdir(parents=True)
+    (project / "src" / "plain_pkg" / "__init__.py").write_text(
+        "import sys\n\ndef go():\n    from jupyter_taskvalues import dbutils\n\n"
+        "    dbutils.jobs.taskValues.set('argv', sys.argv)\n"
+    )
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "plain-pkg"\nversion = "1.0"\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/plain_pkg"]\n'
+    )
+    (tmp_path / "databricks.yml").write_text(
+        "bundle: {name: b}\nartifacts: {pkg: {type: whl, path: ./pkg}}\nresources:\n  jobs:\n    j:\n"
+        "      tasks:\n        - task_key: w\n          python_wheel_task:\n"
+        "            {package_name: plain-pkg, entry_point: go, parameters: ['a', 'b c']}\n"
+    )
+    document = run_job(tmp_path / "databricks.yml", runs_dir=tmp_path / "runs")
+    task = document["tasks"]["w"]
+    assert task["state"] == "SUCCESS", task["error"]
+    assert task["values"] == {"argv": ["go", "a", "b c"]}

@@ -10,8 +10,9 @@ Which package runs (**ours**, documented in the README):
 A bundle's wheel wins over an installed distribution of the same name, as the task's library is what a
 cluster would install. Wheels are installed with ``pip install --no-index --no-deps --target`` into the run's
 folder (no network) and put first on the process's ``PYTHONPATH``. ``parameters`` are argv as written, then
-``named_parameters`` as ``--name=value``. A package without the entry point fails the task with an error that
-names both and lists the entry points the package has.
+``named_parameters`` as ``--name=value``. An entry point missing from the package's metadata is looked for as
+the function ``<package>.<entry_point>`` (as Databricks does); missing there too, the task fails with an error
+that names both and lists the entry points the package has.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from pathlib import Path
 from ...store import utcnow
 from ..model import WheelTask
 from .base import TaskRequest, TaskResult
-from .launch import find_entry_point
 from .process import STDERR_TAIL_LINES, run_python
 
 __all__ = ["WheelError", "argv_of", "prepare_wheels", "run_wheel"]
@@ -96,36 +96,26 @@ def prepare_wheels(wheel: WheelTask, folder: Path) -> Path | None:
     return target
 
 
-def _check_entry_point(wheel: WheelTask, site: Path | None) -> None:
+def _check_package(wheel: WheelTask, site: Path | None) -> None:
+    """Refuse a package that is neither installed nor in the task's wheels; the entry point is the process's."""
     if site is None:
-        if find_entry_point(wheel.package_name, wheel.entry_point) is not None:
-            return
         try:
-            distribution = metadata.distribution(wheel.package_name)
+            metadata.distribution(wheel.package_name)
         except metadata.PackageNotFoundError:
             raise WheelError(
                 f"Package {wheel.package_name!r} is neither installed nor built from the bundle; add its project "
                 "to the bundle's artifacts, name its wheel in the task's libraries, or pip install it."
             ) from None
-    else:
-        found = [
-            d for d in metadata.distributions(path=[str(site)])
-            if _normalize(d.metadata["Name"] or "") == _normalize(wheel.package_name)
-        ]  # fmt: skip
-        if not found:
-            names = sorted({d.metadata["Name"] for d in metadata.distributions(path=[str(site)])})
-            raise WheelError(
-                f"The task's wheels provide {', '.join(names) or 'no package'}, not package "
-                f"{wheel.package_name!r}; fix package_name or the wheel."
-            )
-        distribution = found[0]
-        if any(p.name == wheel.entry_point for p in distribution.entry_points):
-            return
-    known = sorted({p.name for p in distribution.entry_points})
-    raise WheelError(
-        f"Package {wheel.package_name!r} has no entry point {wheel.entry_point!r} (its entry points: "
-        f"{', '.join(known) or 'none'}); fix entry_point, or add it under [project.scripts] of the package."
-    )
+        return
+    names = {
+        _normalize(d.metadata["Name"] or ""): d.metadata["Name"]
+        for d in metadata.distributions(path=[str(site)])
+    }
+    if _normalize(wheel.package_name) not in names:
+        raise WheelError(
+            f"The task's wheels provide {', '.join(sorted(names.values())) or 'no package'}, not package "
+            f"{wheel.package_name!r}; fix package_name or the wheel."
+        )
 
 
 async def run_wheel(wheel: WheelTask, argv: list[str], request: TaskRequest, folder: Path) -> TaskResult:
@@ -141,7 +131,7 @@ async def run_wheel(wheel: WheelTask, argv: list[str], request: TaskRequest, fol
     try:
         async with lock:
             site = await asyncio.to_thread(prepare_wheels, wheel, folder)
-        _check_entry_point(wheel, site)
+        _check_package(wheel, site)
     except WheelError as e:
         return TaskResult("FAILED", start, utcnow(), str(e))
     env = {}
