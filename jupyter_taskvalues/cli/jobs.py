@@ -127,6 +127,12 @@ def _add_bundle_options(sub: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="set a bundle variable ${var.NAME} (repeatable; beats targets and defaults)",
     )
+    sub.add_argument(
+        "--user",
+        metavar="NAME",
+        help="the identity ${workspace.current_user.userName} resolves to "
+        "(default: $JUPYTER_TASKVALUES_USER, else the OS user)",
+    )
 
 
 def _pairs(items: list[str], flag: str) -> dict[str, str]:
@@ -144,7 +150,8 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 def _load(args: argparse.Namespace, job: str | None) -> JobSpec:
     from ..jobs.spec.loader import load_job
 
-    return load_job(args.job_file, job=job, target=args.target, variables=_pairs(args.var, "--var") or None)
+    variables = _pairs(args.var, "--var") or None
+    return load_job(args.job_file, job=job, target=args.target, variables=variables, user=args.user)
 
 
 def require_notebook_readers(spec: JobSpec) -> None:
@@ -347,7 +354,9 @@ def validate(args: argparse.Namespace) -> int:
 
     names: list[str | None] = [args.job]
     if args.job is None:
-        keys = list_jobs(args.job_file, target=args.target)
+        keys = list_jobs(
+            args.job_file, target=args.target, variables=_pairs(args.var, "--var") or None, user=args.user
+        )
         names = list(keys) if len(keys) > 1 else [None]
     stubs = _stubs(args.stub)
     jobs: list[dict[str, Any]] = []

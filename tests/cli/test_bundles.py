@@ -95,3 +95,46 @@ def test_validate_checks_every_job_of_a_bundle(capsys: pytest.CaptureFixture[str
     assert "score" in err and err.rstrip().endswith(
         f"error: 1 of the 2 jobs of {bundle / 'databricks.yml'} are invalid (see above)."
     )
+
+
+def _user_bundle(tmp_path: Path) -> Path:
+    notebook(tmp_path / "a.ipynb", "pass")
+    (tmp_path / "databricks.yml").write_text(
+        textwrap.dedent(
+            """\
+            bundle:
+              name: who
+            resources:
+              jobs:
+                load:
+                  name: load
+                  tasks:
+                    - task_key: a
+                      notebook_task:
+                        notebook_path: ./a.ipynb
+                        base_parameters:
+                          owner: ${workspace.current_user.userName}
+            """
+        )
+    )
+    return tmp_path / "databricks.yml"
+
+
+def test_user_sets_the_bundle_identity_and_overrides_the_environment(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    runs_dir: Path,
+    recording: type,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JUPYTER_TASKVALUES_USER", "from-env@example.com")
+    path = str(_user_bundle(tmp_path))
+    code, out, err = run_main(capsys, "run", path, "--executor", "pretend", "--json")
+    assert code == 0, err
+    assert json.loads(out)["tasks"]["a"]["parameters"] == {"owner": "from-env@example.com"}
+    code, out, err = run_main(
+        capsys, "run", path, "--executor", "pretend", "--json", "--user", "ada@example.com"
+    )
+    assert code == 0, err
+    assert json.loads(out)["tasks"]["a"]["parameters"] == {"owner": "ada@example.com"}
+    assert run_main(capsys, "validate", path, "--user", "ada@example.com")[0] == 0
