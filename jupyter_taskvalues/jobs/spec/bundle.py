@@ -388,10 +388,6 @@ def read_bundle(
         cannot be resolved (all of those are listed, each with its field).
     """
     found = _Bundle(root, data)
-    if found.python is not None:
-        from .python_resources import load_python_resources
-
-        load_python_resources(found, target, variables or {})
     chosen = choose_target(root, found.targets, target, data.get("default_target"))
     overrides = found.targets.get(chosen, {}) if chosen is not None else {}
     overrides = overrides if isinstance(overrides, dict) else {}
@@ -408,11 +404,6 @@ def read_bundle(
     target_name = chosen or "default"
     identity = _identity(resolve_user(user))
     values = _variable_values(root, found.variables, overrides.get("variables"), dict(variables or {}))
-    written = {k: v.get("name") for k, v in resources.get("jobs", {}).items()}
-    if overrides.get("mode") == "development":
-        prefix = f"[dev {identity['short_name']}] "
-        for key, settings in resources.get("jobs", {}).items():
-            resources["jobs"][key] = {**settings, "name": prefix + str(settings.get("name", key))}
     git_overrides = bundle.get("git") if isinstance(bundle.get("git"), dict) else {}
     git = {f: _git(root.parent, f, git_overrides) for f in ("branch", "commit", "origin_url")}
     paths = {
@@ -427,21 +418,31 @@ def read_bundle(
         "variables": {k: {"value": v} for k, v in values.items()},
         "bundle": {**bundle, "name": name, "target": target_name, "environment": target_name, "git": git},
         "workspace": {**paths, **workspace, "current_user": identity},
-        "resources": {
-            kind: {
-                key: {**settings, "id": local_id(root, kind, key, settings)}
-                for key, settings in items.items()
-            }
-            for kind, items in resources.items()
-        },
+        "resources": {},
     }
-    jobs = resources.get("jobs", {})
+    jobs = resources.setdefault("jobs", {})
 
     def keep(field: str, text: str) -> bool:
         match = _JOB_ID_RE.fullmatch(text)
         return field.endswith("run_job_task.job_id") and match is not None and match.group(1) in jobs
 
     resolver = Resolver(tree, _explanations(), keep)
+    resolved_values = _resolved_values(resolver, values)
+    if found.python is not None:
+        from .python_resources import load_python_resources  # only bundles with Python resources need it
+
+        load_python_resources(root, found.python, target_name, resolved_values, resources, found.defined_in)
+    written = {k: v.get("name") for k, v in jobs.items()}
+    if overrides.get("mode") == "development":
+        prefix = f"[dev {identity['short_name']}] "
+        for key, settings in jobs.items():
+            jobs[key] = {**settings, "name": prefix + str(settings.get("name", key))}
+    tree["resources"] = {
+        kind: {
+            key: {**settings, "id": local_id(root, kind, key, settings)} for key, settings in items.items()
+        }
+        for kind, items in resources.items()
+    }
     result: list[RawJob] = []
     errors: list[tuple[Path, str]] = []
     for key, settings in resources.get("jobs", {}).items():
@@ -457,7 +458,7 @@ def read_bundle(
                 root,
                 local_id(root, "jobs", key),
                 target=chosen,
-                variables=_shown(values),
+                variables=resolved_values,
                 written_name=str(written[key]) if isinstance(written.get(key), str) else None,
             )
         )
@@ -470,8 +471,15 @@ def read_bundle(
     return result
 
 
-def _shown(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not NO_VALUE and not callable(v)}
+def _resolved_values(resolver: Resolver, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables that have a value, references resolved (those that fail are reported where used)."""
+    shown = {}
+    for name in values:
+        try:
+            shown[name] = resolver.lookup(f"var.{name}")
+        except Unresolved:  # expected: no value, a lookup, a bad reference; reported where it is used
+            continue
+    return shown
 
 
 def _unresolved_error(root: Path, errors: list[tuple[Path, str]]) -> JobSpecError:

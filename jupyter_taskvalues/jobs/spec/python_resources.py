@@ -25,12 +25,9 @@ import inspect
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .documents import fail, tag_notebook_dirs
-
-if TYPE_CHECKING:
-    from .bundle import _Bundle
 
 __all__ = ["load_python_resources"]
 
@@ -68,8 +65,26 @@ def _call(root: Path, name: str, function: Callable[..., Any], *args: Any) -> An
         ) from e
 
 
-def load_python_resources(found: _Bundle, target: str | None, variables: Mapping[str, Any]) -> None:
-    """Add the resources the bundle's Python functions define to ``found``, then apply its mutators.
+def load_python_resources(
+    root: Path,
+    section: Any,
+    target: str,
+    variables: Mapping[str, Any],
+    resources: dict[str, dict[str, Any]],
+    defined_in: dict[tuple[str, str], Path],
+) -> None:
+    """Add the resources the bundle's Python functions define to ``resources``, then apply its mutators.
+
+    Parameters
+    ----------
+    root
+        The bundle's ``databricks.yml``; its folder goes first on ``sys.path`` while the functions load.
+    section
+        The bundle's ``python:`` mapping.
+    target, variables
+        What the functions see as ``bundle.target`` and ``bundle.variables``.
+    resources, defined_in
+        The bundle's resources by type and key (target overrides applied), and the file of each: updated.
 
     Raises
     ------
@@ -77,8 +92,6 @@ def load_python_resources(found: _Bundle, target: str | None, variables: Mapping
         ``databricks-bundles`` is not installed (the error names the extra), a function cannot be loaded or
         raises (the error names it and the exception), or it does not return ``Resources``.
     """
-    root = found.root
-    section = found.python
     if not isinstance(section, Mapping):
         raise fail(root, "python: must be a mapping (resources: [...], mutators: [...]).")
     try:
@@ -92,9 +105,7 @@ def load_python_resources(found: _Bundle, target: str | None, variables: Mapping
     folder = str(root.parent)
     sys.path.insert(0, folder)
     try:
-        values = {k: v.get("default") if isinstance(v, Mapping) else v for k, v in found.variables.items()}
-        values.update(variables)
-        bundle = Bundle(target=target or "default", variables=values)
+        bundle = Bundle(target=target, variables=dict(variables))
         loaded = Resources()  # type: ignore[no-untyped-call]
         for name, function in _functions(root, section, "resources"):
             result = _call(root, name, function, copy.deepcopy(bundle))
@@ -105,32 +116,54 @@ def load_python_resources(found: _Bundle, target: str | None, variables: Mapping
     finally:
         sys.path.remove(folder)
     for kind in ("jobs", "pipelines", "schemas", "volumes"):
-        items = getattr(loaded, kind, None) or {}
-        if items:
-            plain = {key: resource.as_dict() for key, resource in items.items()}
+        have = resources.setdefault(kind, {})
+        for key, resource in (getattr(loaded, kind, None) or {}).items():
+            if key in have:
+                where = defined_in[(kind, key)]
+                raise fail(
+                    root, f"python: resources.{kind}.{key} is defined in Python and in {str(where)!r}."
+                )
+            plain = resource.as_dict()
             if kind == "jobs":
-                tag_notebook_dirs(plain, root.parent)
-            found.add_resources(kind, plain, root)
+                tag_notebook_dirs({key: plain}, root.parent)
+            have[key], defined_in[(kind, key)] = plain, root
     if mutators:
-        _mutate_jobs(found, bundle, mutators)
+        _mutate_jobs(root, resources.get("jobs", {}), defined_in, bundle, mutators)
 
 
-def _mutate_jobs(found: _Bundle, bundle: Any, mutators: list[tuple[str, Callable[..., Any]]]) -> None:
+def _plain(node: Any) -> Any:
+    """``node`` without the non-string keys this package adds (:data:`~.documents.BASE_DIR`)."""
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items() if isinstance(k, str)}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _mutate_jobs(
+    root: Path,
+    jobs: dict[str, Any],
+    defined_in: dict[tuple[str, str], Path],
+    bundle: Any,
+    mutators: list[tuple[str, Callable[..., Any]]],
+) -> None:
     from databricks.bundles.core import ResourceMutator
     from databricks.bundles.jobs import Job
 
-    jobs = found.resources.get("jobs", {})
     for key, settings in list(jobs.items()):
-        plain = {k: v for k, v in settings.items() if isinstance(k, str)}
-        job = Job.from_dict(plain)  # type: ignore[arg-type]
+        file = defined_in[("jobs", key)]
+        try:
+            job = Job.from_dict(_plain(settings))  # type: ignore[arg-type]
+        except (ValueError, TypeError) as e:
+            raise fail(
+                file, f"resources.jobs.{key}: the mutators cannot read this job ({e}); fix the field."
+            ) from None
         for name, mutator in mutators:
             if not isinstance(mutator, ResourceMutator):
-                raise fail(
-                    found.root, f"python.mutators: {name} is not a mutator; decorate it with @job_mutator."
-                )
+                raise fail(root, f"python.mutators: {name} is not a mutator; decorate it with @job_mutator.")
             if mutator.resource_type is not Job:
                 continue
-            job = _call(found.root, name, mutator.function, copy.deepcopy(bundle), job)
+            job = _call(root, name, mutator.function, copy.deepcopy(bundle), job)
         mutated = job.as_dict()
-        tag_notebook_dirs({key: mutated}, found.defined_in[("jobs", key)].parent)
+        tag_notebook_dirs({key: mutated}, file.parent)
         jobs[key] = mutated
