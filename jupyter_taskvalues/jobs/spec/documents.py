@@ -1,7 +1,8 @@
 """Read one job file into plain data: JSON or YAML, safely, with limits on size and shape.
 
 This module knows nothing of jobs or bundles: :mod:`.sources` and :mod:`.bundle` turn what it reads into job
-settings. YAML is read with a safe loader only: tags that construct Python objects are refused. A file over
+settings. YAML is read as YAML 1.2 with a safe loader only (see :mod:`.yaml12`): tags that construct
+Python objects are refused, duplicate keys are errors naming both lines. A file over
 :data:`MAX_FILE_BYTES`, nested deeper than :data:`MAX_DEPTH` or with more than :data:`MAX_NODES` values
 (anchors that multiply, for instance) is refused with a clear error instead of exhausting memory.
 
@@ -165,26 +166,13 @@ def _parse_json(text: str, path: Path) -> Any:
 
 
 def _parse_yaml(text: str, path: Path) -> Any:
-    import yaml  # only YAML files need it
+    from .yaml12 import YamlError, parse_yaml  # only YAML files need it
 
-    # libyaml's safe loader when PyYAML was built with it: far faster on large files, and it refuses deep
-    # nesting while scanning. It builds the same plain data as ``yaml.SafeLoader``.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)
-    except yaml.constructor.ConstructorError as e:
-        where = f" at line {e.problem_mark.line + 1}" if e.problem_mark is not None else ""
-        raise fail(
-            path,
-            f"it uses a YAML tag that is not plain data{where} ({e.problem}). Job files hold only mappings, "
-            "lists, strings, numbers and booleans; remove the tag.",
-        ) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise fail(path, f"it is not valid YAML{where}: {problem}.") from None
-    except (ValueError, TypeError, OverflowError) as e:  # a scalar its tag cannot build: 2024-13-45, !!int x
+        return parse_yaml(text)
+    except YamlError as e:
+        raise fail(path, str(e)) from None
+    except (ValueError, TypeError, OverflowError) as e:  # a scalar its tag cannot build: !!int x
         raise fail(path, f"it holds a value YAML cannot read ({e}); quote it to make it a string.") from None
 
 
