@@ -103,7 +103,6 @@ class KernelPool:
         self._stopping: set[asyncio.Task[None]] = set()
         self._closed = False
         self.fork = fork_enabled() if fork is None else fork and sys.platform.startswith("linux")
-        self._imported: asyncio.Future[Any] | None = None
         self._server: Any = None  # a ForkServer, once one is worth starting
 
     def expect(self, count: int) -> None:
@@ -135,12 +134,10 @@ class KernelPool:
             log.warning("Cannot start the kernel fork server (%s); spawning every kernel.", e)
 
     async def _start(self) -> Kernel:
-        if self._imported is None:
-            # jupyter_client costs about 0.2 s to import: in a worker thread, the event loop goes on meanwhile.
-            self._imported = asyncio.ensure_future(
-                asyncio.to_thread(importlib.import_module, "jupyter_client.manager")
-            )
-        await self._imported
+        # jupyter_client (0.1-0.2 s to import) is imported on the event loop, before anything else runs: the first
+        # kernel is launched as soon as it can be and boots on another core while the tasks import nbformat. In a
+        # thread, the two imports would share the GIL and the launch would wait for both.
+        importlib.import_module("jupyter_client.manager")
         if self._server is not None and self._server.ready:
             # A fork costs a fifth of a spawn's CPU and waits on messages most of its start: no queue.
             return await self._start_now()
