@@ -554,3 +554,72 @@ def test_from_run_of_an_unknown_run_is_a_job_spec_error_and_writes_nothing(tmp_p
     with pytest.raises(JobSpecError, match="--from-run '20990101-000000-000-000000': no such run"):
         run_job(path, runs_dir=runs, options=options)
     assert tree(runs) == before
+
+
+_BUNDLE_JOB = (
+    "resources:\n  jobs:\n    j:\n      name: {name}\n      tasks:\n        - task_key: t\n"
+    "          notebook_task: {{notebook_path: nb.ipynb}}\n"
+)
+
+#: Bundles the CLI refuses before anything runs: (databricks.yml, extra files, CLI arguments, what the error says).
+HOSTILE_BUNDLES: dict[str, tuple[str, dict[str, str], list[str], list[str]]] = {
+    "reference-loop": (
+        "bundle: {name: b}\nvariables:\n  a: {default: '${var.b}'}\n  b: {default: 'x-${var.a}'}\n"
+        + _BUNDLE_JOB.format(name="'${var.a}'"),
+        {},
+        [],
+        ["resources.jobs.j.name", "loop: ${var.a} -> ${var.b} -> ${var.a}", "plain value"],
+    ),
+    "variable-without-value": (
+        "bundle: {name: b}\nvariables:\n  catalog: {description: no default}\n"
+        + _BUNDLE_JOB.format(name="'${var.catalog}'"),
+        {},
+        [],
+        ["resources.jobs.j.name", "${var.catalog}", "--var catalog=VALUE", "BUNDLE_VAR_catalog"],
+    ),
+    "unknown-target": (
+        "bundle: {name: b}\ntargets: {dev: {default: true}, prod: {}}\n" + _BUNDLE_JOB.format(name="j"),
+        {},
+        ["--target", "staging"],
+        ["targets:", "'staging' is not defined (targets: dev, prod)", "--target NAME"],
+    ),
+    "python-loader-raises": (
+        "bundle: {name: b}\npython:\n  resources: ['hostile_loader:load']\n",
+        {"hostile_loader.py": "def load(bundle):\n    raise RuntimeError('no catalog configured')\n"},
+        [],
+        ["python:", "hostile_loader:load raised RuntimeError: no catalog configured", "Fix the function"],
+    ),
+    "duplicate-key": (
+        "bundle: {name: b}\n" + _BUNDLE_JOB.format(name="j") + "      name: again\n",
+        {},
+        [],
+        ["'name' appears twice", "at lines 5 and 9", "keep one"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_BUNDLES))
+def test_a_refused_bundle_names_the_file_field_and_fix_and_leaves_the_runs_dir_alone(
+    case: str, tmp_path: Path, runs_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, files, arguments, expected = HOSTILE_BUNDLES[case]
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), str(folder / "nb.ipynb"))
+    for name, content in files.items():
+        (folder / name).write_text(content)
+    (folder / "databricks.yml").write_text(text)
+    runs_dir.mkdir()
+    (runs_dir / "earlier-run.json").write_text("{}")
+    before = tree(runs_dir)
+
+    code = cli_main(["run", str(folder / "databricks.yml"), *arguments, "--runs-dir", str(runs_dir)])
+
+    out = capsys.readouterr()
+    message = out.err + out.out
+    assert code != 0
+    assert str(folder / "databricks.yml") in message
+    for part in expected:
+        assert part in message, (part, message)
+    assert "Traceback" not in message
+    assert tree(runs_dir) == before
