@@ -31,11 +31,13 @@ demo: $(VENV)/.examples
 test: $(VENV)/.test
 	bash scripts/ensure-chromium
 	$(MAKE) -k test-core test-server test-browser lint
+	cd labextension && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm test
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check jupyter_taskvalues tests benchmarks
 	$(VENV)/bin/ruff format --check jupyter_taskvalues tests benchmarks
 	$(VENV)/bin/mypy
+	cd labextension && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm lint:check
 
 test-core: $(VENV)/.test
 	$(PY) -m pytest tests --ignore=tests/server --ignore=tests/browser
