@@ -54,6 +54,7 @@ from ..model import (
     WheelTask,
     WorkspaceTask,
 )
+from .fields import JOB_FIELDS, JOB_SETTINGS_FIELDS, TASK_FIELDS
 from .sources import BASE_DIR, RawJob, read_document, read_jobs
 from .validation import (
     CONDITION_OPS,
@@ -118,7 +119,7 @@ _JOB_FIELDS: Final = frozenset(
         "run_as_user_name", "run_as_owner", "settings", "effective_budget_policy_id",
         "effective_usage_policy_id", "run_name", "idempotency_token", "max_retries",
     }
-)  # fmt: skip
+) | JOB_SETTINGS_FIELDS | JOB_FIELDS  # fmt: skip
 _TASK_FIELDS: Final = frozenset(
     {
         "task_key", "description", "depends_on", "run_if", "max_retries", "min_retry_interval_millis",
@@ -127,7 +128,7 @@ _TASK_FIELDS: Final = frozenset(
         "notification_settings", "health", "disable_auto_optimization", "disabled", "compute",
         *_RUNNABLE_TYPES, *_OTHER_TYPES,
     }
-)  # fmt: skip
+) | TASK_FIELDS  # fmt: skip
 _NOTEBOOK_FIELDS: Final = frozenset({"notebook_path", "base_parameters", "source", "warehouse_id"})
 
 
