@@ -43,7 +43,7 @@ export function renderMatrix(
         className: 'jp-TaskValues-matrixRow' + (selected ? ' jp-mod-selected' : ''),
         attrs: {
           tabindex: '0',
-          'data-run-id': run.run_id,
+          'data-matrix-run-id': run.run_id,
           'aria-label': trans.__('Run %1: %2', run.run_id, run.state ?? ''),
           'aria-selected': String(selected)
         },
@@ -137,20 +137,28 @@ export function renderHistory(
     );
   }
   const format = model.settings.timeFormat;
-  const items = [...history.points].reverse().map(point =>
-    h(
+  const items = [...history.points].reverse().map(point => {
+    const item = h(
       'li',
       {
         className: 'jp-TaskValues-historyPoint',
-        attrs: { tabindex: '0', 'data-run-id': point.run_id },
+        title: trans.__('Show run %1', point.run_id),
+        attrs: { tabindex: '0', role: 'button', 'data-point-run-id': point.run_id },
         onClick: () => model.selectRun(point.run_id)
       },
       [
         timeNode(point.start_time, format),
         h('span', { className: 'jp-TaskValues-preview', text: preview(point.value) })
       ]
-    )
-  );
+    );
+    item.addEventListener('keydown', event => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        model.selectRun(point.run_id);
+      }
+    });
+    return item;
+  });
   nodes.push(
     h(
       'ul',

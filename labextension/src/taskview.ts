@@ -67,7 +67,9 @@ export function renderTask(
     [trans.__('Attempts'), String(task.attempts?.length ?? 0)]
   ];
   if (task.notebook_path) {
-    entries.push([trans.__('Notebook'), task.notebook_path]);
+    // The file name only (the full path, often absolute, is on hover): no build paths on screen.
+    const name = task.notebook_path.split(/[\\/]/).pop() ?? task.notebook_path;
+    entries.push([trans.__('Notebook'), h('span', { text: name, title: task.notebook_path })]);
   }
   if (task.outcome !== null && task.outcome !== undefined) {
     entries.push([trans.__('Outcome'), String(task.outcome)]);
