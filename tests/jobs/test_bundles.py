@@ -80,7 +80,7 @@ def test_lookup_variable_needs_a_value_outside_a_workspace() -> None:
     assert "warehouse 'Shared SQL'" in message
     assert "needs a Databricks workspace" in message
     assert "--var warehouse_id=VALUE" in message
-    assert "resources.jobs.nightly.tasks[0].notebook_task.base_parameters.warehouse" in message
+    assert "line 76: resources.jobs.nightly.tasks[0].notebook_task.base_parameters.warehouse" in message
     params = extract_parameters(target="prod", variables={"warehouse_id": "wh-1"})
     assert params["warehouse"] == "wh-1"
 
@@ -163,7 +163,7 @@ def test_variable_without_a_value_names_every_way_to_give_one(tmp_path: Path) ->
     with pytest.raises(JobSpecError) as info:
         read_jobs(tmp_path)
     message = str(info.value)
-    assert "resources.jobs.j.name: ${var.catalog}: bundle variable 'catalog' has no default" in message
+    assert "line 4: resources.jobs.j.name: ${var.catalog}: bundle variable 'catalog' has no default" in message
     assert "--var catalog=VALUE" in message and "BUNDLE_VAR_catalog" in message
     assert read_jobs(tmp_path, variables={"catalog": "main"})[0].settings["name"] == "n-main"
 

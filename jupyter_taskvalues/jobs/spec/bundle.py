@@ -482,7 +482,22 @@ def _resolved_values(resolver: Resolver, values: Mapping[str, Any]) -> dict[str,
     return shown
 
 
+def _with_line(file: Path, problem: str) -> str:
+    """``problem`` (``"<field>: <why>"``) with the line of ``file`` that writes the field, when YAML says it."""
+    field = problem.split(": ", 1)[0]
+    if file.suffix.lower() not in (".yml", ".yaml"):
+        return problem
+    from .yaml12 import line_of  # the file was read as YAML already: the import is loaded
+
+    try:
+        line = line_of(file.read_text(encoding="utf-8-sig"), field)
+    except (OSError, UnicodeDecodeError):  # expected: the file changed since it was read; no line then
+        line = None
+    return problem if line is None else f"line {line}: {problem}"
+
+
 def _unresolved_error(root: Path, errors: list[tuple[Path, str]]) -> JobSpecError:
+    errors = [(f, _with_line(f, p)) for f, p in errors]
     lines = [p if f == root else f"{f}: {p}" for f, p in errors]
     what = (
         "a reference that cannot be resolved"

@@ -24,7 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.resolver import BaseResolver
 
-__all__ = ["YamlError", "parse_yaml"]
+__all__ = ["YamlError", "line_of", "parse_yaml"]
 
 _INT: Final = "tag:yaml.org,2002:int"
 _FLOAT: Final = "tag:yaml.org,2002:float"
@@ -125,6 +125,33 @@ def _duplicate_lines(text: str, key: str) -> tuple[int, int] | None:
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
     return None
+
+
+_STEP_RE: Final = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def line_of(text: str, field: str) -> int | None:
+    """The line (1-based) where ``field`` (``resources.jobs.j.tasks[0].name``) is written in ``text``, if it is."""
+    try:
+        node: Node | None = _reader().compose(text)
+    except YAMLError:
+        return None
+    line = None
+    for match in _STEP_RE.finditer(field):
+        name, index = match.group(1), match.group(2)
+        if index is not None and isinstance(node, SequenceNode) and int(index) < len(node.value):
+            node = node.value[int(index)]
+        elif name is not None and isinstance(node, MappingNode):
+            found = [(k, v) for k, v in node.value if str(k.value) == name]
+            if not found:
+                return None
+            key_node, node = found[-1]
+            line = key_node.start_mark.line + 1
+        else:
+            return None
+        if node is not None and index is not None:
+            line = node.start_mark.line + 1
+    return line
 
 
 def parse_yaml(text: str) -> Any:
