@@ -253,3 +253,36 @@ def test_a_settings_change_takes_effect(page: Any, lab: Lab, make_run: Any) -> N
             headers={"Authorization": f"token {lab.token}", "Content-Type": "application/json"},
         )
         urllib.request.urlopen(reset, timeout=10).close()
+
+
+def test_run_again_and_run_with_different_parameters_start_new_runs(page: Any, lab: Lab) -> None:
+    path = greeting_job(lab.root_dir, "repeater")
+    dialog = start_from_command(page, path)
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    panel = page.locator("#jupyter-taskvalues-panel")
+    panel.locator(".jp-TaskValues-runTitle", has_text="repeater").wait_for()
+    assert wait_run_state(page, ("SUCCESS", "FAILED")) == "SUCCESS"
+    first = panel.locator(".jp-TaskValues-runSection .jp-TaskValues-facts dd").first.text_content()
+
+    panel.locator(".jp-TaskValues-rerunWith").click()
+    edit = page.locator(".jp-Dialog")
+    x = edit.locator('input[data-parameter="x"]')
+    assert x.input_value() == "1"
+    x.fill("5")
+    edit.locator(".jp-Dialog-button.jp-mod-accept").click()
+    panel.locator(".jp-TaskValues-runSection .jp-TaskValues-params td", has_text="5").wait_for()
+    assert wait_run_state(page, ("SUCCESS", "FAILED")) == "SUCCESS"
+    second = panel.locator(".jp-TaskValues-runSection .jp-TaskValues-facts dd").first.text_content()
+    assert second != first
+
+    panel.locator(".jp-TaskValues-rerun").click()
+    page.wait_for_function(
+        """seen => {
+            const dd = document.querySelector('#jupyter-taskvalues-panel .jp-TaskValues-runSection dd');
+            return dd !== null && !seen.includes(dd.textContent);
+        }""",
+        arg=[first, second],
+    )
+    assert wait_run_state(page, ("SUCCESS", "FAILED")) == "SUCCESS"
+    runs = [r for r in lab.store.list_runs() if r.get("job_name") == "repeater"]
+    assert sorted(r["parameters"]["x"] for r in runs) == ["1", "5", "5"]
