@@ -92,7 +92,7 @@ def test_income_bundle_runs_three_classifiers_then_best_model_with_the_seed_para
     job = _load_job(EXAMPLES / "income" / "databricks.yml")
 
     classifiers = ("Logistic_Regression", "Decision_Tree", "Random_Forest")
-    assert job.name == "income_classifiers"
+    assert job.name.startswith("[dev ") and job.name.endswith("] income_classifiers")  # mode: development
     assert job.task_keys == (*classifiers, "Best_Model")
     assert job.parameter_defaults() == {"seed": "42"}
     for key in classifiers:
