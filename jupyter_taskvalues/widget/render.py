@@ -233,7 +233,7 @@ def header_html(doc: Mapping[str, Any], *, now: dt.datetime | None = None) -> st
         f"{len(tasks)} tasks ({esc(', '.join(f'{n} {s.lower()}' for s, n in sorted(counts.items())))})"
         if tasks
         else "no tasks",
-        f"{esc(doc.get('value_count', 0))} values",
+        f"{esc(doc.get('value_count', 0))} value{'' if doc.get('value_count', 0) == 1 else 's'}",
     ]
     if doc.get("repair_count"):
         facts.append(f"repaired {esc(doc['repair_count'])}×")
@@ -349,7 +349,7 @@ def graph_html(doc: Mapping[str, Any], *, selected: str | None = None) -> str:
         if task.get("type") == "for_each" and task.get("iterations") is not None:
             detail += f" · {len(task['iterations'])} iterations"
         elif task.get("values"):
-            detail += f" · {len(task['values'])} values"
+            detail += f" · {len(task['values'])} value{'' if len(task['values']) == 1 else 's'}"
         tip = f"{key}\n{state} · {format_duration(task.get('duration_seconds'))}"
         nodes.append(
             f'<g class="jtv-node" data-task="{esc(key)}" data-state="{esc(state)}"'

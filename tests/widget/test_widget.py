@@ -361,7 +361,7 @@ def test_refresh_picks_up_a_new_value_while_the_run_is_running(
     store.set_value(run_id, "ingest", "rows", 1204)
     assert panel.refresh() is True
     assert ">rows</code>" in panel.task_view.value
-    assert "1 values" in panel.header.value
+    assert "1 value" in panel.header.value and "1 values" not in panel.header.value
     assert panel.refresh() is False
 
     finish_task(store, run_id, "ingest")
@@ -396,7 +396,7 @@ def test_the_background_poller_shows_changes_and_stops_when_the_run_ends(
     store.update_run(run_id, state="SUCCESS", end_time=utcnow())
     wait_until(lambda: not panel.polling)
     assert 'data-state="SUCCESS"' in panel.header.value
-    assert "1 values" in panel.header.value
+    assert "1 value" in panel.header.value and "1 values" not in panel.header.value
     assert panel.status.value == ""
 
 
