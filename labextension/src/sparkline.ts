@@ -82,7 +82,7 @@ export function sparkline(
   for (const p of placed) {
     const dot = s('circle', {
       className: 'jp-TaskValues-sparkDot',
-      attrs: { cx: String(p.x), cy: String(p.y), r: '2.5', 'data-run-id': p.point.run_id }
+      attrs: { cx: String(p.x), cy: String(p.y), r: '2.5', 'data-point-run-id': p.point.run_id }
     });
     dot.appendChild(
       s('title', { text: `${p.value} · ${p.point.run_id} · ${utcTitle(p.point.start_time)}` })

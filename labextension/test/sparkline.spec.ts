@@ -29,7 +29,7 @@ describe('sparkline', () => {
     expect(svg.getAttribute('aria-label')).toBe('loss over 3 runs');
     const dots = svg.querySelectorAll('circle');
     expect(dots).toHaveLength(3);
-    expect(dots[2].getAttribute('data-run-id')).toBe('r2');
+    expect(dots[2].getAttribute('data-point-run-id')).toBe('r2');
     expect(dots[0].querySelector('title')?.textContent).toBe('1 · r0 · 2026-12-01 10:00:00 UTC');
   });
 });
