@@ -163,7 +163,9 @@ def test_variable_without_a_value_names_every_way_to_give_one(tmp_path: Path) ->
     with pytest.raises(JobSpecError) as info:
         read_jobs(tmp_path)
     message = str(info.value)
-    assert "line 4: resources.jobs.j.name: ${var.catalog}: bundle variable 'catalog' has no default" in message
+    assert (
+        "line 4: resources.jobs.j.name: ${var.catalog}: bundle variable 'catalog' has no default" in message
+    )
     assert "--var catalog=VALUE" in message and "BUNDLE_VAR_catalog" in message
     assert read_jobs(tmp_path, variables={"catalog": "main"})[0].settings["name"] == "n-main"
 
