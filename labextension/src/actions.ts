@@ -146,6 +146,8 @@ export class RunActions {
   }
 
   private _follow(runId: string): void {
+    // Started here, so this server can cancel it (before the runs list says so).
+    this._model.serverRuns.add(runId);
     this._reveal();
     this._model.selectRun(runId);
     this._model.refreshNow();

@@ -303,6 +303,14 @@ export class TaskValuesPanel extends Widget {
     }
     const trans = this._trans;
     if (LIVE_STATES.has(run.state)) {
+      if (!this.model.serverRuns.has(run.run_id)) {
+        return [
+          h('span', {
+            className: 'jp-TaskValues-muted',
+            text: trans.__('Started outside this server: cancel it where it runs.')
+          })
+        ];
+      }
       return [
         button(trans.__('Cancel run'), () => void actions.cancelRun(run), {
           className: 'jp-TaskValues-cancelRun',

@@ -78,7 +78,12 @@ export function renderTask(
 
   const actions: HTMLElement[] = [];
   const cancel = callbacks.cancelTask;
-  if (cancel && LIVE_STATES.has(run.state) && CANCELABLE_TASK_STATES.has(task.state)) {
+  if (
+    cancel &&
+    model.serverRuns.has(run.run_id) &&
+    LIVE_STATES.has(run.state) &&
+    CANCELABLE_TASK_STATES.has(task.state)
+  ) {
     actions.push(
       button(trans.__('Cancel task'), () => cancel(run, task.task_key), {
         className: 'jp-TaskValues-cancelTask',
