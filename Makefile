@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test test-core test-server test-browser lint install clean
+.PHONY: demo test test-fast test-core test-server test-browser lint install clean
 
 $(VENV)/.base:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,13 @@ lint: $(VENV)/.test
 	$(VENV)/bin/mypy
 	cd labextension && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm lint:check
 
+# The fast tier (everything not marked slow, see tests/conftest.py), on two workers; the server tests too.
+test-fast: $(VENV)/.test
+	$(PY) -m pytest tests -m "not slow" -n 2 --ignore=tests/server --ignore=tests/browser
+	$(PY) -m pytest tests/server -m "not slow" -n 2 -p pytest_jupyter.jupyter_server
+
 test-core: $(VENV)/.test
-	$(PY) -m pytest tests --ignore=tests/server --ignore=tests/browser
+	$(PY) -m pytest tests -n 2 --ignore=tests/server --ignore=tests/browser
 
 test-server: $(VENV)/.test
 	$(PY) -m pytest tests/server -p pytest_jupyter.jupyter_server
