@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -222,8 +221,9 @@ def test_run_job_task_of_an_outside_job_needs_a_stub(tmp_path: Path) -> None:
 
 
 def test_only_names_an_unknown_task_with_did_you_mean(tmp_path: Path) -> None:
+    (tmp_path / "ingest.py").write_text("print('ingested')\n")
     path = _job(
-        tmp_path / "job.json", [{"task_key": "ingest", "spark_python_task": {"python_file": sys.argv[0]}}]
+        tmp_path / "job.json", [{"task_key": "ingest", "spark_python_task": {"python_file": "ingest.py"}}]
     )
     with pytest.raises(JobSpecError, match=r"no task 'ingets'; did you mean 'ingest'\?"):
         run_job(path, runs_dir=tmp_path / "runs", options=RunOptions(only=("+ingets",)))
