@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,31 @@ def cli(
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+def start_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[str]:
+    """Start the CLI in a subprocess that keeps running (stdout and stderr piped), as another terminal would."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "jupyter_taskvalues.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def interrupt(process: subprocess.Popen[str]) -> None:
+    """End a CLI run still going as Ctrl-C does (its run is canceled, its kernels shut down); kill it if stuck."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.communicate(timeout=30)
 
 
 def kernel_processes(marker: str) -> list[str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from .. import __version__
-from . import gc, history, jobs
+from . import cancel, gc, history, jobs
 from .errors import EXIT_USAGE
 
 __all__ = ["COMMANDS", "Command", "build_parser"]
@@ -50,6 +50,13 @@ COMMANDS: tuple[Command, ...] = (
         "jupyter-taskvalues repair latest --task train",
         jobs.add_repair_arguments,
         jobs.repair,
+    ),
+    Command(
+        "cancel",
+        "cancel a run (or one task) running in another terminal or in JupyterLab",
+        "jupyter-taskvalues cancel latest --task train --wait",
+        cancel.add_cancel_arguments,
+        cancel.cancel,
     ),
     Command(
         "validate",

@@ -27,6 +27,7 @@ from ..exceptions import ReferenceResolutionError, TaskValuesError, ValueNotFoun
 from ..references import NO_INPUT, ResolutionContext, render, resolve, resolve_json
 from ..states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
 from ..store import RunStore, utcnow
+from .cancel import describe_request, watch_cancel_requests
 from .executors.notebook import NotebookResult, NotebookRun
 from .executors.registry import make_executor
 from .hooks import RunHooks
@@ -122,6 +123,7 @@ class JobRun:
         self._rerun = set(spec.task_keys) if rerun is None else rerun
         self._running: dict[str, asyncio.Task[None]] = {}
         self._canceled = False
+        self._cancel_request: dict[str, Any] | None = None
         self._timed_out = False
         self._slots = asyncio.Semaphore(max(1, self.options.max_parallel))
         self._executor = make_executor(self.options)
@@ -132,8 +134,12 @@ class JobRun:
     async def run(self) -> str:
         """Execute the job and return its result state. Never raises for a task's failure."""
         self._load_records()
-        self.store.update_run(self.run_id, state="RUNNING", start_time=utcnow(), end_time=None)
+        self.store.update_run(
+            self.run_id, state="RUNNING", start_time=utcnow(), end_time=None, cancel_request=None
+        )
         self.hooks.run_started(self.run_id, self.spec)
+        # Other processes cancel through the store (jupyter-taskvalues cancel, a server that did not start it).
+        watcher = asyncio.ensure_future(watch_cancel_requests(self.store, self.run_id, self._honour))
         self._executor.expect(
             sum(1 for t in self.spec.tasks if t.task_key in self._rerun and self._uses_kernel(t))
         )
@@ -145,6 +151,8 @@ class JobRun:
                 self._timed_out = True
                 await self._stop_all("TIMEDOUT", "The job timed out (timeout_seconds of the job).")
         finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
             await self._executor.close()
             with contextlib.suppress(OSError, TaskValuesError):
                 self.store.sweep(self.run_id)
@@ -154,7 +162,9 @@ class JobRun:
             if not any(t.task_key in (d.task_key for d in other.depends_on) for other in self.spec.tasks)
         ]
         state = job_result(self.states, leaves, canceled=self._canceled, timed_out=self._timed_out)
-        self.store.update_run(self.run_id, state=state, end_time=utcnow())
+        self.store.update_run(
+            self.run_id, state=state, end_time=utcnow(), cancel_request=self._cancel_request
+        )
         self.hooks.run_finished(self.run_id, state)
         return state
 
@@ -169,12 +179,46 @@ class JobRun:
 
         Returns ``False`` (and does nothing) when the task is not running.
         """
+        return self._cancel_task(task_key, "The task was canceled.")
+
+    def _cancel_task(self, task_key: str, message: str) -> bool:
         future = self._running.get(task_key)
         if future is None or future.done():
             return False
-        self.records[task_key]["error"] = "The task was canceled."
+        self.records[task_key]["error"] = message
         future.cancel()
         return True
+
+    def _honour(self, request: dict[str, Any]) -> None:
+        """Act on a cancel request another process wrote in the store (see :mod:`.cancel`)."""
+        task_key = request.get("task_key")
+        if int(request.get("repair_count") or 0) != self.repair_count:
+            log.info(
+                "Ignoring a cancel request of run %s made before its repair %d.",
+                self.run_id,
+                self.repair_count,
+            )
+            return
+        if task_key is None:
+            if not self._canceled:
+                log.info("Canceling run %s %s.", self.run_id, describe_request(request))
+                self._cancel_request = request
+                self.cancel()
+            return
+        if task_key not in self._running:
+            log.info(
+                "Ignoring a cancel request of task %s of run %s: it is not running.", task_key, self.run_id
+            )
+            return
+        log.info("Canceling task %s of run %s %s.", task_key, self.run_id, describe_request(request))
+        self.records[task_key]["cancel_request"] = request
+        self._cancel_task(task_key, f"The task was canceled {describe_request(request)}.")
+
+    def _cancel_message(self) -> str:
+        """The error of a task stopped by the run's cancel."""
+        if self._cancel_request is None:
+            return "The run was canceled."
+        return f"The run was canceled {describe_request(self._cancel_request)}."
 
     async def _drive(self) -> None:
         while True:
@@ -341,7 +385,7 @@ class JobRun:
         except asyncio.CancelledError:
             if self.states.get(key) not in FINAL_STATES:
                 self.records[key].setdefault("error", None)
-                self.records[key]["error"] = self.records[key]["error"] or "The run was canceled."
+                self.records[key]["error"] = self.records[key]["error"] or self._cancel_message()
                 self._finish(key, "CANCELED")
             raise
 
@@ -500,9 +544,12 @@ class JobRun:
                 try:
                     result = await self._attempt(task, context, parameters, argv)
                 except asyncio.CancelledError:
-                    attempt.update(state="CANCELED", end_time=utcnow(), error="The run was canceled.")
+                    message = record.get("error") if iteration is None else None
+                    attempt.update(
+                        state="CANCELED", end_time=utcnow(), error=message or self._cancel_message()
+                    )
                     if iteration is not None:
-                        iteration.update(state="CANCELED", error="The run was canceled.")
+                        iteration.update(state="CANCELED", error=self._cancel_message())
                     raise
             attempt.update(state=result.state, end_time=result.end_time, error=result.error)
             outcome = _outcome(result)
@@ -605,6 +652,7 @@ def _outcome(result: NotebookResult | TaskResult) -> dict[str, Any]:
         "error": result.error,
         "exit_value": result.exit_value,
         "output_notebook": result.output_notebook,
+        "warnings": list(result.warnings),
     }
 
 

@@ -90,12 +90,14 @@ async def _reply_state(handler: TaskValuesHandler, status: int, run_id: str, **e
 
 
 async def cancel_run(handler: TaskValuesHandler, run_id: str) -> None:
-    """``DELETE runs/<id>``: cancel a running run (202); 409 when it has finished, 404 when unknown."""
+    """``DELETE runs/<id>``: cancel a running run (202); 409 when it has finished, 404 when unknown.
+
+    A run this server executes is canceled at once; one another process executes (the CLI, another server) is
+    asked to through the store, and its runner cancels it within a second.
+    """
     await handler.call(handler.store.read_run, run_id)
-    try:
-        handler.manager.cancel(run_id)
-    except TaskValuesError as e:
-        raise http_error(e) from e
+    if not handler.manager.cancel(run_id):
+        await handler.call(handler.manager.request_cancel, run_id, None, _user_name(handler))
     await _reply_state(handler, 202, run_id)
 
 
@@ -103,10 +105,19 @@ async def cancel_task(handler: TaskValuesHandler, run_id: str, task_key: str) ->
     """``DELETE runs/<id>/tasks/<task>``: cancel one running task (202); 409 when it is not running."""
     await handler.call(_task_record, handler, run_id, task_key)
     try:
-        handler.manager.cancel_task(run_id, task_key)
+        here = handler.manager.cancel_task(run_id, task_key)
     except TaskValuesError as e:
         raise http_error(e) from e
+    if not here:
+        await handler.call(handler.manager.request_cancel, run_id, task_key, _user_name(handler))
     await _reply_state(handler, 202, run_id, task_key=task_key)
+
+
+def _user_name(handler: TaskValuesHandler) -> str | None:
+    """The Jupyter user making the request, recorded with a cancel request."""
+    user = handler.current_user
+    name = getattr(user, "username", None) or getattr(user, "name", None)
+    return str(name) if name else None
 
 
 def _task_record(handler: TaskValuesHandler, run_id: str, task_key: str) -> dict[str, Any]:

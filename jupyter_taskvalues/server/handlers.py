@@ -4,13 +4,14 @@ Routes, under ``{base_url}taskvalues/api/`` (``docs/rest-api.md`` has every shap
 
     GET runs?limit=50&offset=0
         {"runs": [run summary...], "total": n, "limit": 50, "offset": 0, "runs_dir": "...",
-         "server_runs": [ids of the runs executing in this server: the ones it can cancel]}, newest first
+         "server_runs": [ids of the runs executing in this server]}, newest first
     POST runs  {"path", "job"?, "target"?, "parameters"?: {name: str}}
         201 {"run_id", "state"}; 400 {"message", "problems"} when the job does not validate (nothing starts)
     GET runs/<run_id>
         the run document (ETag; If-None-Match gives 304 while the run is unchanged)
     DELETE runs/<run_id>
-        202 {"run_id", "state"}: cancel a running run; 409 when it has finished
+        202 {"run_id", "state"}: cancel a running run (one another process executes: through a request in the
+        store, see jobs.cancel); 409 when it has finished
     POST runs/<run_id>/rerun  {"parameters"?}
         201 {"run_id", "state"}: a new run of the same job file, job and target
     POST runs/<run_id>/repair  {"tasks"?: [task_key...]}

@@ -37,6 +37,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..exceptions import TaskValuesError
 from ..jobs.api import async_repair_run, async_run_job, open_store
+from ..jobs.cancel import cancel_refusal
 from ..jobs.hooks import streaming_output
 from ..jobs.retention import GcResult, collect_garbage
 from ..jobs.scheduler import JobRun, RunOptions, downstream_of, repairable
@@ -340,50 +341,60 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
         """The ids of the runs executing in this server."""
         return [key for key, managed in self._runs.items() if managed.active]
 
-    def cancel(self, run_id: str) -> None:
-        """Cancel the running run ``run_id``: its running tasks become ``CANCELED``, the others do not start.
+    def _runner_here(self, run_id: str) -> JobRun | None:
+        managed = self._runs.get(run_id)
+        if managed is None or not managed.active or managed.runner is None:
+            return None
+        return managed.runner
+
+    def cancel(self, run_id: str) -> bool:
+        """Cancel ``run_id`` if it executes in this server: its running tasks become ``CANCELED``, the others do
+        not start. Return ``False`` (doing nothing) for a run this server does not execute: see
+        :meth:`request_cancel`."""
+        runner = self._runner_here(run_id)
+        if runner is None:
+            return False
+        runner.cancel()
+        return True
+
+    def cancel_task(self, run_id: str, task_key: str) -> bool:
+        """Cancel one running task of ``run_id`` if the run executes in this server (else return ``False``, as
+        :meth:`cancel`); its dependants then follow their ``run_if``.
 
         Raises
         ------
         ConflictError
-            The run is not executing in this server (it finished, or another process runs it).
+            The task is not running.
         """
-        managed = self._runs.get(run_id)
-        if managed is None or not managed.active or managed.runner is None:
-            raise ConflictError(self._not_running(run_id), run_id=run_id)
-        managed.runner.cancel()
-
-    def cancel_task(self, run_id: str, task_key: str) -> None:
-        """Cancel one running task of ``run_id``; its dependants then follow their ``run_if``.
-
-        Raises
-        ------
-        ConflictError
-            The run is not executing here, or the task is not running.
-        """
-        managed = self._runs.get(run_id)
-        if managed is None or not managed.active or managed.runner is None:
-            raise ConflictError(self._not_running(run_id), run_id=run_id)
-        if not managed.runner.cancel_task(task_key):
-            state = managed.runner.states.get(task_key, "PENDING")
+        runner = self._runner_here(run_id)
+        if runner is None:
+            return False
+        if not runner.cancel_task(task_key):
+            state = runner.states.get(task_key, "PENDING")
             raise ConflictError(
                 f"Task {task_key!r} of run {run_id!r} is {state}, not running; only a running task can be "
                 "canceled.",
                 run_id=run_id,
                 task_key=task_key,
             )
+        return True
 
-    def _not_running(self, run_id: str) -> str:
-        try:
-            state = self.store.read_run(run_id).get("state")
-        except TaskValuesError:
-            state = None
-        if state in ACTIVE_STATES:
-            return (
-                f"Run {run_id!r} is {state} in another process (the CLI or another server); cancel it there "
-                "(Ctrl-C)."
-            )
-        return f"Run {run_id!r} has finished ({state}); there is nothing to cancel."
+    def request_cancel(
+        self, run_id: str, task_key: str | None = None, requested_by: str | None = None
+    ) -> None:
+        """Ask the runner of a run another process executes (the CLI, another server) to cancel it or one task,
+        through the store (:mod:`jupyter_taskvalues.jobs.cancel`); it acts within a second. Blocking: call it
+        in a worker thread.
+
+        Raises
+        ------
+        ConflictError
+            The run has finished (or its runner is gone), or the task is not running.
+        """
+        refusal = cancel_refusal(self.store, run_id, task_key)
+        if refusal is not None:
+            raise ConflictError(refusal, run_id=run_id, task_key=task_key)
+        self.store.request_cancel(run_id, task_key, requested_by=requested_by, via="jupyter-server")
 
     # -- run retention -------------------------------------------------------------------------------------
 

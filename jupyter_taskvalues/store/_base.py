@@ -18,6 +18,9 @@ What every backend provides:
 - **Executed notebooks**: :meth:`~RunStore.notebook_path` (the local file an executor writes),
   :meth:`~RunStore.write_notebook`, :meth:`~RunStore.read_notebook`, :meth:`~RunStore.kept_notebook`.
 - **Watching**: :meth:`~RunStore.fingerprint` changes whenever anything in the run does, without reading values.
+- **Requests to the runner**: :meth:`~RunStore.request_cancel` lets any process (the CLI, a server that did not
+  start the run) ask a live run's runner to cancel it or one task; the runner reads them with
+  :meth:`~RunStore.cancel_requests`.
 
 Is a run still running?
 -----------------------
@@ -34,9 +37,12 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
+import getpass
+import json
 import logging
 import os
 import secrets
+import socket
 import threading
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
@@ -55,7 +61,7 @@ from ..exceptions import (
 )
 from ..timestamps import utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
-from ._layout import RUN_ID_RE
+from ._layout import RUN_ID_RE, cancel_request_name
 from ._registry import store_class
 from ._runner import runner_alive_here, runner_identity
 
@@ -348,6 +354,93 @@ class RunStore(abc.ABC):
     def _heartbeat_age(self, run_id: str) -> float | None:
         """Seconds since the run's heartbeat was touched, or ``None`` if it never was."""
 
+    # -- requests to a live run's runner (cancel from another process) -----------------------------------
+
+    def request_cancel(
+        self, run_id: str, task_key: str | None = None, *, requested_by: str | None = None, via: str = "api"
+    ) -> dict[str, Any]:
+        """Ask the runner of ``run_id`` (in whatever process or machine) to cancel the run, or one task of it.
+
+        Writes a small request file in the run's ``requests/`` folder, atomically; the runner looks for requests
+        about twice a second and cancels as an in-process cancel does, recording the request. Nothing checks
+        here that the run is still running: a request that arrives after the run finished is never read (a
+        repair ignores requests made before it, by their ``repair_count``). Returns the request written.
+
+        Parameters
+        ----------
+        requested_by
+            Who asks (a user name); default: this process's user.
+        via
+            What the request came through (``"cli"``, ``"jupyter-server"``...), recorded with it.
+
+        Raises
+        ------
+        RunNotFoundError, TaskNotFoundError
+            No such run, or the run's job has no task ``task_key``.
+        """
+        run = self._read_run_raw(run_id) if task_key is None else self.require_task(run_id, task_key)
+        request = {
+            "op": "cancel",
+            "run_id": run_id,
+            "task_key": task_key,
+            "repair_count": int(run.get("repair_count") or 0),
+            "requested_at": utcnow(),
+            "requested_by": requested_by or _user_name(),
+            "via": via,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
+        self._write_request(run_id, cancel_request_name(task_key), json.dumps(request, ensure_ascii=False))
+        return request
+
+    def cancel_requests(self, run_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+        """Return the cancel requests waiting in the run (oldest first) and the names of unreadable request files.
+
+        A request file that is not a request this version understands is logged as a warning and named in the
+        second list (the runner removes it), never raised.
+        """
+        requests, garbage = [], []
+        for name, data in sorted(self._read_requests(run_id).items()):
+            try:
+                request = json.loads(data)
+                valid = (
+                    isinstance(request, dict)
+                    and request.get("op") == "cancel"
+                    and isinstance(request.get("task_key"), (str, type(None)))
+                    and cancel_request_name(request["task_key"]) == name
+                    and isinstance(request.get("repair_count", 0), int)
+                )
+            except ValueError:
+                valid = False
+            if not valid:
+                log.warning(
+                    "Ignoring request file %s of run %s: it is not a cancel request (write requests with "
+                    "`jupyter-taskvalues cancel`).",
+                    name,
+                    run_id,
+                )
+                garbage.append(name)
+                continue
+            requests.append(request | {"name": name})
+        requests.sort(key=lambda r: str(r.get("requested_at") or ""))
+        return requests, garbage
+
+    def remove_request(self, run_id: str, name: str) -> None:
+        """Remove one request file of the run (the runner does, once it has handled or refused it)."""
+        self._remove_request(run_id, name)
+
+    @abc.abstractmethod
+    def _write_request(self, run_id: str, name: str, text: str) -> None:
+        """Write the request file ``name`` of the run atomically; raise :class:`RunNotFoundError` if no run."""
+
+    @abc.abstractmethod
+    def _read_requests(self, run_id: str) -> dict[str, bytes]:
+        """Every request file of the run by name (none: an empty dict), in one listing."""
+
+    @abc.abstractmethod
+    def _remove_request(self, run_id: str, name: str) -> None:
+        """Remove a request file of the run; one that is already gone is no error."""
+
     @abc.abstractmethod
     def _read_run_file(self, run_id: str) -> Any:
         """The parsed run record of a run; ``FileNotFoundError`` if there is none."""
@@ -602,6 +695,13 @@ def _task_not_found(run: Mapping[str, Any], run_id: str, task_key: str) -> TaskN
         task_key=task_key,
         run_id=run_id,
     )
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (a container): say which uid asked
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 def new_record(

@@ -1,12 +1,12 @@
 """The run store on an fsspec URL: object storage (``s3://``, ``gs://``, ``abfs://``...) and ``memory://``.
 
 ``open_store("s3://bucket/runs")`` (or ``RunStore(...)``) returns a :class:`FsspecRunStore`. A run is objects
-under the URL (format 2, as the local store's): ``run.json``, ``tasks/<task>/task.json``, ``notebooks/`` and
-``heartbeat`` as in the local store (see :mod:`jupyter_taskvalues.store._local`; the names are shared, in
-:mod:`._layout`), and each value its own object, ``values/<task>/<key>.json`` (``values/<task>/@<i>/<key>.json``
-for a for-each iteration, ``attempts/<task>/<n>/`` for a retried task's earlier attempt), instead of the local
-store's append-only log: an object store has no append, no rename and no lock, so the guarantees are kept
-another way.
+under the URL (format 2, as the local store's): ``run.json``, ``tasks/<task>/task.json``, ``notebooks/``,
+``heartbeat`` and ``requests/`` as in the local store (see :mod:`jupyter_taskvalues.store._local`; the names are
+shared, in :mod:`._layout`), and each value its own object, ``values/<task>/<key>.json``
+(``values/<task>/@<i>/<key>.json`` for a for-each iteration, ``attempts/<task>/<n>/`` for a retried task's
+earlier attempt), instead of the local store's append-only log: an object store has no append, no rename and no
+lock, so the guarantees are kept another way.
 
 - **Never a torn value.** Every file is one object written by a single PUT of its whole content (values are at
   most 48 KiB, records a few KiB; fsspec sends one request below 100 MiB). A PUT is atomic: a reader gets the
@@ -72,7 +72,7 @@ from ._base import (
     record_from,
     run_record,
 )
-from ._layout import RUN_ID_RE, entry_name, notebook_name
+from ._layout import REQUESTS_DIR, RUN_ID_RE, entry_name, notebook_name
 
 __all__ = ["FsspecRunStore"]
 
@@ -299,6 +299,25 @@ class FsspecRunStore(RunStore):
         except Exception as e:  # each file system raises its own errors; all mean "cannot read"
             raise StoreError(f"Cannot read {self._url(path)}: {e}") from e
         return _age(info)
+
+    # -- requests to the runner ---------------------------------------------------------------------------
+
+    def _write_request(self, run_id: str, name: str, text: str) -> None:
+        self._write(self._path(run_id, REQUESTS_DIR, name), text)  # one PUT: a reader never sees half of it
+
+    def _read_requests(self, run_id: str) -> dict[str, bytes]:
+        prefix = self._path(run_id, REQUESTS_DIR)
+        found = self._cat_many(self._find(prefix))
+        return {path.rsplit("/", 1)[-1]: data for path, data in found.items()}
+
+    def _remove_request(self, run_id: str, name: str) -> None:
+        path = self._path(run_id, REQUESTS_DIR, name)
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+        except Exception as e:  # each file system raises its own errors; all mean "cannot delete"
+            raise StoreError(f"Cannot remove {self._url(path)}: {e}") from e
 
     # -- task records -------------------------------------------------------------------------------------
 

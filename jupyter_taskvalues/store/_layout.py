@@ -14,10 +14,12 @@ import re
 __all__ = [
     "HEARTBEAT_NAME",
     "NOTEBOOKS_DIR",
+    "REQUESTS_DIR",
     "RUN_ID_RE",
     "RUN_RECORD_NAME",
     "TASKS_DIR",
     "TASK_RECORD_NAME",
+    "cancel_request_name",
     "entry_name",
     "notebook_name",
 ]
@@ -34,6 +36,8 @@ TASK_RECORD_NAME = "task.json"
 NOTEBOOKS_DIR = "notebooks"
 #: The file a live run's runner touches.
 HEARTBEAT_NAME = "heartbeat"
+#: The folder of requests to a live run's runner (written by others, read and removed by the runner).
+REQUESTS_DIR = "requests"
 
 _PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
 _NOTEBOOK_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
@@ -58,3 +62,8 @@ def notebook_name(task_key: str, iteration: int | None) -> str:
     else:
         stem = entry_name(task_key)
     return f"{stem}{suffix}.ipynb"
+
+
+def cancel_request_name(task_key: str | None) -> str:
+    """The file name, in :data:`REQUESTS_DIR`, of a request to cancel the run (``cancel.json``) or one task."""
+    return "cancel.json" if task_key is None else f"cancel-{entry_name(task_key)}.json"

@@ -11,6 +11,7 @@ Layout, format 2::
         values.log                 every value set in the run, and the runner's markers, appended in order
         notebooks/<task>.ipynb     the executed notebooks
         heartbeat                  touched by a live run's runner
+        requests/cancel*.json      requests to cancel the run or a task, from other processes (runner removes)
 
 ``values.log`` is a JSON text sequence (RFC 7464), one record per value set: task key, key, iteration, attempt,
 size, time and the value. The runner appends markers to it: ``archive`` when a task is retried (its values
@@ -76,6 +77,7 @@ from ._base import (
 from ._layout import (
     HEARTBEAT_NAME,
     NOTEBOOKS_DIR,
+    REQUESTS_DIR,
     RUN_ID_RE,
     RUN_RECORD_NAME,
     TASK_RECORD_NAME,
@@ -187,6 +189,28 @@ class LocalRunStore(RunStore):
             return time.time() - os.stat(self.run_dir(run_id) / HEARTBEAT_NAME).st_mtime
         except FileNotFoundError:
             return None
+
+    def _write_request(self, run_id: str, name: str, text: str) -> None:
+        folder = self.run_dir(run_id) / REQUESTS_DIR
+        try:
+            folder.mkdir(mode=_DIR_MODE, exist_ok=True)
+            _write_text(folder / name, text)
+        except FileNotFoundError:
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
+
+    def _read_requests(self, run_id: str) -> dict[str, bytes]:
+        found = {}
+        for entry in _scandir(self.run_dir(run_id) / REQUESTS_DIR):
+            if entry.name.startswith(_TMP_PREFIX):
+                continue
+            # Removed meanwhile, or not a file: not a request.
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError), open(entry.path, "rb") as f:
+                found[entry.name] = f.read(65_536)
+        return found
+
+    def _remove_request(self, run_id: str, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.run_dir(run_id) / REQUESTS_DIR / name)
 
     def _read_run_file(self, run_id: str) -> Any:
         """The parsed ``run.json`` of a run; ``FileNotFoundError`` if there is none."""
