@@ -21,15 +21,17 @@ Shape (every key is always present; ``null`` where unknown)::
           "start_time": null, "end_time": null, "duration_seconds": null,
           "parameters": {"resolved": "parameters"}, "values": {"key": <JSON value>},
           "value_info": {"key": {"size": 17, "set_at": "...", "attempt": 1}},
-          "exit_value": null, "error": null, "output_notebook": null, "outcome": null,
+          "exit_value": null, "error": null, "output_notebook": null, "outcome": null, "warnings": [],
           "iterations": [{"index": 0, "input": <element>, "state": "...", "attempts": [...],
                           "start_time": "...", "end_time": "...", "parameters": {...}, "values": {...},
-                          "error": null, "exit_value": null, "output_notebook": "..."}],
+                          "error": null, "exit_value": null, "output_notebook": "...", "warnings": []}],
           "history": [{"repair": 0, "state": "FAILED", "attempts": [...], ...}]
         }
       }
     }
 
+``warnings`` lists what the end-of-task guard could not prove lost but warns of (a ``dbutils`` that is not
+ours, bound when the task ended: see :mod:`jupyter_taskvalues.runtime.guard`); the task still succeeded.
 ``iterations`` is ``null`` for tasks that are not for-each tasks. ``history`` holds the task's earlier runs
 when the run was repaired.
 """
@@ -67,6 +69,7 @@ _TASK_DEFAULTS: dict[str, Any] = {
     "error": None,
     "output_notebook": None,
     "outcome": None,
+    "warnings": [],
     "iterations": None,
     "history": [],
 }
@@ -77,7 +80,9 @@ def blank_task_record(kind: str) -> dict[str, Any]:
     record = {
         k: v for k, v in _TASK_DEFAULTS.items() if k not in ("type", "depends_on", "run_if", "notebook_path")
     }
-    record.update(attempts=[], parameters={}, history=[], iterations=[] if kind == "for_each" else None)
+    record.update(
+        attempts=[], parameters={}, history=[], warnings=[], iterations=[] if kind == "for_each" else None
+    )
     return record
 
 
@@ -111,6 +116,7 @@ def task_document(
     if record:
         doc.update(record)
     doc["duration_seconds"] = duration(doc["start_time"], doc["end_time"])
+    doc["warnings"] = list(doc["warnings"])  # never the shared default
     doc["values"], doc["value_info"] = values.table(task_key)
     attempts = []
     current = len(doc["attempts"])
@@ -131,6 +137,7 @@ def task_document(
             index = iteration.get("index")
             table = per_iteration.pop(index, None) if isinstance(index, int) else None
             iteration["values"], iteration["value_info"] = table if table is not None else ({}, {})
+            iteration.setdefault("warnings", [])
             iterations.append(iteration)
         doc["iterations"] = iterations
     return doc

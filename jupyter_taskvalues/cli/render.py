@@ -107,6 +107,8 @@ def print_run(
             console.print(Text(f"      {safe(name)} = {preview(value)}"))
         if task.get("exit_value") is not None:
             console.print(Text(f"      exit: {preview(task['exit_value'])}"))
+        for warning in task.get("warnings") or []:
+            console.print(Text(f"      warning: {safe(warning)}", style="yellow"))
         for iteration in task.get("iterations") or []:
             values = ", ".join(f"{safe(k)}={preview(v, 30)}" for k, v in iteration.get("values", {}).items())
             row = Text(f"      [{iteration['index']}] {preview(iteration['input'], 30)}: ")
@@ -114,6 +116,8 @@ def print_run(
             if values:
                 row.append(f"  {values}")
             console.print(row)
+            for warning in iteration.get("warnings") or []:
+                console.print(Text(f"          warning: {safe(warning)}", style="yellow"))
             if iteration.get("error") and iteration["state"] != "SUCCESS" and store is not None:
                 text = str(iteration["error"]).strip()
                 console.print(

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from jupyter_taskvalues import run_job
+from jupyter_taskvalues.document import run_document
 from jupyter_taskvalues.store import RunStore
-from tests.jobhelpers import databricks_source, job, nb_task
+from tests.jobhelpers import cli, databricks_source, job, nb_task
 
 # Records every socket connection the kernel opens from here on (an audit hook cannot be removed, and the
 # kernel ends with the task).
@@ -128,12 +129,94 @@ def test_guard_catches_the_sdks_own_remote_dbutils(tmp_path: Path, runs_dir: Pat
     assert "databricks.sdk.dbutils.RemoteDbUtils" in task["error"]
 
 
-def test_guard_lets_a_foreign_dbutils_pass_when_no_value_was_set_through_it(
+def test_guard_lets_a_foreign_dbutils_pass_with_a_warning_when_no_cell_sets_a_value(
     tmp_path: Path, runs_dir: Path
 ) -> None:
     task = _task(tmp_path, runs_dir, FAKE_REMOTE, "x = 1")
 
     assert task["state"] == "SUCCESS", task.get("error")
+    [warning] = task["warnings"]
+    assert warning.startswith("dbutils is a __main__.FakeRemoteDbUtils, not jupyter-taskvalues' dbutils.")
+    assert "from databricks.sdk.runtime import dbutils" in warning
+
+
+REMOTE_DBUTILS = (
+    "from databricks.sdk.core import Config\n"
+    "from databricks.sdk.dbutils import RemoteDbUtils\n"
+    "dbutils = RemoteDbUtils(Config(host='http://127.0.0.1:9', token='dapi-test', retry_timeout_seconds=1))\n"
+)
+
+
+def test_guard_fails_the_task_whose_helper_module_sets_through_its_remote_dbutils(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    helpers = tmp_path / "src" / "helpers.py"
+    helpers.parent.mkdir()
+    helpers.write_text(
+        REMOTE_DBUTILS + "\n\ndef publish(key, value):\n    dbutils.jobs.taskValues.set(key, value)\n"
+    )
+    task = _task(tmp_path, runs_dir, "from src.helpers import publish\npublish('rows', 1204)")
+
+    assert task["state"] == "FAILED"
+    assert task["values"] == {}
+    assert "LostTaskValuesError" in task["error"]
+    assert (
+        f"src.helpers ({helpers}) line 7 calls dbutils.jobs.taskValues.set on its global dbutils"
+        in task["error"]
+    )
+    assert "a databricks.sdk.dbutils.RemoteDbUtils" in task["error"]
+
+
+def test_guard_warns_in_the_record_and_the_cli_when_a_remote_dbutils_is_handed_to_a_helper(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    publishing = tmp_path / "src" / "publishing.py"
+    publishing.parent.mkdir()
+    publishing.write_text("def publish(dbutils, key, value):\n    dbutils.jobs.taskValues.set(key, value)\n")
+    databricks_source(
+        tmp_path / "task.py",
+        REMOTE_DBUTILS,
+        "from src.publishing import publish\npublish(dbutils, 'rows', 1204)",
+    )
+    path = job(tmp_path / "job.json", [nb_task("t", "task")])
+
+    result = cli("run", str(path), "--runs-dir", str(runs_dir))
+
+    assert result.returncode == 0, result.stderr
+    store = RunStore(runs_dir)
+    [run_id] = [run["run_id"] for run in store.list_runs()]
+    task = run_document(store, run_id)["tasks"]["t"]
+    assert task["state"] == "SUCCESS" and task["values"] == {}
+    [warning] = task["warnings"]
+    assert warning.startswith(
+        "dbutils is a databricks.sdk.dbutils.RemoteDbUtils, not jupyter-taskvalues' dbutils."
+    )
+    assert f"src.publishing ({publishing}) line 2 calls taskValues.set on an object it was given" in warning
+    assert f"      warning: {warning}\n" in result.stdout
+
+
+def test_the_cli_shows_each_warning_as_one_yellow_line() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from jupyter_taskvalues.cli.render import print_run
+
+    task = {
+        "state": "SUCCESS",
+        "values": {},
+        "warnings": ["first \x1b[2J", "second"],
+        "duration_seconds": 1.0,
+    }
+    out = StringIO()
+
+    print_run(
+        {"run_id": "r", "job_name": "j", "state": "SUCCESS", "tasks": {"t": task}},
+        Console(file=out, force_terminal=True, color_system="standard", width=200),
+    )
+
+    lines = [line for line in out.getvalue().splitlines() if "warning:" in line]
+    assert lines == ["\x1b[33m      warning: first \\x1b[2J\x1b[0m", "\x1b[33m      warning: second\x1b[0m"]
 
 
 def test_guard_checks_a_task_that_ends_with_notebook_exit(tmp_path: Path, runs_dir: Path) -> None:

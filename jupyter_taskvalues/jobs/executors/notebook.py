@@ -77,6 +77,8 @@ class NotebookResult:
     #: ``keep``, ``release``, ``total``) and when it began and ended (``began``, ``ended``: ``time.monotonic()``).
     #: ``user`` is the time the kernel itself reports spending in the cells; the rest is the runner's.
     timings: dict[str, float] = field(default_factory=dict)
+    #: What the end-of-task guard could not prove lost, but warns of (:mod:`...runtime.guard`).
+    warnings: list[str] = field(default_factory=list)
 
 
 async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookResult:
@@ -312,10 +314,12 @@ async def _run_cells(
 
 
 async def _check_task_end(kernel: Kernel, result: NotebookResult) -> None:
-    """After the last cell, fail the task if its task values went nowhere (:mod:`...runtime.guard`)."""
-    from ...runtime.guard import GUARD_CODE
+    """After the last cell, fail the task if its task values went nowhere; keep the guard's warnings."""
+    from ...runtime.guard import GUARD_CODE, GUARD_WARNINGS, read_warnings
 
-    msg_id = kernel.client.execute(GUARD_CODE, silent=True, store_history=False)
+    msg_id = kernel.client.execute(
+        GUARD_CODE, silent=True, store_history=False, user_expressions={"warnings": GUARD_WARNINGS}
+    )
     try:
         reply = await shell_reply(kernel, msg_id)
     except KernelStartError:
@@ -325,6 +329,8 @@ async def _check_task_end(kernel: Kernel, result: NotebookResult) -> None:
         result.state = "FAILED"
         result.ename = content.get("ename")
         result.error = f"{content.get('ename')}: {content.get('evalue')}"
+    else:
+        result.warnings = read_warnings(content)
 
 
 def _cell_label(client: Any, error: Any) -> str:
