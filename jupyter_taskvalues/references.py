@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import json
 import math
 import re
@@ -56,6 +55,7 @@ from .exceptions import (
     TaskNotFoundError,
     ValueNotFoundError,
 )
+from .suggestions import close_matches
 from .values import check_key
 
 __all__ = [
@@ -191,7 +191,7 @@ def find_references(template: str) -> list[Reference]:
 def _suggest(wrong: tuple[str, ...], candidates: list[tuple[str, ...]]) -> str:
     """Return ``"; did you mean {{...}}?"`` for the candidate closest to ``wrong``, or ``""``."""
     by_text = {".".join(c): c for c in candidates}
-    close = difflib.get_close_matches(".".join(wrong), list(by_text), n=1, cutoff=0.6)
+    close = close_matches(".".join(wrong), by_text, n=1)
     return f"; did you mean {format_reference(by_text[close[0]])}?" if close else ""
 
 
@@ -243,7 +243,7 @@ def check_reference(
     shown = format_reference(path)
     known = _known_paths(task_keys, parameter_names)
     if head not in _TOP_LEVEL:
-        close = difflib.get_close_matches(head, _TOP_LEVEL, n=1, cutoff=0.75)
+        close = close_matches(head, _TOP_LEVEL, n=1, cutoff=0.75)
         if not close:
             return None  # not ours: literal text, as on Databricks
         return (
@@ -290,7 +290,7 @@ def _check_tasks(path: tuple[str, ...], shown: str, task_keys: Collection[str]) 
         )
     task = path[1]
     if task not in task_keys:
-        close = difflib.get_close_matches(task, list(task_keys), n=1, cutoff=0.6)
+        close = close_matches(task, task_keys, n=1)
         hint = f"; did you mean {format_reference(('tasks', close[0], *path[2:]))}?" if close else ""
         return (
             f"{shown} names task {task!r}, which is not a task of this job (tasks: {_names(task_keys)}){hint}"

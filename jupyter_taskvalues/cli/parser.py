@@ -8,7 +8,6 @@ carries the example its ``--help`` ends with. A mistyped subcommand or flag gets
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from .. import __version__
+from ..suggestions import close_matches
 from . import cancel, gc, history, jobs
 from .errors import EXIT_USAGE
 
@@ -117,7 +117,7 @@ def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
         vocabulary = sorted(_flags(parser))
     hints = []
     for word in words:
-        matches = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.6)
+        matches = close_matches(word, vocabulary, n=1)
         if matches:
             hints.append(matches[0])
     return f" (did you mean {' or '.join(map(repr, hints))}?)" if hints else ""
