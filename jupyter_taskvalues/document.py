@@ -9,7 +9,7 @@ Shape (every key is always present; ``null`` where unknown)::
                | "PENDING" | "INTERRUPTED",
       "start_time": "2026-11-29T04:47:35.123Z", "end_time": null, "duration_seconds": null,
       "parameters": {"name": "value"}, "repair_count": 0, "source": "examples/income/job.yml",
-      "value_count": 3,
+      "value_count": 3, "warnings": ["<job file>: line 7: tasks[0] (task_key 'a'): unknown field ..."],
       "tasks": {
         "<task_key>": {
           "task_key": "...", "type": "notebook" | "condition" | "for_each",
@@ -33,7 +33,7 @@ Shape (every key is always present; ``null`` where unknown)::
 ``warnings`` lists what the end-of-task guard could not prove lost but warns of (a ``dbutils`` that is not
 ours, bound when the task ended: see :mod:`jupyter_taskvalues.runtime.guard`); the task still succeeded.
 ``iterations`` is ``null`` for tasks that are not for-each tasks. ``history`` holds the task's earlier runs
-when the run was repaired.
+when the run was repaired. ``warnings`` are what the loader ignored in the job file (``[]`` when nothing).
 """
 
 from __future__ import annotations
@@ -217,4 +217,5 @@ def _run_header(run: dict[str, Any], values: ValueSnapshot) -> dict[str, Any]:
         "source": run.get("source"),
         "created": run.get("created"),
         "value_count": values.count(),
+        "warnings": list(run.get("warnings") or []),
     }

@@ -111,12 +111,18 @@ class ReferenceResolutionError(TaskValuesError, ValueError):
 
 
 class JobSpecError(TaskValuesError, ValueError):
-    """A job definition is invalid. ``problems`` lists every problem found, each with its location."""
+    """A job definition is invalid. ``problems`` lists every problem found, each with its location.
+
+    ``warnings`` lists what the loader ignored (unknown fields) in a job that also has problems: a field
+    ignored may be why another is missing.
+    """
 
     problems: list[str]
+    warnings: list[str]
 
     def __init__(self, message: str, **fields: Any) -> None:
         fields.setdefault("problems", [])
+        fields.setdefault("warnings", [])
         super().__init__(message, **fields)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "ACTIVE_STATES",
     "CANCELED_STATES",
     "FAILED_STATES",
     "FINAL_STATES",
@@ -28,6 +29,8 @@ SUCCEEDED_STATES = frozenset({"SUCCESS", "EXCLUDED"})
 FAILED_STATES = frozenset({"FAILED", "TIMEDOUT", "UPSTREAM_FAILED"})
 CANCELED_STATES = frozenset({"CANCELED", "UPSTREAM_CANCELED"})
 FINAL_STATES = SUCCEEDED_STATES | FAILED_STATES | CANCELED_STATES
+#: States of a run that has not ended: its runner may still write to it (a dead runner's run reads ``INTERRUPTED``).
+ACTIVE_STATES = frozenset({"PENDING", "RUNNING"})
 #: States a repair re-runs by default.
 REPAIRABLE_STATES = frozenset({"FAILED", "TIMEDOUT", "CANCELED", "UPSTREAM_FAILED", "UPSTREAM_CANCELED"})
 

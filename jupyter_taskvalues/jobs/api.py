@@ -70,6 +70,13 @@ def _resolve_parameters(spec: JobSpec, parameters: dict[str, str], run_id: str) 
     return {name: resolve(value, context) for name, value in parameters.items()}
 
 
+def _bundle_settings(spec: JobSpec) -> dict[str, Any]:
+    """What a run records of how its bundle was read, for repair to read it the same way."""
+    if spec.target is None and not spec.variables and spec.user is None:
+        return {}
+    return {"target": spec.target, "variables": spec.variables, "user": spec.user}
+
+
 def _static_tasks(spec: JobSpec) -> dict[str, dict[str, Any]]:
     """The description of each task kept in the run record: what the panels draw before the task runs."""
     tasks = {}
@@ -141,7 +148,8 @@ async def async_run_job(
             "source": spec.source,
             "job": job_name,
             "overrides": dict(parameters or {}),
-            **({"target": spec.target, "variables": spec.variables} if spec.target or spec.variables else {}),
+            **_bundle_settings(spec),
+            **({"warnings": list(spec.warnings)} if spec.warnings else {}),
             **({"parent_run_id": parent["run_id"], "parent_task_key": parent["task_key"]} if parent else {}),
             **({"only": sorted(selected), "from_run": options.from_run} if selected is not None else {}),
         },

@@ -202,6 +202,11 @@ class JobSpec:
     target: str | None = None  # the bundle target applied (``--target``), reused by repair
     #: The bundle variables' resolved values (``--var``, ``BUNDLE_VAR_<name>``, target, default).
     variables: dict[str, Any] = field(default_factory=dict)
+    #: The local identity a bundle's ``${workspace.current_user.userName}`` resolved to (``None``: not a bundle).
+    user: str | None = None
+    #: What the loader ignored, each a sentence naming the file, the line where known and the field
+    #: (``unknown field 'depend_on' is ignored; did you mean 'depends_on'?``). Warnings never refuse a job.
+    warnings: tuple[str, ...] = ()
 
     def task(self, task_key: str) -> Task:
         """Return the task named ``task_key``; ``KeyError`` if there is none."""

@@ -42,13 +42,11 @@ from ..jobs.hooks import streaming_output
 from ..jobs.retention import GcResult, collect_garbage
 from ..jobs.scheduler import JobRun, RunOptions, downstream_of, repairable
 from ..jobs.spec.loader import load_job, merge_parameters
+from ..states import ACTIVE_STATES
 from ..store import RunStore, new_run_id, utcnow
 from .output import OutputBuffer
 
 __all__ = ["ConflictError", "ManagedRun", "RunnerManager"]
-
-#: Run states in which a run is still going (a repair sets ``PENDING`` before it starts).
-ACTIVE_STATES = frozenset({"PENDING", "RUNNING"})
 
 
 class ConflictError(TaskValuesError):

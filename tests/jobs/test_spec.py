@@ -382,7 +382,6 @@ def test_outcome_only_on_a_condition_dependency(tmp_path: Path) -> None:
         ({"timeout_seconds": -1}, "timeout_seconds is -1; it cannot be negative"),
         ({"min_retry_interval_millis": -5}, "min_retry_interval_millis is -5"),
         ({"retry_on_timeout": "sometimes"}, "retry_on_timeout must be true or false"),
-        ({"depend_on": [{"task_key": "x"}]}, "unknown field 'depend_on'; did you mean 'depends_on'?"),
         ({"depends_on": "a"}, "depends_on must be a list"),
         ({"depends_on": [{"name": "a"}]}, "a dependency is a mapping with a task_key"),
         ({"spark_python_task": {"python_file": "x.py"}}, "a task has exactly one type"),
@@ -425,9 +424,15 @@ def test_notebook_task_fields(tmp_path: Path) -> None:
             "base_parameters": {"ok": 1, "bad": [1, 2], "worse": {"k": 1}},
         },
     }
-    problems = problems_of(write_job(tmp_path, [task]))
-    assert any("unknown field 'notebook_pth'; did you mean 'notebook_path'?" in p for p in problems)
+    with pytest.raises(JobSpecError) as info:
+        load_job(write_job(tmp_path, [task]))
+    problems = info.value.problems
     assert any("notebook_path is missing" in p for p in problems)
+    # the ignored field is not a problem, but the refusal shows it: it is why notebook_path is missing
+    assert not any("notebook_pth" in p for p in problems)
+    (warning,) = info.value.warnings
+    assert warning.endswith("unknown field 'notebook_pth' is ignored; did you mean 'notebook_path'?")
+    assert str(info.value).endswith(f"A warning:\n  - {warning}")
     assert any("base_parameters.bad is a list; it must be a string" in p and '"[1,2]"' in p for p in problems)
     assert any("base_parameters.worse is a dict" in p for p in problems)
 
@@ -440,7 +445,6 @@ def test_notebook_task_fields(tmp_path: Path) -> None:
         ({"left": "a", "right": "b"}, "op must be one of"),
         ({"op": "GREATER_THAN", "left": "ten", "right": "3"}, "left 'ten' is not a number"),
         ({"op": "EQUAL_TO", "left": "a"}, "right is missing"),
-        ({"op": "EQUAL_TO", "left": "a", "right": "b", "rigth": "c"}, "did you mean 'right'?"),
     ],
 )
 def test_condition_task_problems(tmp_path: Path, condition: dict[str, Any], expected: str) -> None:
@@ -487,13 +491,77 @@ def test_for_each_problems(tmp_path: Path, task: dict[str, Any], expected: str) 
     assert any(expected in p for p in problems), problems
 
 
-def test_unknown_top_level_typo_is_a_problem_and_databricks_settings_are_ignored(tmp_path: Path) -> None:
-    problems = problems_of(
-        write_job(tmp_path, [nb_task("a")], taks=[], schedule={"quartz_cron_expression": "x"})
+def test_unknown_fields_are_warnings_naming_the_closest_field_and_the_job_loads(tmp_path: Path) -> None:
+    near_miss = nb_task("b", depend_on=[{"task_key": "a"}], some_future_setting=1)
+    path = write_job(tmp_path, [nb_task("a"), near_miss], taks=[], schedule={"quartz_cron_expression": "x"})
+    spec = load_job(path)
+    assert spec.task_keys == ("a", "b")
+    assert spec.task("b").depends_on == ()  # ignored, as the warning says
+    assert spec.warnings == (
+        f"{path}: line 1: unknown field 'taks' is ignored; did you mean 'tasks'?",
+        f"{path}: line 1: tasks[1] (task_key 'b'): unknown field 'depend_on' is ignored; did you mean "
+        "'depends_on'?",
+        f"{path}: line 1: tasks[1] (task_key 'b'): unknown field 'some_future_setting' is ignored",
     )
-    assert problems == ["unknown field 'taks'; did you mean 'tasks'?"]
-    spec = load_job(write_job(tmp_path, [nb_task("a", libraries=[], some_future_setting=1)], x_custom=1))
-    assert spec.task_keys == ("a",)
+
+
+def test_warnings_name_the_yaml_line_of_each_unknown_field_at_every_level(tmp_path: Path) -> None:
+    notebook(tmp_path / "nb.ipynb")
+    path = tmp_path / "job.yml"
+    path.write_text(
+        "name: j\n"  # 1
+        "parameters:\n"
+        "  - {name: env, default: dev, defualt: x}\n"  # 3
+        "tasks:\n"
+        "  - task_key: a\n"
+        "    notebook_task: {notebook_path: nb.ipynb, base_parameter: {}}\n"  # 6
+        "  - task_key: c\n"
+        "    depends_on:\n"
+        "      - {task_key: a, outcomes: 'true'}\n"  # 9
+        "    condition_task: {op: EQUAL_TO, left: '1', right: '1', rigth: '2'}\n"  # 10
+        "  - task_key: loop\n"
+        "    for_each_task:\n"
+        "      inputs: '[1]'\n"
+        "      task:\n"
+        "        task_key: body\n"
+        "        notebook_task: {notebook_path: nb.ipynb}\n"
+        "        retries: 2\n"  # 17
+        "jupyter_taskvalues: {allow_missing: true}\n"  # 18
+    )
+    spec = load_job(path)
+    assert [w.removeprefix(f"{path}: ") for w in spec.warnings] == [
+        "line 3: parameters[0] (name 'env'): unknown field 'defualt' is ignored; did you mean 'default'?",
+        "line 18: jupyter_taskvalues: unknown field 'allow_missing' is ignored",
+        "line 6: tasks[0] (task_key 'a').notebook_task: unknown field 'base_parameter' is ignored; did you "
+        "mean 'base_parameters'?",
+        "line 9: tasks[1] (task_key 'c').depends_on[0]: unknown field 'outcomes' is ignored; did you mean "
+        "'outcome'?",
+        "line 10: tasks[1] (task_key 'c').condition_task: unknown field 'rigth' is ignored; did you mean "
+        "'right'?",
+        "line 17: tasks[2] (task_key 'loop').for_each_task.task (task_key 'body'): unknown field 'retries' is "
+        "ignored; did you mean 'max_retries'?",
+    ]
+
+
+def test_a_job_with_only_warnings_runs(tmp_path: Path, runs_dir: Path) -> None:
+    from jupyter_taskvalues import run_job
+    from jupyter_taskvalues.store import open_store
+
+    path = write_job(tmp_path, [nb_task("a"), nb_task("b", depend_on=[{"task_key": "a"}])])
+    document = run_job(path, runs_dir=runs_dir)
+    assert document["state"] == "SUCCESS"
+    (warning,) = document["warnings"]
+    assert "unknown field 'depend_on' is ignored; did you mean 'depends_on'?" in warning
+    assert open_store(runs_dir).read_run(document["run_id"])["warnings"] == [warning]
+
+
+def test_field_name_that_is_not_a_string_is_still_refused(tmp_path: Path) -> None:
+    notebook(tmp_path / "nb.ipynb")
+    path = tmp_path / "job.yml"
+    path.write_text(
+        "name: j\ntasks:\n  - task_key: a\n    notebook_task: {notebook_path: nb.ipynb}\n    7: x\n"
+    )
+    assert problems_of(path) == ["tasks[0] (task_key 'a'): field 7 is not a string; field names are strings."]
 
 
 def test_job_parameters_problems(tmp_path: Path) -> None:

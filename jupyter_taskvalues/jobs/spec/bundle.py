@@ -460,6 +460,8 @@ def read_bundle(
                 target=chosen,
                 variables=resolved_values,
                 written_name=str(written[key]) if isinstance(written.get(key), str) else None,
+                user=identity["userName"],
+                path_in_file=f"resources.jobs.{key}",
             )
         )
     if errors:

@@ -77,6 +77,11 @@ class RawJob:
         The bundle variables' values, as resolved (recorded with a run, shown by ``validate``).
     written_name
         The job's name as the file writes it, before a ``mode: development`` prefix; it picks the job too.
+    user
+        The local identity a bundle's ``${workspace.current_user.userName}`` resolved to (recorded with a run).
+    path_in_file
+        Where ``file`` writes the settings (``resources.jobs.<key>``, ``settings`` in an export, ``""`` for bare
+        settings): warnings find the line of a field with it.
     """
 
     key: str
@@ -88,6 +93,8 @@ class RawJob:
     target: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
     written_name: str | None = None
+    user: str | None = None
+    path_in_file: str = ""
 
 
 def fail(path: Path, problem: str) -> JobSpecError:

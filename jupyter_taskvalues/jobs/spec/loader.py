@@ -2,7 +2,8 @@ r"""Load a job definition into a :class:`~.model.JobSpec` and validate it before
 
 :func:`load_job` reads Jobs API JSON/YAML and Asset Bundles (see :mod:`.sources`), builds the model, and
 checks the whole job (see :mod:`.validation`): every problem is collected, each with its location, and
-raised at once as one :class:`~jupyter_taskvalues.exceptions.JobSpecError`::
+raised at once as one :class:`~jupyter_taskvalues.exceptions.JobSpecError` (whose ``warnings`` are those of a
+job that loads)::
 
     tasks[2] (task_key 'train').depends_on[0]: unknown task 'ingets'; did you mean 'ingest'?
 
@@ -12,9 +13,11 @@ Choices (**ours**, where Databricks' behaviour is unknown or cannot apply locall
   for-each tasks run here; the others (``sql_task``, ``dbt_task``, any ``*_task`` this loader does not know)
   are workspace tasks (:class:`~..model.WorkspaceTask`), which a run refuses unless they are stubbed (:mod:`..plan`).
   A job tag ``jupyter_taskvalues_stub_<task_key>`` (a JSON object, or the path of a JSON file) stubs a task.
-- A field this loader does not know is a problem when it is a near miss of a known one (``depend_on``); other
-  unknown fields are ignored, so exports carrying settings newer than this loader still load. The known
-  Databricks settings that mean nothing locally (clusters, notifications, schedules, tags...) are ignored.
+- A field this loader does not know is ignored with a warning (:attr:`~..model.JobSpec.warnings`), never
+  refused, so exports carrying settings newer than this loader still load: the warning names the file, the
+  line where the file says it, the field and the closest known one (``unknown field 'depend_on' is ignored;
+  did you mean 'depends_on'?``). The known Databricks settings that mean nothing locally (clusters,
+  notifications, schedules, tags...) are ignored silently.
 - ``base_parameters``, parameter defaults and condition operands must be strings on Databricks; numbers and
   booleans are accepted and written as a reference renders them (``true``, ``3``); lists and maps are
   problems.
@@ -130,13 +133,19 @@ _TASK_FIELDS: Final = frozenset(
     }
 ) | TASK_FIELDS  # fmt: skip
 _NOTEBOOK_FIELDS: Final = frozenset({"notebook_path", "base_parameters", "source", "warehouse_id"})
+#: The label a location shows after an index (`` (task_key 'a')``), dropped to get the field's path.
+_LABEL_RE: Final = re.compile(r" \((?:task_key|name) [^)]*\)(?=\.|$)")
 
 
 class _Problems:
-    """Problems collected so far; ``done`` remembers (location, check) pairs already reported."""
+    """Problems and warnings collected so far; ``done`` remembers (location, check) pairs already reported.
+
+    A warning is kept with the path of the field it is about (``tasks[0].depend_on``), to find its line.
+    """
 
     def __init__(self) -> None:
         self.items: list[str] = []
+        self.warnings: list[tuple[str, str]] = []
         self.done: set[tuple[str, str]] = set()
 
     def add(self, where: str, message: str, *, check: str = "") -> None:
@@ -152,8 +161,29 @@ class _Problems:
                 self.add(where, f"field {name!r} is not a string; field names are strings.")
             elif name not in known:
                 close = _close_matches(name, sorted(known), n=1, cutoff=0.75)
-                if close:
-                    self.add(where, f"unknown field {name!r}; did you mean {close[0]!r}?")
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                message = f"unknown field {name!r} is ignored{hint}"
+                path = _LABEL_RE.sub("", where)
+                self.warnings.append(
+                    (f"{path}.{name}" if path else name, f"{where}: {message}" if where else message)
+                )
+
+
+def _located(raw_job: RawJob, warnings: list[tuple[str, str]]) -> tuple[str, ...]:
+    """Each warning prefixed by the file that writes the field and, when the file says it, its line."""
+    if not warnings:
+        return ()
+    from .yaml12 import field_lines  # the file was read already; JSON is YAML 1.2 too
+
+    try:
+        find = field_lines(raw_job.file.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError):  # expected: the file changed since it was read; no lines then
+        find = field_lines("")
+    located = []
+    for field, message in warnings:
+        line = find(f"{raw_job.path_in_file}.{field}" if raw_job.path_in_file else field)
+        located.append(f"{raw_job.file}: " + (f"line {line}: " if line is not None else "") + message)
+    return tuple(located)
 
 
 # --------------------------------------------------------------------------------------------------- building
@@ -639,12 +669,20 @@ def load_job(
         for alias in (raw.job_id, raw.settings.get("name"), raw.key):
             if isinstance(alias, str) and alias:
                 siblings[alias] = raw.key
-    spec = dataclasses.replace(spec, bundle_jobs=siblings, target=chosen.target, variables=chosen.variables)
+    warnings = _located(chosen, sorted(problems.warnings, key=lambda w: task_order(w[0])))
+    spec = dataclasses.replace(
+        spec,
+        bundle_jobs=siblings,
+        target=chosen.target,
+        variables=chosen.variables,
+        user=chosen.user,
+        warnings=warnings,
+    )
     _run_job_problems(spec, chosen.key, raws, problems)
     all_problems = sorted(problems.items + model_problems(spec, problems.done), key=task_order)
     if all_problems:
         defined = "" if chosen.file == chosen.root else str(chosen.file)
-        raise spec_error(str(chosen.root), spec.name, all_problems, defined)
+        raise spec_error(str(chosen.root), spec.name, all_problems, defined, warnings)
     return spec
 
 

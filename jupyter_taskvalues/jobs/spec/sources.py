@@ -100,7 +100,8 @@ def read_jobs(
         job_id = None if job_id is None else str(job_id)
     else:
         settings, job_id = data, None
+    in_file = "settings" if settings is not data else ""
     tag_notebook_dirs({"job": settings}, path.parent)
     name = settings.get("name")
     key = name if isinstance(name, str) and name else path.stem
-    return [RawJob(key, settings, path, path, job_id)]
+    return [RawJob(key, settings, path, path, job_id, path_in_file=in_file)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, Final
 
 from ...exceptions import JobSpecError
@@ -345,15 +345,25 @@ def _all_reference_problems(
         )
 
 
-def spec_error(source: str, name: str | None, problems: list[str], defined_in: str = "") -> JobSpecError:
-    """Return the :class:`JobSpecError` listing ``problems`` of job ``name`` loaded from ``source``."""
+def spec_error(
+    source: str, name: str | None, problems: list[str], defined_in: str = "", warnings: Sequence[str] = ()
+) -> JobSpecError:
+    """Return the :class:`JobSpecError` listing ``problems`` of job ``name`` loaded from ``source``.
+
+    ``warnings`` (unknown fields ignored) follow the problems in the message, since a field ignored may be why
+    another is missing; the error keeps them as its ``warnings`` field.
+    """
     count = "this problem" if len(problems) == 1 else f"these {len(problems)} problems"
     job = f" (job {name!r}" + (f", defined in {defined_in!r})" if defined_in else ")") if name else ""
     lines = "\n".join(f"  - {p}" for p in problems)
+    if warnings:
+        shown = "\n".join(f"  - {w}" for w in warnings)
+        lines += f"\n{'A warning' if len(warnings) == 1 else 'Warnings'}:\n{shown}"
     return JobSpecError(
         f"Job file {source!r}{job} is invalid; fix {count} before it can run:\n{lines}",
         problems=list(problems),
         path=source,
+        warnings=list(warnings),
     )
 
 

@@ -16,6 +16,7 @@ A duplicate key is an error naming both lines. Errors carry the line and column 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from ruamel.yaml import YAML
@@ -24,7 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.resolver import BaseResolver
 
-__all__ = ["YamlError", "line_of", "parse_yaml"]
+__all__ = ["YamlError", "field_lines", "line_of", "parse_yaml"]
 
 _INT: Final = "tag:yaml.org,2002:int"
 _FLOAT: Final = "tag:yaml.org,2002:float"
@@ -132,26 +133,37 @@ _STEP_RE: Final = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 def line_of(text: str, field: str) -> int | None:
     """The line (1-based) where ``field`` (``resources.jobs.j.tasks[0].name``) is written in ``text``, if it is."""
+    return field_lines(text)(field)
+
+
+def field_lines(text: str) -> Callable[[str], int | None]:
+    """Return what finds the line (1-based) of a field of ``text``, as :func:`line_of`, reading ``text`` once."""
     try:
-        node: Node | None = _reader().compose(text)
+        root: Node | None = _reader().compose(text)
     except YAMLError:
-        return None
-    line = None
-    for match in _STEP_RE.finditer(field):
-        name, index = match.group(1), match.group(2)
-        if index is not None and isinstance(node, SequenceNode) and int(index) < len(node.value):
-            node = node.value[int(index)]
-        elif name is not None and isinstance(node, MappingNode):
-            found = [(k, v) for k, v in node.value if str(k.value) == name]
-            if not found:
-                return None
-            key_node, node = found[-1]
-            line = key_node.start_mark.line + 1
-        else:
+        root = None
+
+    def find(field: str) -> int | None:
+        node, line = root, None
+        if node is None:
             return None
-        if node is not None and index is not None:
-            line = node.start_mark.line + 1
-    return line
+        for match in _STEP_RE.finditer(field):
+            name, index = match.group(1), match.group(2)
+            if index is not None and isinstance(node, SequenceNode) and int(index) < len(node.value):
+                node = node.value[int(index)]
+            elif name is not None and isinstance(node, MappingNode):
+                found = [(k, v) for k, v in node.value if str(k.value) == name]
+                if not found:
+                    return None
+                key_node, node = found[-1]
+                line = key_node.start_mark.line + 1
+            else:
+                return None
+            if node is not None and index is not None:
+                line = node.start_mark.line + 1
+        return line
+
+    return find
 
 
 def parse_yaml(text: str) -> Any:
