@@ -16,27 +16,24 @@ Whatever the rules say, a run is **kept** when
 - its record cannot be read (a run is never removed on a guess).
 
 Each run is checked again just before it is removed, so a run that a repair started meanwhile stays. A run
-removed is removed whole; one that cannot be removed is reported, and the others still go. In a local runs
-directory the run's folder is first renamed to ``.gc-<run id>`` (one atomic step: from then on no reader lists it)
-and then deleted, so a gc killed half-way leaves no half-removed run, only a ``.gc-*`` folder that the next pass
-deletes. On a URL store the removal is :meth:`RunStore.delete_run`'s.
+removed is removed whole; one that cannot be removed is reported, and the others still go. The removal is
+:meth:`RunStore.delete_run <jupyter_taskvalues.store.RunStore.delete_run>`'s: a local store takes the run out of
+the listing in one step first, so a gc killed half-way leaves no half-removed run, only debris that the next
+pass deletes (:meth:`~jupyter_taskvalues.store.RunStore.sweep_removed`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import RunNotFoundError, TaskValuesError
+from ..states import ACTIVE_STATES
 from ..store import RunStore
 from ..timestamps import parse_time
 
 __all__ = ["GcResult", "collect_garbage"]
-
-ACTIVE_STATES = frozenset({"PENDING", "RUNNING"})
 
 
 @dataclass
@@ -106,36 +103,6 @@ def _protected(store: RunStore, run_id: str) -> str | None:
     return None
 
 
-#: Prefix of a run folder being removed (a name no run id matches, so no reader lists it).
-TRASH_PREFIX = ".gc-"
-
-
-def _remove(store: RunStore, run_id: str) -> None:
-    """Remove ``run_id`` whole: renamed out of the listing in one step, then deleted (local stores)."""
-    if not store.is_local:
-        store.delete_run(run_id)
-        return
-    path = store.run_dir(run_id)
-    if not (path / "run.json").exists():
-        raise RunNotFoundError(f"No run {run_id!r} in {store.root}.", run_id=run_id)
-    trash = path.with_name(f"{TRASH_PREFIX}{run_id}")
-    os.replace(path, trash)
-    shutil.rmtree(trash)
-
-
-def _sweep(store: RunStore) -> None:
-    """Finish removals an earlier pass was stopped in (a ``.gc-*`` folder left by a kill)."""
-    if not store.is_local:
-        return
-    try:
-        entries = list(os.scandir(os.fspath(store.root)))
-    except FileNotFoundError:
-        return
-    for entry in entries:
-        if entry.name.startswith(TRASH_PREFIX) and entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)  # another pass may be deleting it too
-
-
 def collect_garbage(
     store: RunStore,
     *,
@@ -172,7 +139,7 @@ def collect_garbage(
         raise ValueError(f"older_than_days must be 0 or more, not {older_than_days}.")
     now = now or dt.datetime.now(dt.timezone.utc)
     if not dry_run:
-        _sweep(store)
+        store.sweep_removed()  # finish removals an earlier pass was killed in
     ids = store.run_ids()  # newest first
     chosen = ids[keep:] if keep is not None else list(ids)
     result = GcResult(dry_run=dry_run)
@@ -201,7 +168,7 @@ def collect_garbage(
             continue
         if not dry_run:
             try:
-                _remove(store, run_id)
+                store.delete_run(run_id)
             except RunNotFoundError:  # another gc removed it meanwhile
                 continue
             except (TaskValuesError, OSError) as e:

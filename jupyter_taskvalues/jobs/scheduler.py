@@ -573,7 +573,7 @@ class JobRun:
                 max_output_bytes=self.options.max_output_bytes,
             )
             return await self._executor.run(request)
-        folder = self.store.notebook_path(self.run_id, context.task_key).parent.parent / "logs"
+        folder = self.store.logs_dir(self.run_id)
         if task.script is not None:
             cwd = task.script.path.parent
             return await run_script(task.script, argv, TaskRequest(context, folder, cwd, timeout))

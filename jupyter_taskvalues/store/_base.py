@@ -10,7 +10,7 @@ What every backend provides:
 
 - **Runs**: :meth:`RunStore.create_run`, :meth:`~RunStore.read_run`, :meth:`~RunStore.update_run`,
   :meth:`~RunStore.run_ids` / :meth:`~RunStore.list_runs` (newest first), :meth:`~RunStore.has_run`,
-  :meth:`~RunStore.delete_run`.
+  :meth:`~RunStore.delete_run` (and :meth:`~RunStore.sweep_removed`, which finishes one that was killed).
 - **Task records**: :meth:`~RunStore.write_task`, :meth:`~RunStore.read_task`, :meth:`~RunStore.task_stamp`.
 - **Values**: :meth:`~RunStore.set_value`, :meth:`~RunStore.get_value` / :meth:`~RunStore.get_value_record`,
   :meth:`~RunStore.list_values`, :meth:`~RunStore.all_values`, :meth:`~RunStore.value_snapshot`, archiving a
@@ -18,6 +18,7 @@ What every backend provides:
 - **Executed notebooks**: :meth:`~RunStore.notebook_path` (the local file an executor writes),
   :meth:`~RunStore.write_notebook`, :meth:`~RunStore.read_notebook`, :meth:`~RunStore.kept_notebook`.
 - **Watching**: :meth:`~RunStore.fingerprint` changes whenever anything in the run does, without reading values.
+- **Script and wheel task logs**: :meth:`~RunStore.logs_dir`, the local folder their stdout and stderr go to.
 - **Requests to the runner**: :meth:`~RunStore.request_cancel` lets any process (the CLI, a server that did not
   start the run) ask a live run's runner to cancel it or one task; the runner reads them with
   :meth:`~RunStore.cancel_requests`.
@@ -497,7 +498,18 @@ class RunStore(abc.ABC):
 
     @abc.abstractmethod
     def delete_run(self, run_id: str) -> None:
-        """Delete a run and everything it stored."""
+        """Delete a run and everything it stored; raise :class:`RunNotFoundError` if there is no such run.
+
+        A local store first takes the run out of the listing in one step, so that a process killed half-way
+        leaves no half-deleted run, only debris that :meth:`sweep_removed` deletes.
+        """
+
+    def sweep_removed(self) -> int:
+        """Finish deleting the runs a killed :meth:`delete_run` left half-deleted; return how many.
+
+        A store whose deletion leaves no such debris does nothing.
+        """
+        return 0
 
     # -- attachments (%taskvalue attach; run retention keeps an attached run) -----------------------------
 
@@ -655,6 +667,14 @@ class RunStore(abc.ABC):
         For a local store it is where the notebook is kept. A store on a URL returns a staging file on this
         machine instead, uploaded by :meth:`write_task` when the task's record names it (or by
         :meth:`write_notebook`).
+        """
+
+    @abc.abstractmethod
+    def logs_dir(self, run_id: str) -> Path:
+        """Return the local folder a script or wheel task of the run writes its stdout and stderr files to.
+
+        For a local store it is a folder of the run; a store on a URL returns a staging folder on this machine,
+        removed when the run ends (see :meth:`sweep`).
         """
 
     @abc.abstractmethod

@@ -72,7 +72,18 @@ from ._base import (
     record_from,
     run_record,
 )
-from ._layout import REQUESTS_DIR, RUN_ID_RE, entry_name, notebook_name
+from ._layout import (
+    HEARTBEAT_NAME,
+    LOGS_DIR,
+    NOTEBOOKS_DIR,
+    REQUESTS_DIR,
+    RUN_ID_RE,
+    RUN_RECORD_NAME,
+    TASK_RECORD_NAME,
+    TASKS_DIR,
+    entry_name,
+    notebook_name,
+)
 
 __all__ = ["FsspecRunStore"]
 
@@ -243,7 +254,7 @@ class FsspecRunStore(RunStore):
         run_id = self.check_run_id(run_id or new_run_id())
         limit = max_values if max_values is not None else self.max_values
         record = run_record(run_id, job_name, tasks, parameters, job_id, limit, extra)
-        path = self._path(run_id, "run.json")
+        path = self._path(run_id, RUN_RECORD_NAME)
         exists = StoreError(f"Run {run_id!r} already exists in {self.root}.", run_id=run_id)
         if self._exists(path):
             raise exists
@@ -255,13 +266,13 @@ class FsspecRunStore(RunStore):
 
     def has_run(self, run_id: str) -> bool:
         """Whether the store holds run ``run_id`` (one HEAD of its ``run.json``)."""
-        return self._exists(self._path(run_id, "run.json"))
+        return self._exists(self._path(run_id, RUN_RECORD_NAME))
 
     def _read_run_file(self, run_id: str) -> Any:
-        return self._read_json(self._path(run_id, "run.json"))
+        return self._read_json(self._path(run_id, RUN_RECORD_NAME))
 
     def _write_run_file(self, run_id: str, record: Mapping[str, Any]) -> None:
-        self._write(self._path(run_id, "run.json"), json.dumps(record, ensure_ascii=False, indent=1))
+        self._write(self._path(run_id, RUN_RECORD_NAME), json.dumps(record, ensure_ascii=False, indent=1))
 
     def run_ids(self) -> list[str]:
         """Return every run id, newest first (one listing of the runs prefix)."""
@@ -276,7 +287,7 @@ class FsspecRunStore(RunStore):
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and everything it stored."""
-        if not self._exists(self._path(run_id, "run.json")):
+        if not self._exists(self._path(run_id, RUN_RECORD_NAME)):
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
         paths = list(self._find(self._path(run_id)))
         if paths:
@@ -286,12 +297,12 @@ class FsspecRunStore(RunStore):
     # -- heartbeat ----------------------------------------------------------------------------------------
 
     def _touch_heartbeat(self, run_id: str) -> None:
-        if not self._exists(self._path(run_id, "run.json")):
+        if not self._exists(self._path(run_id, RUN_RECORD_NAME)):
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
-        self._write(self._path(run_id, "heartbeat"), utcnow())
+        self._write(self._path(run_id, HEARTBEAT_NAME), utcnow())
 
     def _heartbeat_age(self, run_id: str) -> float | None:
-        path = self._path(run_id, "heartbeat")
+        path = self._path(run_id, HEARTBEAT_NAME)
         try:
             info = self.fs.info(path)
         except FileNotFoundError:
@@ -344,7 +355,7 @@ class FsspecRunStore(RunStore):
                 run_id, task_key
             )  # before the record: a reader that sees it final finds the index
         payload = json.dumps({"task_key": task_key, **record}, ensure_ascii=False, indent=1)
-        self._write(self._path(run_id, "tasks", entry_name(task_key), "task.json"), payload)
+        self._write(self._path(run_id, TASKS_DIR, entry_name(task_key), TASK_RECORD_NAME), payload)
 
     def task_stamp(self, run_id: str, task_key: str) -> Hashable | None:
         """Always ``None``: telling would cost a request per task."""
@@ -353,7 +364,7 @@ class FsspecRunStore(RunStore):
     def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
         """Return the record of one task, or ``None`` if the runner has not written one yet."""
         try:
-            record = self._read_json(self._path(run_id, "tasks", entry_name(task_key), "task.json"))
+            record = self._read_json(self._path(run_id, TASKS_DIR, entry_name(task_key), TASK_RECORD_NAME))
         except FileNotFoundError:
             return None
         return record if isinstance(record, dict) else None
@@ -377,7 +388,7 @@ class FsspecRunStore(RunStore):
         existing = [path for path in self._find(self._path(run_id, "values")) if _is_value(path)]
         if target not in existing:
             if max_values is not None:
-                if not existing and not self._exists(self._path(run_id, "run.json")):
+                if not existing and not self._exists(self._path(run_id, RUN_RECORD_NAME)):
                     raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
                 limit = max_values
             else:
@@ -510,7 +521,7 @@ class FsspecRunStore(RunStore):
     # -- notebooks and watching ---------------------------------------------------------------------------
 
     def _staged(self, run_id: str, task_key: str, iteration: int | None) -> Path:
-        return self._dir / self.check_run_id(run_id) / "notebooks" / notebook_name(task_key, iteration)
+        return self._dir / self.check_run_id(run_id) / NOTEBOOKS_DIR / notebook_name(task_key, iteration)
 
     def notebook_path(self, run_id: str, task_key: str, iteration: int | None = None) -> Path:
         """Return a staging file on this machine for the executed notebook (see the module docstring)."""
@@ -518,9 +529,13 @@ class FsspecRunStore(RunStore):
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
+    def logs_dir(self, run_id: str) -> Path:
+        """Return a staging folder on this machine for script and wheel task logs (removed when the run ends)."""
+        return self._dir / self.check_run_id(run_id) / LOGS_DIR
+
     def notebook_url(self, run_id: str, task_key: str, iteration: int | None = None) -> str:
         """Return the URL where the executed notebook of a task (or iteration) is kept."""
-        return f"{self.run_url(run_id)}/notebooks/{notebook_name(task_key, iteration)}"
+        return f"{self.run_url(run_id)}/{NOTEBOOKS_DIR}/{notebook_name(task_key, iteration)}"
 
     def write_notebook(
         self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str] | bytes
@@ -528,12 +543,12 @@ class FsspecRunStore(RunStore):
         """Upload an executed notebook (the local file ``source``, or its JSON as ``bytes``); return its URL."""
         name = notebook_name(task_key, iteration)
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        self._write(self._path(run_id, "notebooks", name), data)
+        self._write(self._path(run_id, NOTEBOOKS_DIR, name), data)
         return self.notebook_url(run_id, task_key, iteration)
 
     def read_notebook(self, run_id: str, task_key: str, iteration: int | None = None) -> dict[str, Any]:
         """Return the executed notebook of a task (or iteration) as JSON; raise ``FileNotFoundError`` if none."""
-        data = self._read_json(self._path(run_id, "notebooks", notebook_name(task_key, iteration)))
+        data = self._read_json(self._path(run_id, NOTEBOOKS_DIR, notebook_name(task_key, iteration)))
         if not isinstance(data, dict):
             raise StoreError(f"{self.notebook_url(run_id, task_key, iteration)} is not a notebook.")
         return data
@@ -558,12 +573,12 @@ class FsspecRunStore(RunStore):
         """
         prefix = self._path(run_id)
         listing = self._find(prefix)
-        if prefix + "/run.json" not in listing:
+        if prefix + "/" + RUN_RECORD_NAME not in listing:
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
         parts = []
         for path, info in sorted(listing.items()):
             name = path[len(prefix) + 1 :]
-            if name == "heartbeat":
+            if name == HEARTBEAT_NAME:
                 age = _age(info)
                 if age is not None and age > self.stale_after:
                     parts.append("stale")

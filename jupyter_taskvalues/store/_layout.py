@@ -13,12 +13,14 @@ import re
 
 __all__ = [
     "HEARTBEAT_NAME",
+    "LOGS_DIR",
     "NOTEBOOKS_DIR",
     "REQUESTS_DIR",
     "RUN_ID_RE",
     "RUN_RECORD_NAME",
     "TASKS_DIR",
     "TASK_RECORD_NAME",
+    "TRASH_PREFIX",
     "cancel_request_name",
     "entry_name",
     "notebook_name",
@@ -38,6 +40,10 @@ NOTEBOOKS_DIR = "notebooks"
 HEARTBEAT_NAME = "heartbeat"
 #: The folder of requests to a live run's runner (written by others, read and removed by the runner).
 REQUESTS_DIR = "requests"
+#: The folder of script and wheel tasks' stdout/stderr files (and the wheels they install).
+LOGS_DIR = "logs"
+#: Prefix of a run folder being deleted (a name no run id matches, so no reader lists it).
+TRASH_PREFIX = ".gc-"
 
 _PLAIN_NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,99}$")
 _NOTEBOOK_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")

@@ -10,8 +10,10 @@ Layout, format 2::
         tasks/<task>/task.json     one task's record: state, attempts, parameters, error... (runner writes)
         values.log                 every value set in the run, and the runner's markers, appended in order
         notebooks/<task>.ipynb     the executed notebooks
+        logs/                      script and wheel tasks' stdout and stderr (and the wheels they install)
         heartbeat                  touched by a live run's runner
         requests/cancel*.json      requests to cancel the run or a task, from other processes (runner removes)
+    <runs dir>/.gc-<run id>/       a run being deleted (no longer listed; ``sweep_removed`` finishes it)
 
 ``values.log`` is a JSON text sequence (RFC 7464), one record per value set: task key, key, iteration, attempt,
 size, time and the value. The runner appends markers to it: ``archive`` when a task is retried (its values
@@ -76,12 +78,14 @@ from ._base import (
 )
 from ._layout import (
     HEARTBEAT_NAME,
+    LOGS_DIR,
     NOTEBOOKS_DIR,
     REQUESTS_DIR,
     RUN_ID_RE,
     RUN_RECORD_NAME,
     TASK_RECORD_NAME,
     TASKS_DIR,
+    TRASH_PREFIX,
     entry_name,
     notebook_name,
 )
@@ -228,11 +232,30 @@ class LocalRunStore(RunStore):
         return sorted((name for name in entries if RUN_ID_RE.match(name)), reverse=True)
 
     def delete_run(self, run_id: str) -> None:
-        """Delete a run and everything it stored."""
+        """Delete a run and everything it stored.
+
+        The run's folder is first renamed to ``.gc-<run id>`` (one atomic step: from then on no reader lists
+        it), then deleted; a process killed half-way leaves no half-deleted run, only a ``.gc-*`` folder that
+        :meth:`sweep_removed` deletes.
+        """
         path = self.run_dir(run_id)
         if not (path / RUN_RECORD_NAME).exists():
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
-        shutil.rmtree(path)
+        trash = path.with_name(f"{TRASH_PREFIX}{run_id}")
+        try:
+            os.replace(path, trash)
+        except FileNotFoundError:  # another process deleted it meanwhile
+            raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
+        shutil.rmtree(trash)
+
+    def sweep_removed(self) -> int:
+        """Finish deleting the runs a killed :meth:`delete_run` left as ``.gc-*`` folders; return how many went."""
+        removed = 0
+        for entry in _scandir(self._dir):
+            if entry.name.startswith(TRASH_PREFIX) and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)  # another process may be deleting it too
+                removed += not os.path.lexists(entry.path)
+        return removed
 
     # -- attachments (%taskvalue attach; run retention keeps an attached run) -----------------------------
 
@@ -426,6 +449,10 @@ class LocalRunStore(RunStore):
         directory = self.run_dir(run_id) / NOTEBOOKS_DIR
         _makedirs(directory)
         return directory / notebook_name(task_key, iteration)
+
+    def logs_dir(self, run_id: str) -> Path:
+        """Return the run's ``logs`` folder, where script and wheel tasks write their stdout and stderr."""
+        return self.run_dir(run_id) / LOGS_DIR
 
     def write_notebook(
         self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str] | bytes

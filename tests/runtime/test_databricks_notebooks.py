@@ -17,6 +17,7 @@ from jupyter_taskvalues import run_job
 from jupyter_taskvalues.document import run_document
 from jupyter_taskvalues.store import RunStore
 from tests.jobhelpers import cli, databricks_source, job, nb_task
+from tests.runtime.hiding import SDK, SPARK, site_without, swap_cell
 
 # Records every socket connection the kernel opens from here on (an audit hook cannot be removed, and the
 # kernel ends with the task).
@@ -48,32 +49,53 @@ def _text(value: Any) -> str:
 # -- every import style --------------------------------------------------------------------------------------
 
 
+RUNTIME = (
+    "['display', 'displayHTML', 'dbutils', 'table', 'sql', 'udf', 'getArgument', 'sc', 'sqlContext', 'spark']"
+)
+
+
+def _credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, present: bool) -> None:
+    """Databricks credentials in the task kernel's environment from its start (a host that is unreachable), or
+    none at all (no variables, no ``~/.databrickscfg``)."""
+    config = tmp_path / "databrickscfg"
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+    if present:
+        config.write_text("[DEFAULT]\nhost = http://127.0.0.1:9\ntoken = dapi-from-file\n")
+        monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
+
+
+@pytest.mark.parametrize("sdk", ["sdk-installed", "sdk-absent"])
 @pytest.mark.parametrize("credentials", [False, True], ids=["no-credentials", "credentials-unreachable-host"])
-def test_every_import_style_in_a_task_gives_our_dbutils_and_makes_no_network_call(
-    tmp_path: Path, runs_dir: Path, credentials: bool
+def test_every_import_style_in_a_task_gives_our_runtime_and_makes_no_network_call(
+    tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch, credentials: bool, sdk: str
 ) -> None:
+    _credentials(tmp_path, monkeypatch, credentials)
     databricks_source(tmp_path / "helpers.py", "def double(n):\n    return 2 * n")
-    setup = (
-        "import os\n"
-        "os.environ['DATABRICKS_HOST'] = 'http://127.0.0.1:9'\nos.environ['DATABRICKS_TOKEN'] = 'dapi-test'"
-        if credentials
-        else "import os\nos.environ.pop('DATABRICKS_HOST', None)"
-    )
+    swap = swap_cell(site_without(tmp_path, SDK), ("databricks",)) + "\n" if sdk == "sdk-absent" else ""
     task = _task(
         tmp_path,
         runs_dir,
-        setup + "\n" + CONNECTIONS + "\nnative = dbutils",
-        "from databricks.sdk.runtime import dbutils\nassert dbutils is native, type(dbutils)",
-        "from databricks.sdk.runtime import *\nassert dbutils is native and callable(displayHTML)",
-        "from pyspark.dbutils import DBUtils\nassert DBUtils(spark) is native",
+        swap + CONNECTIONS + f"\nnames = {RUNTIME}\nnative = {{name: globals()[name] for name in names}}",
+        "from databricks.sdk.runtime import dbutils\nassert dbutils is native['dbutils'], type(dbutils)",
+        "for name in names:\n    del globals()[name]\n"
+        "from databricks.sdk.runtime import *\n"
+        "rebound = [name for name in names if globals()[name] is not native[name]]\nassert not rebound, rebound",
+        "from pyspark.dbutils import DBUtils\nassert DBUtils(spark) is native['dbutils']",
         "# MAGIC %run ./helpers",
+        "try:\n    from databricks.sdk import WorkspaceClient\n    client = 'importable'\n"
+        "except ImportError:\n    client = 'missing'\n"
         "dbutils.jobs.taskValues.set('doubled', double(int(getArgument('n', '0'))))\n"
+        "dbutils.jobs.taskValues.set('client', client)\n"
         "dbutils.jobs.taskValues.set('connections', _connections)",
         base_parameters={"n": "21"},
     )
 
     assert task["state"] == "SUCCESS", task.get("error")
-    assert task["values"] == {"doubled": 42, "connections": []}
+    client = "importable" if sdk == "sdk-installed" else "missing"
+    assert task["values"] == {"doubled": 42, "client": client, "connections": []}
 
 
 def test_workspace_client_dbutils_in_a_task_is_ours(tmp_path: Path, runs_dir: Path) -> None:
@@ -390,15 +412,6 @@ def test_dbutils_fs_on_a_volume_path_writes_under_the_dbfs_root(
 
 # -- spark ---------------------------------------------------------------------------------------------------
 
-HIDE_PYSPARK = (
-    "import importlib.abc, sys\n"
-    "class _NoPyspark(importlib.abc.MetaPathFinder):\n"
-    "    def find_spec(self, name, path, target=None):\n"
-    "        if name.split('.')[0] == 'pyspark' and name != 'pyspark.dbutils':\n"
-    "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-    "sys.meta_path.insert(1, _NoPyspark())  # behind the seam, before the real finders"
-)
-
 
 def test_without_pyspark_spark_names_the_extra_on_first_use_and_sql_cells_fail_naming_the_cell(
     tmp_path: Path, runs_dir: Path
@@ -406,7 +419,7 @@ def test_without_pyspark_spark_names_the_extra_on_first_use_and_sql_cells_fail_n
     task = _task(
         tmp_path,
         runs_dir,
-        HIDE_PYSPARK,
+        swap_cell(site_without(tmp_path, SPARK), ("pyspark", "py4j")),
         "try:\n    spark.range(3)\nexcept RuntimeError as e:\n    dbutils.jobs.taskValues.set('spark', str(e))\n"
         "print(repr(spark), repr(sc))",
         "# MAGIC %sql\n# MAGIC SELECT 1 AS one",

@@ -1,7 +1,8 @@
 """The runtime seam after ``%load_ext``: every way Databricks code reaches for the runtime gives ours.
 
 In-process on IPython's test shell (the SDK is installed in the test environment), and in fresh interpreters
-for what needs a clean ``sys.modules``: the SDK hidden, and the SDK's runtime imported before ``%load_ext``.
+for what needs a clean ``sys.modules``: the SDK or pyspark not installed (a site-packages without them, see
+:mod:`tests.runtime.hiding`), and the SDK's runtime imported before ``%load_ext``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from IPython.testing import globalipapp
 from jupyter_taskvalues.runtime import seam
 from jupyter_taskvalues.runtime.dbutils import dbutils
 from jupyter_taskvalues.runtime.namespace import RUNTIME_NAMES, runtime_namespace
+from tests.runtime.hiding import SDK, SPARK, site_without
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -115,11 +117,21 @@ def test_dbruntime_offers_nothing_but_the_initializer(ip: InteractiveShell) -> N
         __import__("dbruntime.sdk_credential_provider")
 
 
-def _fresh(code: str, *, hide: tuple[str, ...] = (), env: dict[str, str] | None = None) -> dict[str, object]:
-    """Run ``code`` in a fresh interpreter with an IPython shell ``ip``; return the JSON it prints last."""
+def _fresh(code: str, *, site: Path | None = None, env: dict[str, str] | None = None) -> dict[str, object]:
+    """Run ``code`` in a fresh interpreter with an IPython shell ``ip``; return the JSON it prints last.
+
+    With ``site`` (a copy of site-packages from :func:`.hiding.site_without`), the interpreter starts without
+    its own site-packages (``-S``) and uses that copy instead: what it leaves out is not installed.
+    """
     setup = "from IPython.core.interactiveshell import InteractiveShell\nip = InteractiveShell.instance()\n"
+    prelude = f"import site\nsite.addsitedir({str(site)!r})\n" if site is not None else ""
     result = subprocess.run(
-        [sys.executable, "-c", (_real_hider(hide) if hide else "") + setup + textwrap.dedent(code)],
+        [
+            sys.executable,
+            *(["-S"] if site is not None else []),
+            "-c",
+            prelude + setup + textwrap.dedent(code),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -131,30 +143,21 @@ def _fresh(code: str, *, hide: tuple[str, ...] = (), env: dict[str, str] | None 
     return loaded
 
 
-def _real_hider(hide: tuple[str, ...]) -> str:
-    """Source that makes the top-level packages ``hide`` not importable, as if they were not installed.
-
-    A finder first on ``sys.meta_path`` declines them by raising; the seam, inserted before it by
-    ``%load_ext``, still serves its placeholders, because it asks the other finders (this one raises
-    ``ModuleNotFoundError``, which the seam reads as "not found elsewhere").
-    """
-    return textwrap.dedent(
-        f"""
-        import importlib.abc, sys
-        class _Hide(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name.split(".")[0] in {hide!r}:
-                    raise ModuleNotFoundError(f"No module named {{name!r}} (hidden by the test)", name=name)
-                return None
-        sys.meta_path.insert(0, _Hide())
-        """
-    )
-
-
-def test_without_the_sdk_from_databricks_sdk_runtime_import_still_gives_ours() -> None:
+@pytest.mark.parametrize(
+    ("hidden", "placeholder_databricks"),
+    [(SDK, False), (("databricks", "databricks_*"), True)],
+    ids=["sdk-absent-bundles-present", "no-databricks-package"],
+)
+def test_without_the_sdk_from_databricks_sdk_runtime_import_still_gives_ours(
+    tmp_path: Path, hidden: tuple[str, ...], placeholder_databricks: bool
+) -> None:
     loaded = _fresh(
         """
-        import json
+        import importlib.util, json
+        try:
+            absent = importlib.util.find_spec("databricks.sdk") is None
+        except ModuleNotFoundError:  # no databricks package at all
+            absent = True
         ip.run_line_magic("load_ext", "jupyter_taskvalues")
         ip.run_cell("from databricks.sdk.runtime import dbutils as a\\nfrom databricks.sdk.runtime import *")
         from jupyter_taskvalues import dbutils
@@ -165,19 +168,28 @@ def test_without_the_sdk_from_databricks_sdk_runtime_import_still_gives_ours() -
         except ImportError:
             client = "missing"
         print(json.dumps({
+            "absent": absent,
             "a": ip.user_ns["a"] is dbutils,
             "star": ip.user_ns["dbutils"] is dbutils and callable(ip.user_ns["displayHTML"]),
             "placeholder": getattr(databricks.sdk, "__jupyter_taskvalues_placeholder__", False),
+            "databricks": getattr(databricks, "__jupyter_taskvalues_placeholder__", False),
             "client": client,
         }))
         """,
-        hide=("databricks",),
+        site=site_without(tmp_path, hidden),
     )
 
-    assert loaded == {"a": True, "star": True, "placeholder": True, "client": "missing"}
+    assert loaded == {
+        "absent": True,
+        "a": True,
+        "star": True,
+        "placeholder": True,
+        "databricks": placeholder_databricks,
+        "client": "missing",
+    }
 
 
-def test_without_the_sdk_the_import_fails_as_before_outside_our_kernels() -> None:
+def test_without_the_sdk_the_import_fails_as_before_outside_our_kernels(tmp_path: Path) -> None:
     loaded = _fresh(
         """
         import json
@@ -188,7 +200,7 @@ def test_without_the_sdk_the_import_fails_as_before_outside_our_kernels() -> Non
             outcome = "ModuleNotFoundError"
         print(json.dumps({"outcome": outcome}))
         """,
-        hide=("databricks",),
+        site=site_without(tmp_path, SDK),
     )
 
     assert loaded == {"outcome": "ModuleNotFoundError"}
@@ -222,7 +234,7 @@ def test_sdk_runtime_imported_before_load_ext_is_run_again_and_remote_names_repl
     assert loaded == {"before": "databricks.sdk.dbutils", "replaced": True, "again": True}
 
 
-def test_without_pyspark_dbutils_of_pyspark_is_ours_and_pyspark_sql_still_missing() -> None:
+def test_without_pyspark_dbutils_of_pyspark_is_ours_and_pyspark_sql_still_missing(tmp_path: Path) -> None:
     loaded = _fresh(
         """
         import json
@@ -236,7 +248,7 @@ def test_without_pyspark_dbutils_of_pyspark_is_ours_and_pyspark_sql_still_missin
             sql = "missing"
         print(json.dumps({"ours": DBUtils(None) is dbutils, "sql": sql}))
         """,
-        hide=("pyspark",),
+        site=site_without(tmp_path, SPARK),
     )
 
     assert loaded == {"ours": True, "sql": "missing"}

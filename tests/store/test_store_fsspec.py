@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -147,6 +148,32 @@ def test_runs_are_created_read_listed_newest_first_and_deleted(store: RunStore) 
         store.read_run(first)
     with pytest.raises(RunNotFoundError):
         store.delete_run(first)
+
+
+def test_a_deleted_run_takes_its_task_logs_and_leaves_nothing_to_sweep(store: RunStore) -> None:
+    run_id = _run(store)
+    logs = store.logs_dir(run_id)
+    logs.mkdir(parents=True)
+    (logs / "ingest.stdout.txt").write_text("printed\n", encoding="utf-8")
+    store.delete_run(run_id)
+    assert store.run_ids() == []
+    assert not logs.exists()
+    assert store.sweep_removed() == 0
+
+
+def test_local_run_cut_short_mid_deletion_is_not_listed_and_sweep_removed_finishes_it(tmp_path: Path) -> None:
+    store = LocalRunStore(tmp_path / "runs")
+    kept = _run(store, run_id="20260101-000000-000-aaaaaa")
+    cut = _run(store, run_id="20260102-000000-000-bbbbbb")
+    store.set_value(cut, "ingest", "rows", 1)
+    # What a delete_run killed between its rename and its rmtree leaves behind.
+    os.replace(store.run_dir(cut), store.root / f".gc-{cut}")
+    assert store.run_ids() == [kept]
+    assert [run["run_id"] for run in store.list_runs()] == [kept]
+    assert store.sweep_removed() == 1
+    assert sorted(os.listdir(store.root)) == [kept]
+    assert store.sweep_removed() == 0
+    assert store.read_run(kept)["state"] == "PENDING"
 
 
 def test_creating_a_run_id_twice_is_refused_and_keeps_the_first(store: RunStore) -> None:
