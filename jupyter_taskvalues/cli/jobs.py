@@ -19,7 +19,7 @@ from ..store import STORE_BACKENDS, url_scheme
 from .errors import EXIT_OK, EXIT_USAGE, UsageError, exit_code_for_state
 from .extras import require
 from .progress import RunDisplay, progress_mode
-from .render import console_for, print_run
+from .render import console_for, print_run, print_warnings
 
 if TYPE_CHECKING:
     from ..jobs.model import JobSpec
@@ -247,8 +247,9 @@ def add_validate_arguments(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument("--json", action="store_true", help="print the jobs and the plan as JSON")
     sub.epilog = (
-        "Prints how each task will run here (runs, stubbed, stub needed, disabled...). Exits 2 when a job is "
-        "invalid or a task needs a stub.\n\n" + (sub.epilog or "")
+        "Prints how each task will run here (runs, stubbed, stub needed, disabled...), then on stderr a warning "
+        "for each field ignored. Exits 2 when a job is invalid or a task needs a stub; warnings do not change "
+        "the exit code.\n\n" + (sub.epilog or "")
     )
 
 
@@ -303,6 +304,7 @@ def run(args: argparse.Namespace) -> int:
     from ..jobs.spec.loader import parse_param_overrides
 
     spec = _load(args, args.job)
+    print_warnings(spec.warnings, console_for(sys.stderr))
     require_notebook_readers(spec)
     overrides = parse_param_overrides(args.param)
     options = options_from(args)
@@ -361,17 +363,19 @@ def validate(args: argparse.Namespace) -> int:
     stubs = _stubs(args.stub)
     jobs: list[dict[str, Any]] = []
     lines = []
+    warnings: list[str] = []
     for name in names:
         try:
             spec = _load(args, name)
         except JobSpecError as e:
             if len(names) == 1 and not args.json:
                 raise
-            jobs.append({"job": name, "valid": False, "error": str(e)})
+            jobs.append({"job": name, "valid": False, "error": str(e), "warnings": list(e.warnings)})
             if not args.json:
                 print(f"error: {e}", file=sys.stderr)
             continue
-        jobs.append({"job": spec.name, "valid": True, "error": None})
+        jobs.append({"job": spec.name, "valid": True, "error": None, "warnings": list(spec.warnings)})
+        warnings.extend(spec.warnings)
         lines.extend(plan_job(spec, stubs=stubs))
         if not args.json:
             kinds = [task.kind for task in spec.tasks]
@@ -389,6 +393,8 @@ def validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE if invalid or problems else EXIT_OK
     if lines:
         print(render_plan(lines))
+    sys.stdout.flush()  # the warnings follow the plan, also when both streams go to one terminal
+    print_warnings(warnings, console_for(sys.stderr))
     if invalid:
         raise UsageError(
             f"{len(invalid)} of the {len(names)} jobs of {args.job_file} are invalid (see above)."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ __all__ = [
     "notebook_output",
     "preview",
     "print_run",
+    "print_warnings",
     "safe",
     "strip_ansi",
 ]
@@ -139,6 +140,14 @@ def print_run(
             console.print(Text(f"      parameters: {params}"))
         if task.get("output_notebook") and (details or failed):
             console.print(Text(f"      notebook: {task['output_notebook']}"))
+
+
+def print_warnings(warnings: Sequence[str], console: Console) -> None:
+    """Print what the loader ignored in a job file, one ``warning:`` line each, in yellow."""
+    from rich.text import Text
+
+    for warning in warnings:
+        console.print(Text(f"warning: {safe(warning)}", style="yellow"))
 
 
 def failure_details(

@@ -63,10 +63,11 @@ def _targets(path: Path) -> tuple[list[str], str | None]:
 
 
 def describe_job_file(path: Path, relative: str, *, target: str | None = None) -> dict[str, Any]:
-    """Return ``{"path", "jobs", "targets", "default_target", "problems"}`` for the job file ``path``.
+    """Return ``{"path", "jobs", "targets", "default_target", "problems", "warnings"}`` for the job file ``path``.
 
     Each job is ``{"name", "parameters": [{"name", "default"}], "tasks": [task_key...]}``. A job that does not
     validate is left out and its problems are listed, each prefixed by the job's name when the file has several.
+    ``warnings`` (fields the loader ignored) are listed the same way; they never stop a run.
     """
     targets, default_target = _targets(path)
     reply: dict[str, Any] = {
@@ -75,6 +76,7 @@ def describe_job_file(path: Path, relative: str, *, target: str | None = None) -
         "targets": targets,
         "default_target": default_target,
         "problems": [],
+        "warnings": [],
     }
     try:
         keys = [raw.key for raw in read_jobs(path, target=target)]
@@ -82,12 +84,14 @@ def describe_job_file(path: Path, relative: str, *, target: str | None = None) -
         reply["problems"] = list(e.problems or [e.message])
         return reply
     for key in keys:
+        prefix = f"{key}: " if len(keys) > 1 else ""
         try:
             spec = load_job(path, job=key, target=target)
         except JobSpecError as e:
-            prefix = f"{key}: " if len(keys) > 1 else ""
             reply["problems"].extend(prefix + problem for problem in (e.problems or [e.message]))
+            reply["warnings"].extend(prefix + warning for warning in e.warnings)
             continue
+        reply["warnings"].extend(prefix + warning for warning in spec.warnings)
         reply["jobs"].append(
             {
                 "name": key,

@@ -49,6 +49,7 @@ export class RunJobBody extends Widget implements Dialog.IBodyWidget<IRunRequest
           _file.problems.map(problem => h('li', { text: problem }))
         )
       );
+      this._renderWarnings();
       return;
     }
     this._initial = initial;
@@ -88,6 +89,25 @@ export class RunJobBody extends Widget implements Dialog.IBodyWidget<IRunRequest
     this._parametersNode = h('fieldset', { className: 'jp-TaskValues-paramFields' });
     this.node.append(this._parametersNode);
     this._renderParameters();
+    this._renderWarnings();
+  }
+
+  /** The fields the loader ignored, as text: a warning, not an error (the job still runs). */
+  private _renderWarnings(): void {
+    const warnings = this._file.warnings ?? [];
+    if (warnings.length === 0) {
+      return;
+    }
+    this.node.append(
+      h(
+        'ul',
+        {
+          className: 'jp-TaskValues-warnings',
+          attrs: { 'aria-label': this._trans.__('Warnings') }
+        },
+        warnings.map(warning => h('li', { text: warning }))
+      )
+    );
   }
 
   /** Whether the job file validated (else the dialog only shows its problems). */

@@ -124,6 +124,8 @@ export interface IJobFile {
   targets: string[];
   default_target: string | null;
   problems: string[];
+  /** Fields the loader ignored (unknown fields): shown, but they never stop a run. */
+  warnings?: string[];
 }
 
 /** The answer of POST runs, rerun, repair and DELETE. */

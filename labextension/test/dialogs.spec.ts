@@ -35,6 +35,29 @@ describe('RunJobBody', () => {
     expect(body.valid).toBe(true);
   });
 
+  it('shows the warnings of a job file as text and still lets it run', () => {
+    const body = new RunJobBody(
+      {
+        path: 'j.job.json',
+        jobs: [{ name: 'j', parameters: [], tasks: ['a'] }],
+        targets: [],
+        default_target: null,
+        problems: [],
+        warnings: ["j.job.json: line 3: unknown field '<i>depend_on</i>' is ignored"]
+      },
+      trans
+    );
+    expect(body.valid).toBe(true);
+    const items = body.node.querySelectorAll('.jp-TaskValues-warnings li');
+    expect(items).toHaveLength(1);
+    expect(items[0].textContent).toBe(
+      "j.job.json: line 3: unknown field '<i>depend_on</i>' is ignored"
+    );
+    expect(body.node.querySelector('i')).toBeNull();
+    expect(body.node.querySelector('.jp-TaskValues-problems')).toBeNull();
+    expect(body.getValue()).toEqual({ path: 'j.job.json', job: 'j', parameters: {} });
+  });
+
   it('shows the problems of a job file that does not validate, as text', () => {
     const body = new RunJobBody(
       {
@@ -51,6 +74,25 @@ describe('RunJobBody', () => {
     expect(items).toHaveLength(1);
     expect(items[0].textContent).toBe('<img src=x> task a: unknown');
     expect(body.node.querySelector('img')).toBeNull();
+  });
+
+  it('shows the warnings next to the problems: an ignored field may be why', () => {
+    const body = new RunJobBody(
+      {
+        path: 'x.job.json',
+        jobs: [],
+        targets: [],
+        default_target: null,
+        problems: ['tasks[0]: notebook_path is missing'],
+        warnings: ["unknown field 'notebook_pth' is ignored"]
+      },
+      trans
+    );
+    expect(body.valid).toBe(false);
+    const warnings = body.node.querySelectorAll('.jp-TaskValues-warnings li');
+    expect(Array.from(warnings, li => li.textContent)).toEqual([
+      "unknown field 'notebook_pth' is ignored"
+    ]);
   });
 });
 
