@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from typing import Any
@@ -43,6 +44,12 @@ def add_show_arguments(sub: argparse.ArgumentParser) -> None:
         "--output",
         action="store_true",
         help="print the task's output (stdout, stderr, results); needs --task",
+    )
+    sub.add_argument(
+        "--log",
+        action="store_true",
+        help="print the task's output log: everything it printed, stdout and stderr in order, up to the log's "
+        "cap (--max-output-log-bytes), where the notebook keeps only each output's head and tail; needs --task",
     )
     sub.add_argument("--json", action="store_true", help="print the run document as JSON")
 
@@ -99,8 +106,11 @@ def show(args: argparse.Namespace) -> int:
 
     store = _store(args)
     document = run_document(store, resolve_run_id(store, args.run_id))
-    if args.output and not args.task:
-        raise UsageError("--output prints one task's output; name it with --task T.")
+    if args.output and args.log:
+        raise UsageError("--output and --log print the same task's output two ways; pass one of them.")
+    for flag, wanted in (("--output", args.output), ("--log", args.log)):
+        if wanted and not args.task:
+            raise UsageError(f"{flag} prints one task's output; name it with --task T.")
     if args.task:
         if args.task not in document["tasks"]:
             raise UsageError(
@@ -110,6 +120,8 @@ def show(args: argparse.Namespace) -> int:
         document["tasks"] = {args.task: document["tasks"][args.task]}
     if args.output:
         return _print_output(store, document, args.task)
+    if args.log:
+        return _print_log(store, document, args.task)
     if args.json:
         json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -137,6 +149,30 @@ def _print_output(store: Any, document: dict[str, Any], task_key: str) -> int:
         for stream, text in notebook_output(nb):
             out = sys.stderr if stream == "stderr" else sys.stdout
             out.write("".join(f"{label}{safe(line)}\n" for line in text.splitlines()))
+    return EXIT_OK
+
+
+def _print_log(store: Any, document: dict[str, Any], task_key: str) -> int:
+    """Print the task's output log(s) on stdout, line by line (a log can be hundreds of MiB: never read whole)."""
+    task = document["tasks"][task_key]
+    iterations = task.get("iterations") or []
+    sources = [(None, "")] if not iterations else [(it["index"], f"[{it['index']}] ") for it in iterations]
+    shown = 0
+    for index, label in sources:
+        try:
+            raw = store.open_output_log(document["run_id"], task_key, index)
+        except FileNotFoundError:
+            continue
+        with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as lines:
+            shown += 1
+            for line in lines:
+                text = line.rstrip("\r\n")
+                sys.stdout.write(f"{label}{text if text.isprintable() else safe(text)}\n")
+    if not shown:
+        raise UsageError(
+            f"Task {task_key!r} of run {document['run_id']!r} has no output log (its state is {task['state']}): "
+            "it printed nothing, or it has not ended yet on a runs directory on a URL."
+        )
     return EXIT_OK
 
 

@@ -97,6 +97,13 @@ def _add_execution_options(sub: argparse.ArgumentParser) -> None:
         help="bytes of each output kept in an executed notebook, head and tail, while the task runs (default "
         "1000000); all of it goes to the task's output log",
     )
+    group.add_argument(
+        "--max-output-log-bytes",
+        type=int,
+        metavar="N",
+        help="bytes of a task's output log kept, the first ones (default 268435456, 256 MiB); past it the log "
+        "ends with a line saying how many bytes were dropped",
+    )
     for flag, takers in executor_flags().items():
         names = ", ".join(name for name, _, _ in takers)
         spec = takers[0][2]
@@ -289,6 +296,10 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         if args.max_output_bytes < 4096:
             raise UsageError("--max-output-bytes must be at least 4096.")
         options.max_output_bytes = args.max_output_bytes
+    if getattr(args, "max_output_log_bytes", None) is not None:
+        if args.max_output_log_bytes < 4096:
+            raise UsageError("--max-output-log-bytes must be at least 4096.")
+        options.max_output_log_bytes = args.max_output_log_bytes
     return options
 
 

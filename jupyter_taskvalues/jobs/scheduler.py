@@ -65,6 +65,8 @@ class RunOptions:
     from_run: str | None = None
     #: Bytes kept per output of an executed notebook, while the task runs (``--max-output-bytes``; default 1 MB).
     max_output_bytes: int | None = None
+    #: Bytes a task's output log keeps, the first ones (``--max-output-log-bytes``; default 256 MiB).
+    max_output_log_bytes: int | None = None
 
 
 def downstream_of(spec: JobSpec, roots: Iterable[str]) -> set[str]:
@@ -571,6 +573,7 @@ class JobRun:
                 parameters=parameters,
                 timeout=timeout,
                 max_output_bytes=self.options.max_output_bytes,
+                max_log_bytes=self.options.max_output_log_bytes,
             )
             return await self._executor.run(request)
         folder = self.store.logs_dir(self.run_id)

@@ -14,10 +14,11 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..exceptions import TaskValuesError
+from ..jobs.notebooks.streaming import LOG_CUT_NOTE
 from ..states import FINAL_STATES
 from .base import TaskValuesHandler, http_error
 from .jobfiles import JobPathError, describe_job_file, job_file
-from .output import notebook_error, notebook_lines, record_error
+from .output import log_lines, notebook_error, notebook_lines, record_error
 
 __all__ = [
     "JobsHandler",
@@ -164,11 +165,16 @@ class OutputHandler(TaskValuesHandler):
         state = str(record.get("state") or "PENDING")
         managed = self.manager.managed(run_id)
         live = managed.output.tail(task_key, tail) if managed is not None else None
+        stored = state in FINAL_STATES or live is None
+        # The output log holds everything the task printed (the notebook only each output's head and tail).
+        logged = await self.call(_output_log_tail, self, run_id, task_key, tail) if stored else None
         notebook: dict[str, Any] | None = None
-        if state in FINAL_STATES or live is None:
+        if stored and (logged is None or state in _FAILED):
             notebook = await self.call(_executed_notebook, self, run_id, task_key)
         if live is not None and state not in FINAL_STATES:
             lines, truncated = live
+        elif logged is not None:
+            lines, truncated = logged
         elif notebook is not None:
             lines, truncated = notebook_lines(notebook, tail)
         else:
@@ -197,6 +203,20 @@ class OutputHandler(TaskValuesHandler):
             return None
         path = Path(recorded).resolve()
         return self.contents_path(path) if path.is_file() else None
+
+
+def _output_log_tail(
+    handler: TaskValuesHandler, run_id: str, task_key: str, tail: int
+) -> tuple[list[str], bool] | None:
+    """The last ``tail`` lines of the task's output log; ``None`` when it has none or it lost the task's end."""
+    try:
+        with handler.store.open_output_log(run_id, task_key) as log:
+            lines, truncated = log_lines(log, tail)
+    except (FileNotFoundError, NotADirectoryError):  # it printed nothing, or it is not uploaded yet
+        return None
+    if lines and lines[-1].startswith(LOG_CUT_NOTE):  # cut at its cap: the notebook keeps each output's end
+        return None
+    return lines, truncated
 
 
 def _executed_notebook(handler: TaskValuesHandler, run_id: str, task_key: str) -> dict[str, Any] | None:

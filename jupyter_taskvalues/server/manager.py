@@ -111,6 +111,14 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
         ),
     ).tag(config=True)
 
+    max_output_log_bytes = Integer(
+        256 * 1024 * 1024,
+        help=(
+            "Bytes of a task's output log (everything it printed, in the runs directory) kept, the first ones; "
+            "past it the log ends with a line saying how many bytes were dropped. At least 4096."
+        ),
+    ).tag(config=True)
+
     finished_runs_kept = Integer(
         32,
         help=(
@@ -169,6 +177,7 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
             max_parallel=max(1, self.max_parallel),
             kernel_name=self.kernel_name,
             max_output_bytes=max(4096, self.max_output_bytes),
+            max_output_log_bytes=max(4096, self.max_output_log_bytes),
         )
 
     # -- starting ------------------------------------------------------------------------------------------

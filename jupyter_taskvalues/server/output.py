@@ -3,19 +3,29 @@
 While a run executes in the server, :class:`OutputBuffer` (a :class:`~jupyter_taskvalues.jobs.hooks.RunHooks`
 that the runner manager hands to the run) receives every piece of stdout/stderr a task's kernel prints through
 the ``task_output`` hook and keeps the last ``max_lines`` lines of each task. Once a task has ended, its
-executed notebook (kept by the store) is the record: :func:`notebook_lines` and :func:`notebook_error` read the
-stream outputs and the failing cell from it, so the output route works after a server restart too.
+executed notebook (kept by the store) is the record: :func:`notebook_error` reads the failing cell from it, and
+the last lines come from the task's output log (everything it printed, up to the log's cap; on a runs directory
+on a URL, uploaded when the task ends) through :func:`log_lines`, which reads only the log's end; a task with no
+log (it printed nothing; a for-each task, whose iterations have their own) falls back to :func:`notebook_lines`.
+So the output route works after a server restart too, and for a run another process executes on a local runs
+directory it shows the lines of a running task as they are written.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import deque
-from typing import Any
+from typing import IO, Any
 
 from ..jobs.hooks import RunHooks
 
-__all__ = ["OutputBuffer", "TaskLines", "notebook_error", "notebook_lines", "record_error"]
+__all__ = ["OutputBuffer", "TaskLines", "log_lines", "notebook_error", "notebook_lines", "record_error"]
+
+#: Bytes read from the end of an output log at a time, looking for the start of the lines asked for.
+_LOG_BLOCK = 64 * 1024
+#: Most bytes read from the end of an output log for one request (the route's tail is a few thousand lines).
+_LOG_READ_LIMIT = 8 * 1024 * 1024
 
 
 class TaskLines:
@@ -90,6 +100,27 @@ def notebook_lines(notebook: dict[str, Any], count: int) -> tuple[list[str], boo
                 text = output.get("text", "")
                 lines.add("".join(text) if isinstance(text, list) else str(text))
     return lines.tail(count)
+
+
+def log_lines(log: IO[bytes], count: int) -> tuple[list[str], bool]:
+    """Return the last ``count`` lines of an output log (a seekable binary file), and whether more exist.
+
+    Reads blocks back from the end until ``count`` complete lines are found, or the start, or 8 MiB: a log of
+    hundreds of MiB costs what its end does.
+    """
+    end = log.seek(0, io.SEEK_END)
+    start, data = end, b""
+    while start > 0 and data.count(b"\n") <= count and end - start < _LOG_READ_LIMIT:
+        step = min(_LOG_BLOCK, start)
+        start -= step
+        log.seek(start)
+        data = log.read(step) + data
+    if start > 0:  # the first line read is only the end of one: drop it
+        data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
+    lines = TaskLines(max(1, count))
+    lines.add(data.decode("utf-8", "replace"))
+    shown, truncated = lines.tail(count)
+    return shown, truncated or start > 0
 
 
 def notebook_error(notebook: dict[str, Any]) -> dict[str, Any] | None:

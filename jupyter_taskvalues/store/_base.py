@@ -16,7 +16,8 @@ What every backend provides:
   :meth:`~RunStore.list_values`, :meth:`~RunStore.all_values`, :meth:`~RunStore.value_snapshot`, archiving a
   failed attempt's values and clearing a task's for a repair.
 - **Executed notebooks**: :meth:`~RunStore.notebook_path` (the local file an executor writes),
-  :meth:`~RunStore.write_notebook`, :meth:`~RunStore.read_notebook`, :meth:`~RunStore.kept_notebook`.
+  :meth:`~RunStore.write_notebook`, :meth:`~RunStore.read_notebook`, :meth:`~RunStore.kept_notebook`; the output
+  log next to it: :meth:`~RunStore.write_output_log`, :meth:`~RunStore.open_output_log`.
 - **Watching**: :meth:`~RunStore.fingerprint` changes whenever anything in the run does, without reading values.
 - **Script and wheel task logs**: :meth:`~RunStore.logs_dir`, the local folder their stdout and stderr go to.
 - **Requests to the runner**: :meth:`~RunStore.request_cancel` lets any process (the CLI, a server that did not
@@ -49,7 +50,7 @@ from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..exceptions import (
     InvalidRunIdError,
@@ -690,6 +691,21 @@ class RunStore(abc.ABC):
     @abc.abstractmethod
     def read_notebook(self, run_id: str, task_key: str, iteration: int | None = None) -> dict[str, Any]:
         """Return the executed notebook of a task (or iteration) as JSON; raise ``FileNotFoundError`` if none."""
+
+    @abc.abstractmethod
+    def write_output_log(
+        self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str]
+    ) -> str:
+        """Keep the output log an executor streamed to the local file ``source``; return where it is kept.
+
+        A local store's executor streams it in place (next to :meth:`notebook_path`); a store on a URL uploads
+        it, streamed in parts, never read whole into memory.
+        """
+
+    @abc.abstractmethod
+    def open_output_log(self, run_id: str, task_key: str, iteration: int | None = None) -> BinaryIO:
+        """Open the output log of a task (or iteration) for binary reading (seekable); raise
+        ``FileNotFoundError`` if it has none (it printed nothing, or has not ended on a store on a URL)."""
 
     def kept_notebook(self, run_id: str, recorded: str) -> Path | None:
         """Return the local file a task record's ``output_notebook`` names, or ``None`` if there is none here.

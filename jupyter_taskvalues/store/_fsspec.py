@@ -33,7 +33,8 @@ lock, so the guarantees are kept another way.
 - **Executed notebooks.** An executor writes a notebook to a local file: :meth:`~FsspecRunStore.notebook_path`
   is a staging file on this machine, uploaded by :meth:`~FsspecRunStore.write_task` when the task's record
   names it (and recorded as the object's URL), or directly with :meth:`~FsspecRunStore.write_notebook` (what a
-  Dask worker does).
+  Dask worker does). The task's output log is streamed to a staging file next to it while the task runs and
+  uploaded by the executor when the task ends (:meth:`~FsspecRunStore.write_output_log`), whatever its state.
 - **Is the run live?** The runner's process id cannot be checked from another machine: the runner rewrites the
   run's ``heartbeat`` object every few seconds, and a live run whose heartbeat is older than ``stale_after``
   reads ``INTERRUPTED`` (the object's modification time, from the store's clock; keep clocks in sync).
@@ -56,7 +57,7 @@ import tempfile
 import time
 from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..exceptions import RunNotFoundError, StoreError, TaskValuesError
 from ..states import FINAL_STATES
@@ -83,6 +84,7 @@ from ._layout import (
     TASKS_DIR,
     entry_name,
     notebook_name,
+    output_log_name,
 )
 
 __all__ = ["FsspecRunStore"]
@@ -552,6 +554,26 @@ class FsspecRunStore(RunStore):
         if not isinstance(data, dict):
             raise StoreError(f"{self.notebook_url(run_id, task_key, iteration)} is not a notebook.")
         return data
+
+    def write_output_log(
+        self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str]
+    ) -> str:
+        """Upload a task's output log from the local file ``source`` (in parts: it may be hundreds of MiB);
+        return its URL."""
+        path = self._path(run_id, "notebooks", output_log_name(task_key, iteration))
+        try:
+            self.fs.put_file(os.fspath(source), path)
+        except OSError as e:
+            raise StoreError(f"Cannot upload the output log to {self._url(path)}: {e}", run_id=run_id) from e
+        return self._url(path)
+
+    def open_output_log(self, run_id: str, task_key: str, iteration: int | None = None) -> BinaryIO:
+        """Open a task's uploaded output log (seekable, read in blocks); ``FileNotFoundError`` if it has none."""
+        path = self._path(run_id, "notebooks", output_log_name(task_key, iteration))
+        if not self._exists(path):
+            raise FileNotFoundError(f"{self._url(path)} does not exist.")
+        opened: BinaryIO = self.fs.open(path, "rb")
+        return opened
 
     def _publish(self, run_id: str, task_key: str, iteration: Any, recorded: Any) -> Any:
         """Upload a staged notebook named by a task record; return what the record keeps (its URL)."""

@@ -3,7 +3,8 @@
 A task key or value key becomes a file name by :func:`entry_name`: the key itself when it is short, lower-case
 and plain, anything else ``~`` plus a SHA-256 prefix, so that no key can reach outside the run, collide on a
 case-insensitive file system, or exceed a file-name limit. An executed notebook is named by
-:func:`notebook_name`, readable when the task key allows it. Run ids are checked against :data:`RUN_ID_RE`.
+:func:`notebook_name`, readable when the task key allows it; the task's output log sits next to it
+(:func:`output_log_name`). Run ids are checked against :data:`RUN_ID_RE`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "cancel_request_name",
     "entry_name",
     "notebook_name",
+    "output_log_name",
 ]
 
 #: What a run id may be: letters, digits, ``_``, ``-`` and ``.``, at most 128 characters.
@@ -68,6 +70,11 @@ def notebook_name(task_key: str, iteration: int | None) -> str:
     else:
         stem = entry_name(task_key)
     return f"{stem}{suffix}.ipynb"
+
+
+def output_log_name(task_key: str, iteration: int | None) -> str:
+    """The file name of a task's (or iteration's) output log, next to its notebook: ``<name>.output.log``."""
+    return notebook_name(task_key, iteration).removesuffix(".ipynb") + ".output.log"
 
 
 def cancel_request_name(task_key: str | None) -> str:

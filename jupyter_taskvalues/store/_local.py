@@ -58,7 +58,7 @@ import shutil
 import time
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..exceptions import RunNotFoundError, StoreError
 from ..timestamps import utcnow
@@ -88,6 +88,7 @@ from ._layout import (
     TRASH_PREFIX,
     entry_name,
     notebook_name,
+    output_log_name,
 )
 from ._log import LOG_NAME, Entry, LogState, Slot, ValueLog, decode_values, frame, synced, value_log
 from ._registry import local_path
@@ -484,6 +485,43 @@ class LocalRunStore(RunStore):
         if not isinstance(data, dict):
             raise StoreError(f"The executed notebook {path} is not a notebook.", run_id=run_id)
         return data
+
+    def write_output_log(
+        self, run_id: str, task_key: str, iteration: int | None, source: str | os.PathLike[str]
+    ) -> str:
+        """Keep a task's output log; return its path. The executor streams it in place (next to
+        :meth:`notebook_path`): then there is nothing to do; another file is copied in and renamed over it."""
+        target = self.notebook_path(run_id, task_key, iteration).with_name(
+            output_log_name(task_key, iteration)
+        )
+        if Path(source).resolve() == target.resolve():
+            return str(target)
+        tmp = target.with_name(f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            with (
+                open(source, "rb") as src,
+                open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE), "wb") as dst,
+            ):
+                shutil.copyfileobj(src, dst)
+            os.replace(tmp, target)
+        except OSError as e:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise StoreError(f"Cannot keep the output log {target}: {e.strerror or e}.", run_id=run_id) from e
+        return str(target)
+
+    def open_output_log(self, run_id: str, task_key: str, iteration: int | None = None) -> BinaryIO:
+        """Open a task's output log (never through a link); raise ``FileNotFoundError`` if it has none."""
+        path = self.run_dir(run_id) / NOTEBOOKS_DIR / output_log_name(task_key, iteration)
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise FileNotFoundError(
+                    f"{path} is a symbolic link, not an output log the store kept."
+                ) from e
+            raise
+        return open(fd, "rb")
 
     def kept_notebook(self, run_id: str, recorded: str) -> Path | None:
         """Return the file a task record's ``output_notebook`` names (relative: inside the run's folder), or

@@ -7,9 +7,14 @@ import os
 import pty
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.jobhelpers import cli, job, nb_task, notebook
+from jupyter_taskvalues.jobs.notebooks.streaming import output_log_path
+from jupyter_taskvalues.store import RunStore
+from tests.jobhelpers import cli, job, nb_task, notebook, start_cli
+
+pytest_plugins = ["tests.s3.fixtures"]
 
 
 def _printing_job(tmp_path: Path) -> Path:
@@ -117,3 +122,64 @@ def test_a_failed_for_each_iteration_shows_its_line_and_notebook(tmp_path: Path,
     (run_id,) = os.listdir(runs_dir)
     notebooks = [line.strip() for line in out.splitlines() if line.strip().startswith("notebook: ")]
     assert len(notebooks) == 1 and notebooks[0].startswith(f"notebook: {runs_dir / run_id}")
+
+
+def test_on_s3_each_task_output_log_is_uploaded_whatever_its_state_and_show_log_reads_it(
+    tmp_path: Path, s3_runs: str
+) -> None:
+    notebook(tmp_path / "ok.ipynb", "for n in range(3000):\n    print(f'ok {n:04d}')")
+    notebook(tmp_path / "bad.ipynb", "print('about to fail')\nraise ValueError('no rows')")
+    notebook(tmp_path / "slow.ipynb", "import time\nprint('waiting', flush=True)\ntime.sleep(120)")
+    path = job(
+        tmp_path / "job.json",
+        [nb_task("ok", "ok"), nb_task("bad", "bad"), nb_task("slow", "slow", timeout_seconds=3)],
+    )
+    done = cli("run", str(path), "--runs-dir", s3_runs, "--max-output-bytes", "4096", "--json")
+    assert done.returncode == 1, done.stderr[-2000:]
+    tasks = json.loads(done.stdout)["tasks"]
+    assert {k: t["state"] for k, t in tasks.items()} == {"ok": "SUCCESS", "bad": "FAILED", "slow": "TIMEDOUT"}
+
+    def shown(task: str) -> str:
+        result = cli("show", "latest", "--runs-dir", s3_runs, "--task", task, "--log")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert shown("ok") == "".join(f"ok {n:04d}\n" for n in range(3000))  # whole: 24,000 bytes
+    assert shown("bad") == "about to fail\n"
+    assert shown("slow") == "waiting\n"
+    # The kept notebook's note names the log where it now is, not the runner's staging file.
+    run_id = json.loads(done.stdout)["run_id"]
+    kept = RunStore(s3_runs).read_notebook(run_id, "ok")
+    note = "".join("".join(o.get("text", "")) for o in kept["cells"][0]["outputs"])
+    assert f"the whole output is in {s3_runs}/{run_id}/notebooks/ok.output.log ..." in note
+    assert not output_log_path(Path(RunStore(s3_runs).notebook_path(run_id, "ok"))).exists()
+
+
+def test_on_s3_a_canceled_task_output_log_is_uploaded(tmp_path: Path, s3_runs: str) -> None:
+    notebook(tmp_path / "slow.ipynb", "import time\nprint('started', flush=True)\ntime.sleep(300)")
+    path = job(tmp_path / "job.json", [nb_task("slow", "slow")])
+    process = start_cli("run", str(path), "--runs-dir", s3_runs, "--json")
+    store = RunStore(s3_runs)
+    deadline = time.monotonic() + 120
+    while not (ids := store.run_ids()) or (store.read_task(ids[0], "slow") or {}).get("state") != "RUNNING":
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    time.sleep(1)  # the kernel prints once it runs the cell
+    canceled = cli("cancel", "latest", "--runs-dir", s3_runs, "--wait")
+    assert canceled.returncode == 0, canceled.stderr
+    stdout, stderr = process.communicate(timeout=120)
+    assert json.loads(stdout)["tasks"]["slow"]["state"] == "CANCELED", stderr[-2000:]
+    shown = cli("show", "latest", "--runs-dir", s3_runs, "--task", "slow", "--log")
+    assert (shown.returncode, shown.stdout) == (0, "started\n"), shown.stderr
+
+
+def test_show_log_of_a_task_that_printed_nothing_says_so(tmp_path: Path, runs_dir: Path) -> None:
+    notebook(tmp_path / "quiet.ipynb", "x = 1")
+    assert cli("run", str(job(tmp_path / "job.json", [nb_task("quiet", "quiet")]))).returncode == 0
+    shown = cli("show", "latest", "--task", "quiet", "--log")
+    assert shown.returncode == 2
+    assert (
+        "Task 'quiet' of run " in shown.stderr and "has no output log (its state is SUCCESS)" in shown.stderr
+    )
+    both = cli("show", "latest", "--task", "quiet", "--log", "--output")
+    assert both.returncode == 2 and "pass one of them" in both.stderr

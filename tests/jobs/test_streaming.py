@@ -29,12 +29,14 @@ def stream_msg(name: str, text: str) -> dict[str, Any]:
     return {"msg_type": "stream", "content": {"name": name, "text": text}, "parent_header": {}}
 
 
-def feed(tmp_path: Path, limit: int, pieces: list[tuple[str, str]]) -> tuple[Any, OutputStream, Path]:
+def feed(
+    tmp_path: Path, limit: int, pieces: list[tuple[str, str]], log_limit: int = 1 << 30
+) -> tuple[Any, OutputStream, Path]:
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell("print()"))
     client = Recorder(nb)
     log = output_log_path(tmp_path / "notebooks" / "task.ipynb")
-    stream = OutputStream(log, limit)
+    stream = OutputStream(log, limit, log_limit)
     stream.wrap(client)
     for name, text in pieces:
         client.output(nb.cells[0].outputs, stream_msg(name, text), None, 0)
@@ -87,6 +89,32 @@ def test_a_log_that_cannot_be_written_is_named_in_the_note(tmp_path: Path) -> No
 def test_a_cap_that_is_not_positive_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_bytes must be positive"):
         OutputStream(None, 0)
+    with pytest.raises(ValueError, match="max_log_bytes must be positive"):
+        OutputStream(None, 4096, 0)
+
+
+def test_past_its_cap_the_log_keeps_its_head_and_ends_with_what_was_dropped(tmp_path: Path) -> None:
+    lines = [("stdout", f"line {n:05d}\n") for n in range(5000)]  # 55,000 bytes against a 10,000-byte log
+    nb, stream, log = feed(tmp_path, 4096, [*lines, ("stderr", "é" * 100)], log_limit=10_000)
+    printed = "".join(text for _, text in lines)
+    head, note = log.read_text().split("\n[... ", 1)
+    assert printed.startswith(head) and len(head) == 10_000
+    assert note == (
+        "output log truncated: 45,200 more bytes were printed after the first 10,000, over the 10,000-byte "
+        "limit of the output log (--max-output-log-bytes); they were dropped. The executed notebook keeps the "
+        "end of each cell's output ...]\n"
+    )
+    assert (stream.written, stream.dropped) == (10_000, 45_200)
+    stdout_note = [o["text"] for o in nb.cells[0].outputs if o["name"] == "stdout"][-1]
+    assert f"the first 10,000 bytes of the output are in {log} (its cap)" in stdout_note
+    assert stdout_note.endswith("line 04999\n")  # the notebook still has the end
+
+
+def test_a_cut_inside_a_character_keeps_the_log_valid_utf8(tmp_path: Path) -> None:
+    _, stream, log = feed(tmp_path, 4096, [("stdout", "a" + "é" * 5000)], log_limit=4096)
+    head = log.read_bytes().split(b"\n[... ", 1)[0]
+    assert head.decode("utf-8") == "a" + "é" * 2047  # 4,095 bytes: the half character is not written
+    assert stream.written + stream.dropped == 1 + 2 * 5000
 
 
 def test_a_run_with_max_output_bytes_caps_its_notebook_while_the_log_keeps_all_of_the_last_attempt(
@@ -115,3 +143,28 @@ def test_a_run_with_max_output_bytes_caps_its_notebook_while_the_log_keeps_all_o
     assert "output truncated: 260,000 bytes of stdout while the task ran, over the 8,192-byte limit" in text
     log = output_log_path(Path(task["output_notebook"]))
     assert log.read_text() == "".join(f"second {n:05d}\n" for n in range(20000))  # the retry's, whole
+
+
+def test_a_run_with_max_output_log_bytes_caps_the_log_and_show_log_prints_it(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    notebook(
+        tmp_path / "endless.ipynb",
+        "import sys\nfor n in range(20000):\n    print(f'out {n:05d}')\nprint('to stderr', file=sys.stderr)",
+    )
+    path = job(tmp_path / "job.json", [nb_task("endless", "endless")])
+    done = cli("run", str(path), "--max-output-log-bytes", "8192", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    task = json.loads(done.stdout)["tasks"]["endless"]
+    log = output_log_path(Path(task["output_notebook"]))
+    text = log.read_text()
+    assert text.startswith("out 00000\nout 00001\n")
+    head, note = text.split("\n[... ", 1)
+    assert len(head.encode()) == 8192
+    assert note.startswith("output log truncated: 191,818 more bytes were printed after the first 8,192")
+
+    shown = cli("show", "latest", "--task", "endless", "--log")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == text  # the log, line for line
+    refused = cli("run", str(path), "--max-output-log-bytes", "100")
+    assert refused.returncode == 2 and "--max-output-log-bytes must be at least 4096." in refused.stderr

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ...context import TaskContext
-from ...exceptions import NotebookFormatError
-from ...store import utcnow
+from ...exceptions import NotebookFormatError, TaskValuesError
+from ...store import open_store, url_scheme, utcnow
 from ...task_cell import bootstrap_code
 from ...timestamps import parse_time
 from ..hooks import output_wanted, report_output
@@ -60,6 +60,8 @@ class NotebookRun:
     timeout: float | None = None
     #: Bytes kept per output in the executed notebook, applied while the task runs (``None``: the default).
     max_output_bytes: int | None = None
+    #: Bytes the task's output log keeps, the first ones (``None``: the default, 256 MiB).
+    max_log_bytes: int | None = None
 
 
 @dataclass
@@ -132,7 +134,7 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
         clock.lap("cells")
         result.timings["user"] = _kernel_seconds(nb)
         result.end_time = utcnow()
-        streamed.finish(nb)
+        streamed.finish(nb, await _keep_output_log(run, streamed, result))
         _keep_notebook(nb, run.output_path, result, run.max_output_bytes or MAX_OUTPUT_BYTES)
         clock.lap("keep")
         kernels.release(kernel)
@@ -148,9 +150,38 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
 
 
 def _output_stream(run: NotebookRun) -> Any:
-    from ..notebooks.streaming import OutputStream, output_log_path
+    from ..notebooks.streaming import MAX_LOG_BYTES, OutputStream, output_log_path
 
-    return OutputStream(output_log_path(run.output_path), run.max_output_bytes or MAX_OUTPUT_BYTES)
+    return OutputStream(
+        output_log_path(run.output_path),
+        run.max_output_bytes or MAX_OUTPUT_BYTES,
+        run.max_log_bytes or MAX_LOG_BYTES,
+    )
+
+
+async def _keep_output_log(run: NotebookRun, streamed: Any, result: NotebookResult) -> str | None:
+    """Close the output log; for a runs directory on a URL, upload it and return its URL.
+
+    A local store's log is already where it is kept (next to the notebook). On a URL the log is the store's
+    staging file on this machine: it is uploaded here, whatever the task's state (a failure, a timeout and a
+    cancel reach this too), in a thread so that the other tasks' kernels go on being served meanwhile.
+    """
+    streamed.close()
+    path: Path | None = streamed.log_path
+    if path is None or url_scheme(run.task.runs_dir) is None or not path.is_file():
+        return None
+    task = run.task
+
+    def upload() -> str:
+        url = open_store(task.runs_dir).write_output_log(task.run_id, task.task_key, task.iteration, path)
+        path.unlink(missing_ok=True)
+        return url
+
+    try:
+        return await asyncio.to_thread(upload)
+    except (OSError, TaskValuesError) as e:
+        result.error = (result.error + "\n" if result.error else "") + f"Could not keep the output log: {e}"
+        return None
 
 
 def _prepared_inline(notebook: Path) -> bool:

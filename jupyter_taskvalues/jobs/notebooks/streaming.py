@@ -6,7 +6,11 @@ make the runner hold 100 MB (and more, in copies) until the notebook was capped 
 ``stream`` message (``stdout``/``stderr``):
 
 - appends its text to the task's **output log**, ``notebooks/<task>.output.log`` next to the executed notebook
-  (everything the task printed, in order, flushed per message: readable while the task runs);
+  (everything the task printed, in order, flushed per message: readable while the task runs), up to the log's
+  own cap: past ``max_log_bytes`` (``--max-output-log-bytes``, ``c.RunnerManager.max_output_log_bytes``; default
+  :data:`MAX_LOG_BYTES`, 256 MiB) nothing more is appended, and when the task ends one last line says how many
+  bytes were dropped and why. The log keeps the head, the notebook keeps the tail, so a task printing without
+  end cannot fill the disk;
 - keeps the first half of the cap per cell and stream in the notebook as usual, and only a rolling **tail** of
   the second half in memory, dropping the middle as it arrives.
 
@@ -15,6 +19,10 @@ was cut and where the whole output is. The cap is the run's ``max_output_bytes``
 ``c.RunnerManager.max_output_bytes``; default :data:`~jupyter_taskvalues.jobs.executors.notebook.MAX_OUTPUT_BYTES`),
 the same limit the kept notebook's other outputs get; rich outputs (images, HTML) and errors are not streams and
 are capped when the notebook is kept. Each attempt of a task starts its log afresh.
+
+The log is a file on this machine. For a runs directory on a URL it is the store's staging file, which the
+executor uploads when the task ends, whatever its state (:meth:`~jupyter_taskvalues.store.RunStore.write_output_log`);
+the note then names the log's URL (``where`` of :meth:`OutputStream.finish`).
 """
 
 from __future__ import annotations
@@ -26,7 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputStream", "output_log_path"]
+__all__ = ["LOG_CUT_NOTE", "MAX_LOG_BYTES", "OutputStream", "output_log_path"]
+
+#: Default cap of a task's output log: past it the log keeps its first bytes and a line saying how many were dropped.
+MAX_LOG_BYTES = 256 * 1024 * 1024
+#: How the last line of an output log cut at its cap begins (readers that want the task's end look for it).
+LOG_CUT_NOTE = "[... output log truncated: "
 
 #: Bytes of each cut stream's budget left for the note, so that head + note + tail stays within the cap.
 _NOTE_ROOM = 1024
@@ -59,20 +72,28 @@ class OutputStream:
         The file every stream's text is appended to (created on the first output; ``None``: no log).
     max_bytes
         The most bytes of one stream of one cell kept in the notebook (its head and tail halves, plus a note).
+    max_log_bytes
+        The most bytes of output appended to the log (all streams and cells together); past it the rest is
+        counted, not written, and :meth:`close` appends a line saying how much was dropped.
     """
 
-    def __init__(self, log_path: Path | None, max_bytes: int) -> None:
+    def __init__(self, log_path: Path | None, max_bytes: int, max_log_bytes: int = MAX_LOG_BYTES) -> None:
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive, not {max_bytes!r}.")
+        if max_log_bytes <= 0:
+            raise ValueError(f"max_log_bytes must be positive, not {max_log_bytes!r}.")
         self.log_path = log_path
         self.max_bytes = max_bytes
+        self.max_log_bytes = max_log_bytes
         self._half = (
             max(1, (max_bytes - _NOTE_ROOM) // 2) if max_bytes > 2 * _NOTE_ROOM else max(1, max_bytes // 2)
         )
         self._streams: dict[tuple[int, str], _Stream] = {}
         self._fd: int | None = None
         self.log_error: OSError | None = None
+        #: Bytes of output appended to the log, and bytes dropped past ``max_log_bytes``.
         self.written = 0
+        self.dropped = 0
 
     def wrap(self, client: Any) -> None:
         """Put this stream in front of ``client.output`` (an nbclient ``NotebookClient``)."""
@@ -97,6 +118,9 @@ class OutputStream:
         """Append ``text`` to the output log, encoded a slice at a time (a 100 MB message is not copied whole)."""
         if self.log_path is None or self.log_error is not None or not text:
             return
+        if self.dropped:  # past the cap: count, never encode or write
+            self.dropped += _size(text)
+            return
         try:
             if self._fd is None:
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,10 +128,18 @@ class OutputStream:
                 flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND
                 self._fd = os.open(self.log_path, flags, 0o644)
             for start in range(0, len(text), _SLICE):
-                view = memoryview(text[start : start + _SLICE].encode("utf-8", "surrogatepass"))
+                data = text[start : start + _SLICE].encode("utf-8", "surrogatepass")
+                room = self.max_log_bytes - self.written
+                if len(data) > room:
+                    kept = data[:room].decode("utf-8", "ignore").encode("utf-8", "surrogatepass")
+                    self.dropped = len(data) - len(kept) + _size(text[start + _SLICE :])
+                    data = kept
+                view = memoryview(data)
                 self.written += len(view)
                 while view:
                     view = view[os.write(self._fd, view) :]
+                if self.dropped:
+                    return
         except OSError as e:  # a full disk: the notebook still keeps the head and tail; the note says so
             self.log_error = e
 
@@ -131,9 +163,13 @@ class OutputStream:
             stream.tail_bytes -= _size(stream.tail.popleft())
         return kept
 
-    def finish(self, nb: Any) -> bool:
-        """Close the log and add each cut stream's tail, after a note, to its cell; return whether any was cut."""
+    def finish(self, nb: Any, where: str | None = None) -> bool:
+        """Close the log and add each cut stream's tail, after a note, to its cell; return whether any was cut.
+
+        ``where`` names the log in the note (its URL once uploaded); default: ``log_path``.
+        """
         self.close()
+        log_name = where or str(self.log_path)
         cut = False
         for (cell_index, name), stream in self._streams.items():
             if not stream.cut:
@@ -141,8 +177,10 @@ class OutputStream:
             cut = True
             tail = _byte_suffix("".join(stream.tail), self._half)
             dropped = stream.total - stream.head - _size(tail)
-            where = (
-                f"the whole output is in {self.log_path}"
+            told = (
+                f"the first {self.written:,} bytes of the output are in {log_name} (its cap)"
+                if self.log_path is not None and self.log_error is None and self.dropped
+                else f"the whole output is in {log_name}"
                 if self.log_path is not None and self.log_error is None
                 else f"the output log could not be written ({self.log_error})"
                 if self.log_error is not None
@@ -151,7 +189,7 @@ class OutputStream:
             note = (
                 f"\n[... output truncated: {stream.total:,} bytes of {name} while the task ran, over the "
                 f"{self.max_bytes:,}-byte limit per output; the first {stream.head:,} and last {_size(tail):,} "
-                f"bytes are kept, {dropped:,} dropped; {where} ...]\n"
+                f"bytes are kept, {dropped:,} dropped; {told} ...]\n"
             )
             cells = getattr(nb, "cells", None) or nb["cells"]
             if 0 <= cell_index < len(cells):
@@ -160,9 +198,24 @@ class OutputStream:
         return cut
 
     def close(self) -> None:
-        """Close the output log (idempotent)."""
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
+        """Close the output log (idempotent), after a line saying how much was dropped past its cap, if any."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            if self.dropped and self.log_error is None:
+                note = (
+                    f"\n{LOG_CUT_NOTE}{self.dropped:,} more bytes were printed after the first "
+                    f"{self.written:,}, over the {self.max_log_bytes:,}-byte limit of the output log "
+                    "(--max-output-log-bytes); they were dropped. The executed notebook keeps the end of "
+                    "each cell's output ...]\n"
+                )
+                view = memoryview(note.encode("utf-8"))
+                while view:
+                    view = view[os.write(fd, view) :]
+        except OSError as e:
+            self.log_error = e
+        finally:
             os.close(fd)
 
 
