@@ -32,6 +32,7 @@ __all__ = [
     "fail",
     "read_document",
     "tag_notebook_dirs",
+    "untagged",
 ]
 
 #: Largest job file read, in bytes.
@@ -198,6 +199,15 @@ def tag_notebook_dirs(jobs: Any, folder: Path) -> None:
                 notebook = holder.get("notebook_task") if isinstance(holder, Mapping) else None
                 if isinstance(notebook, dict) and "notebook_path" in notebook:
                     notebook[BASE_DIR] = folder
+
+
+def untagged(node: Any) -> Any:
+    """``node`` without the :data:`BASE_DIR` keys :func:`tag_notebook_dirs` adds: as JSON can carry it."""
+    if isinstance(node, dict):
+        return {k: untagged(v) for k, v in node.items() if isinstance(k, str)}
+    if isinstance(node, list):
+        return [untagged(v) for v in node]
+    return node
 
 
 def describe(data: Any) -> str:

@@ -12,9 +12,10 @@ the variables' values) and returns ``Resources``; its jobs (``Job.as_dict()``), 
 YAML-defined ones (a key defined in both is an error). Each mutator (a function decorated with
 ``@job_mutator`` and the like) is then applied, in order, to every resource of its type, YAML-defined or not.
 
-**Ours**: the functions run in this process with the bundle folder first on ``sys.path`` (``venv_path`` is not
-used: the package and the bundle's own imports must be importable here; install them into this
-environment). The package is the optional extra ``jupyter-taskvalues[bundles]``.
+Without ``venv_path`` (**ours**) the functions run in this process with the bundle folder first on ``sys.path``:
+the package (the optional extra ``jupyter-taskvalues[bundles]``) and the bundle's own imports must be importable
+here. With ``venv_path`` they run in that venv's interpreter, as the Databricks CLI runs them (see
+:mod:`.python_venv`), and this environment needs neither.
 """
 
 from __future__ import annotations
@@ -27,20 +28,28 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .documents import fail, tag_notebook_dirs
+from .documents import fail, tag_notebook_dirs, untagged
 
 __all__ = ["load_python_resources"]
 
 
-def _functions(root: Path, section: Mapping[Any, Any], field: str) -> list[tuple[str, Callable[..., Any]]]:
+#: The resource types Python functions may define that this package reads.
+_KINDS = ("jobs", "pipelines", "schemas", "volumes")
+
+
+def _names(root: Path, section: Mapping[Any, Any], field: str) -> list[str]:
     names = section.get(field) or []
     if not isinstance(names, list) or not all(isinstance(n, str) and ":" in n for n in names):
         raise fail(
             root,
             f'python.{field} must be a list of "module:function" names, e.g. "resources:load_resources".',
         )
+    return names
+
+
+def _functions(root: Path, section: Mapping[Any, Any], field: str) -> list[tuple[str, Callable[..., Any]]]:
     found = []
-    for name in names:
+    for name in _names(root, section, field):
         module_name, _, attribute = name.partition(":")
         try:
             module = importlib.import_module(module_name)
@@ -94,6 +103,9 @@ def load_python_resources(
     """
     if not isinstance(section, Mapping):
         raise fail(root, "python: must be a mapping (resources: [...], mutators: [...]).")
+    if section.get("venv_path") is not None:
+        _load_in_venv(root, section, target, variables, resources, defined_in)
+        return
     try:
         from databricks.bundles.core import Bundle, Resources
     except ImportError:
@@ -115,29 +127,58 @@ def load_python_resources(
         mutators = _functions(root, section, "mutators")
     finally:
         sys.path.remove(folder)
-    for kind in ("jobs", "pipelines", "schemas", "volumes"):
+    defined = {
+        kind: {k: r.as_dict() for k, r in (getattr(loaded, kind, None) or {}).items()} for kind in _KINDS
+    }
+    _merge(root, defined, resources, defined_in)
+    if mutators:
+        _mutate_jobs(root, resources.get("jobs", {}), defined_in, bundle, mutators)
+
+
+def _merge(
+    root: Path,
+    defined: Mapping[str, Any],
+    resources: dict[str, dict[str, Any]],
+    defined_in: dict[tuple[str, str], Path],
+) -> None:
+    """Add the resources the Python functions ``defined`` (plain settings by type and key) to ``resources``."""
+    for kind in _KINDS:
         have = resources.setdefault(kind, {})
-        for key, resource in (getattr(loaded, kind, None) or {}).items():
+        items = defined.get(kind)
+        for key, plain in (items if isinstance(items, dict) else {}).items():
             if key in have:
                 where = defined_in[(kind, key)]
                 raise fail(
                     root, f"python: resources.{kind}.{key} is defined in Python and in {str(where)!r}."
                 )
-            plain = resource.as_dict()
             if kind == "jobs":
                 tag_notebook_dirs({key: plain}, root.parent)
             have[key], defined_in[(kind, key)] = plain, root
-    if mutators:
-        _mutate_jobs(root, resources.get("jobs", {}), defined_in, bundle, mutators)
 
 
-def _plain(node: Any) -> Any:
-    """``node`` without the non-string keys this package adds (:data:`~.documents.BASE_DIR`)."""
-    if isinstance(node, dict):
-        return {k: _plain(v) for k, v in node.items() if isinstance(k, str)}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
+def _load_in_venv(
+    root: Path,
+    section: Mapping[Any, Any],
+    target: str,
+    variables: Mapping[str, Any],
+    resources: dict[str, dict[str, Any]],
+    defined_in: dict[tuple[str, str], Path],
+) -> None:
+    """:func:`load_python_resources` in the interpreter of the bundle's ``python.venv_path``."""
+    from .python_venv import run_build_phase, venv_interpreter
+
+    python = venv_interpreter(root, section["venv_path"])
+    _names(root, section, "resources")
+    loaded = run_build_phase(root, python, "load_resources", section, target, variables, {})
+    _merge(root, loaded, resources, defined_in)
+    if not _names(root, section, "mutators"):
+        return
+    jobs = resources.get("jobs", {})
+    mutated = run_build_phase(root, python, "apply_mutators", section, target, variables, {"jobs": jobs})
+    for key, settings in (mutated.get("jobs") or {}).items():
+        if key in jobs and isinstance(settings, dict):
+            tag_notebook_dirs({key: settings}, defined_in[("jobs", key)].parent)
+            jobs[key] = settings
 
 
 def _mutate_jobs(
@@ -153,7 +194,7 @@ def _mutate_jobs(
     for key, settings in list(jobs.items()):
         file = defined_in[("jobs", key)]
         try:
-            job = Job.from_dict(_plain(settings))  # type: ignore[arg-type]
+            job = Job.from_dict(untagged(settings))  # type: ignore[arg-type]
         except (ValueError, TypeError) as e:
             raise fail(
                 file, f"resources.jobs.{key}: the mutators cannot read this job ({e}); fix the field."

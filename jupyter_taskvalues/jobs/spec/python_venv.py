@@ -1,0 +1,164 @@
+"""Load a bundle's Python-defined resources in the bundle's own virtual environment (``python.venv_path``).
+
+::
+
+    python:
+      venv_path: .venv
+      resources: ["resources:load_resources"]
+      mutators: ["mutators:add_tags"]
+
+With ``venv_path`` the functions do not run in this process: as the Databricks CLI does, the venv's interpreter
+runs ``python -m databricks.bundles.build`` in the bundle folder, once per phase (``load_resources``, then
+``apply_mutators`` when there are mutators), reading the bundle as JSON and writing the resources back as JSON
+with a diagnostics file. So the bundle's imports and its ``databricks-bundles`` version are the venv's, and this
+environment needs neither. A relative ``venv_path`` is relative to the bundle folder.
+
+**Ours**: the mutators see the bundle's jobs only (as in this process, :mod:`.python_resources`); a warning the
+package reports is dropped, an error refuses the bundle with its summary and the exception's last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .documents import fail, untagged
+
+__all__ = ["run_build_phase", "venv_interpreter"]
+
+
+def venv_interpreter(root: Path, venv_path: Any) -> Path:
+    """The interpreter of the venv ``venv_path`` names (relative to the bundle folder of ``root``).
+
+    Raises
+    ------
+    JobSpecError
+        ``venv_path`` is not a string, or names no virtual environment: the error names the path and the fix.
+    """
+    if not isinstance(venv_path, str) or not venv_path.strip():
+        raise fail(root, "python.venv_path must be the path of a virtual environment, e.g. .venv.")
+    venv = (root.parent / venv_path).resolve()
+    python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    if not venv.is_dir():
+        raise fail(
+            root,
+            f"python.venv_path: the virtual environment {str(venv)!r} does not exist. Create it "
+            f"(python -m venv {venv_path}, then install databricks-bundles and the bundle's imports into it), "
+            "or remove venv_path to load the Python resources with this Python.",
+        )
+    if not python.is_file():
+        raise fail(
+            root,
+            f"python.venv_path: {str(venv)!r} is not a virtual environment: it has no {python.name} in "
+            f"{python.parent.name}/. Recreate it with python -m venv {venv_path}.",
+        )
+    return python
+
+
+def _diagnostics(text: str) -> list[dict[str, Any]]:
+    found = []
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:  # expected: a line the package did not write as JSON; it says nothing we can use
+            continue
+        if isinstance(item, dict):
+            found.append(item)
+    return found
+
+
+def _problem(venv: str, diagnostic: Mapping[str, Any]) -> str:
+    """One error diagnostic as a sentence: its summary, where, and the exception's last line."""
+    summary = str(diagnostic.get("summary") or "an error").rstrip(".")
+    location = diagnostic.get("location")
+    where = ""
+    if isinstance(location, dict) and location.get("file"):
+        where = f" ({location['file']}" + (f", line {location['line']}" if location.get("line") else "") + ")"
+    path = f" at {diagnostic['path']}" if diagnostic.get("path") else ""
+    detail = [line for line in str(diagnostic.get("detail") or "").strip().splitlines() if line.strip()]
+    last = f": {detail[-1].strip()}" if detail else ""
+    return f"python (in the venv {venv!r}): {summary}{path}{where}{last}. Fix the function and run again."
+
+
+def run_build_phase(
+    root: Path,
+    python: Path,
+    phase: str,
+    section: Mapping[Any, Any],
+    target: str,
+    variables: Mapping[str, Any],
+    resources: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Run one phase of ``databricks.bundles.build`` with ``python`` and return the resources it writes.
+
+    Parameters
+    ----------
+    root
+        The bundle's ``databricks.yml``; the phase runs in its folder, which is first on the venv's ``sys.path``.
+    python
+        The venv's interpreter (:func:`venv_interpreter`).
+    phase
+        ``load_resources`` (``resources`` is empty: what comes back is what the functions define) or
+        ``apply_mutators`` (what comes back is ``resources`` mutated).
+    section, target, variables
+        The bundle's ``python:`` mapping, the target's name and the variables' values, as the functions see them.
+
+    Raises
+    ------
+    JobSpecError
+        The venv has no ``databricks-bundles``, a function cannot be loaded or raises, or the phase writes no
+        output: each error names the venv and the fix.
+    """
+    venv = str(python.parent.parent)
+    bundle = {
+        "bundle": {"target": target},
+        "variables": {name: {"value": value} for name, value in variables.items()},
+        "python": {k: v for k, v in untagged(dict(section)).items() if k in ("resources", "mutators")},
+        "resources": untagged(dict(resources)),
+    }
+    with tempfile.TemporaryDirectory(prefix="taskvalues-bundle-") as folder:
+        files = {name: Path(folder, f"{name}.json") for name in ("input", "output", "diagnostics")}
+        files["input"].write_text(json.dumps(bundle, default=str), encoding="utf-8")
+        command = [str(python), "-m", "databricks.bundles.build", "--phase", phase]
+        for name, file in files.items():
+            command += [f"--{name}", str(file)]
+        environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+        environment["VIRTUAL_ENV"] = venv
+        try:
+            # the bundle's own venv runs the bundle's own code, as the Databricks CLI does
+            done = subprocess.run(
+                command, cwd=root.parent, env=environment, capture_output=True, text=True, check=False
+            )
+        except OSError as e:
+            raise fail(root, f"python.venv_path: {str(python)!r} cannot be started ({e}).") from None
+        diagnostics = _diagnostics(
+            files["diagnostics"].read_text(encoding="utf-8") if files["diagnostics"].exists() else ""
+        )
+        errors = [d for d in diagnostics if d.get("severity") == "error"]
+        if errors:
+            raise fail(root, _problem(venv, errors[0]))
+        if (
+            "No module named databricks.bundles" in done.stderr
+            or "No module named 'databricks" in done.stderr
+        ):
+            raise fail(
+                root,
+                f"python.venv_path: the venv {venv!r} has no databricks-bundles package, which loads the "
+                f"bundle's Python resources. Install it there: {python} -m pip install databricks-bundles.",
+            )
+        if done.returncode != 0 or not files["output"].exists():
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise fail(
+                root,
+                f"python (in the venv {venv!r}): {phase} exited with code {done.returncode} ({last}). "
+                "Fix the bundle's Python code and run again.",
+            )
+        written = json.loads(files["output"].read_text(encoding="utf-8"))
+    found = written.get("resources") if isinstance(written, dict) else None
+    return found if isinstance(found, dict) else {}
