@@ -30,17 +30,25 @@ Guarantees:
   never a torn one. A writer killed mid-write leaves a cut record, which readers skip (as they skip a record
   still being written). NFS does not make ``O_APPEND`` writes atomic: keep a runs directory shared between
   machines on object storage (a URL, below), not on NFS.
-- **No lock on the hot path.** Setting a key the run holds takes no lock and reads nothing but a ``stat``.
-  Creating a key takes a short ``flock`` on the run's ``values.log`` and counts the run's values from the
-  replayed log, so that the per-run limit holds exactly even when many processes race; a writer killed before
-  its record landed is not counted.
+- **No waiting on the hot path.** Setting a key the run holds takes a shared ``flock`` on the run's
+  ``values.log`` (writers never wait for each other, only for a compaction) and reads nothing but a ``stat``.
+  Creating a key takes the ``flock`` exclusively and counts the run's values from the replayed log, so that
+  the per-run limit holds exactly even when many processes race; a writer killed before its record landed is
+  not counted.
+- **Compacted logs.** A log whose dead records (values set again, cleared or archived tasks' iterations) take
+  more than half of it and that is over 1 MiB is rewritten with only its live records, by the writer that
+  set a value again, by the runner when a task ends, and by a reader of the run document
+  (:mod:`jupyter_taskvalues.store._compact`): under the exclusive lock, to a temporary file, ``fsync``,
+  renamed over the log. A writer waiting meanwhile appends to the new log. A process killed at any point
+  leaves the old log or the new one, each with every value.
 - **Cheap reading and watching.** ``get`` is a ``stat`` and a lookup in the replayed log;
   :meth:`LocalRunStore.fingerprint` stats the run record, the task records and the log, without reading values.
 - Other files (``run.json``, task records, notebooks) are written to a temporary file in the same directory,
   then renamed over their target; a writer killed half-way leaves at most a ``.tmp-*`` file (see
   :meth:`LocalRunStore.sweep`).
 
-No ``fsync`` is done: a value survives any crash of the writing process, not a crash of the operating system.
+No ``fsync`` is done (but by a compaction, before its rename): a value survives any crash of the writing
+process, not a crash of the operating system.
 
 A store on a URL is :mod:`jupyter_taskvalues.store._fsspec`, whose docstring explains how the same guarantees hold
 on object storage; :mod:`jupyter_taskvalues.store._base` explains how a run whose runner died reads ``INTERRUPTED``.
@@ -52,6 +60,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -61,9 +70,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..exceptions import RunNotFoundError, StoreError
+from ..states import FINAL_STATES
 from ..timestamps import utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key
-from . import _attachments
+from . import _attachments, _compact
 from ._base import (
     FORMAT_VERSION,
     HEARTBEAT_TIMEOUT,
@@ -94,12 +104,9 @@ from ._log import LOG_NAME, Entry, LogState, Slot, ValueLog, decode_values, fram
 from ._registry import local_path
 from ._runner import runner_alive_here, runner_identity
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: key creation is not serialized
-    fcntl = None  # type: ignore[assignment]
-
 __all__ = ["FORMAT_VERSION", "LocalRunStore"]
+
+_logger = logging.getLogger(__name__)
 
 _TMP_PREFIX = ".tmp-"
 _FILE_MODE = 0o644
@@ -285,6 +292,8 @@ class LocalRunStore(RunStore):
         directory = self.run_dir(run_id) / TASKS_DIR / entry_name(task_key)
         _makedirs(directory)
         _write_json(directory / TASK_RECORD_NAME, {"task_key": task_key, **record})
+        if record.get("state") in FINAL_STATES:  # a task ended: its overwritten values are dead records now
+            self._compact_when_due(run_id)
 
     def task_stamp(self, run_id: str, task_key: str) -> Hashable | None:
         """Something that changes whenever the task's record is written, or ``None`` if this store cannot tell
@@ -320,9 +329,9 @@ class LocalRunStore(RunStore):
     ) -> None:
         """Append the value's record (``payload``, a JSON object; ``entry``, its replay) to the run's log.
 
-        Setting a key the run holds appends without a lock: a key leaves the run only by a runner's marker,
-        written once the task's kernel is gone. A new key takes the run's lock, so that the limit holds
-        exactly when processes race.
+        Setting a key the run holds appends under the log's shared lock (a compaction holds it exclusively):
+        a key leaves the run only by a runner's marker, written once the task's kernel is gone. A new key takes
+        the exclusive lock, so that the limit holds exactly when processes race.
         """
         log = value_log(self._log_path(run_id))
         data = frame(payload)
@@ -332,6 +341,9 @@ class LocalRunStore(RunStore):
         with log.lock:
             if log.sync().get(*slot) is not None:
                 self._append(run_id, log, data, slot, entry)
+                # A value set again and again (a training loop's metric) keeps its log at about twice its
+                # live records, not growing until the task ends.
+                self._compact_when_due(run_id, log, log.state)
                 return
             limit = max_values if max_values is not None else self._run_limit(run_id)
             with self._locked_log(run_id, log) as fd:
@@ -352,12 +364,10 @@ class LocalRunStore(RunStore):
     def _locked_log(self, run_id: str, log: ValueLog) -> Iterator[int]:
         """Open the run's log for appending and hold its ``flock``: key creation and markers, one at a time."""
         try:
-            fd = log.open()
+            fd = log.open_locked(exclusive=True)
         except FileNotFoundError:
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
         try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd
         finally:
             os.close(fd)  # closing releases the lock
@@ -416,8 +426,62 @@ class LocalRunStore(RunStore):
 
         One replay of the log and one decoding of all its values, however many tasks ask.
         """
-        with synced(self._log_path(run_id)) as state:
-            return _LogSnapshot(state)
+        log = value_log(self._log_path(run_id))
+        with log.lock:
+            state = log.sync()
+            snapshot = _LogSnapshot(state)
+            self._compact_when_due(run_id, log, state)
+        return snapshot
+
+    def compact_values(self, run_id: str, *, force: bool = False) -> tuple[int, int] | None:
+        """Compact the run's value log now if it is due (:mod:`._compact`), or whatever its size if ``force``.
+
+        The runner does it when a task ends and readers of the run document when a log is due; this is for
+        maintenance and tests. Returns the log's size before and after, in bytes, or ``None`` if it was left
+        as it was. Raises :class:`StoreError` if the new log cannot be written (the old one is kept).
+        """
+        log = value_log(self._log_path(run_id))
+        with log.lock:
+            state = log.sync()
+            if not (force or _compact.due(state, log.size)):
+                return None
+            return self._compact(run_id, log)
+
+    def _compact(self, run_id: str, log: ValueLog) -> tuple[int, int]:
+        try:
+            return _compact.compact(log, run_id)
+        except OSError as e:
+            if isinstance(e, FileNotFoundError) and not os.path.isdir(os.path.dirname(log.path)):
+                raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id) from None
+            raise StoreError(
+                f"Cannot compact the value log {log.path}: {e.strerror or e}. The log is kept as it was; check "
+                "that the disk has room and that the runs directory is writable.",
+                run_id=run_id,
+            ) from e
+
+    def _compact_when_due(
+        self, run_id: str, log: ValueLog | None = None, state: LogState | None = None
+    ) -> None:
+        """Compact the run's log if it is due; a log that cannot be compacted is logged once and left as it is
+        until it doubles (a read-only runs directory is read as fast as it can be, never refused)."""
+        path = self._log_path(run_id)
+        if log is None or state is None:
+            try:
+                if os.stat(path).st_size < _compact.MIN_BYTES:  # most logs: one stat, no replay
+                    return
+            except FileNotFoundError:
+                return
+            log = value_log(path)
+            with log.lock:
+                self._compact_when_due(run_id, log, log.sync())
+            return
+        if log.size < 2 * log.compact_failed_at or not _compact.due(state, log.size):
+            return
+        try:
+            self._compact(run_id, log)
+        except (RunNotFoundError, StoreError) as e:
+            log.compact_failed_at = log.size
+            _logger.warning("%s", e)
 
     def archive_attempt(self, run_id: str, task_key: str, attempt: int) -> None:
         """Move the task's current values aside as those of ``attempt``, so that the next attempt starts empty."""

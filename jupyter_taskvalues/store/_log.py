@@ -16,10 +16,16 @@ Records:
 - ``{"op": "archive", "task_key", "attempt"}``: the task's values (iterations included) leave the run's values;
   those outside iterations become the values of that attempt (a retry starts empty);
 - ``{"op": "clear", "task_key"}``: the task's values (iterations included) leave the run (a repair);
-- ``{"op": "start", "run_id", "created"}``: the first record of a run; other ops are ignored.
+- ``{"op": "start", "nonce", "run_id", "created"}``: the first record of a run (a compacted log starts with a
+  new one, with ``"compacted"``: see :mod:`._compact`); other ops are ignored.
 
 A replay keeps each live value as an :data:`Entry`: the value's JSON bytes and its metadata. Reading a value
 decodes its bytes again, so every caller gets a fresh copy and the cache is never shared with one.
+
+Writers take the log's ``flock``: a shared one to set a value the run holds, an exclusive one to create a key,
+append a marker or compact the log. After taking it a writer checks that the file it opened is still the log
+(a compaction may have renamed another one over it meanwhile) and opens the log again if not, so that no
+record lands in a file that was replaced.
 """
 
 from __future__ import annotations
@@ -35,7 +41,27 @@ from typing import Any
 
 from ..exceptions import StoreError
 
-__all__ = ["Entry", "LogState", "Slot", "ValueLog", "decode_values", "frame", "parse", "synced", "value_log"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: appends are not serialized, logs are never compacted
+    fcntl = None  # type: ignore[assignment]
+
+#: Whether writers can lock a log (not on Windows: there a log is never compacted).
+CAN_LOCK = fcntl is not None
+
+__all__ = [
+    "CAN_LOCK",
+    "Entry",
+    "LogState",
+    "Slot",
+    "ValueLog",
+    "decode_values",
+    "frame",
+    "parse",
+    "record_bytes",
+    "synced",
+    "value_log",
+]
 
 RS = b"\x1e"
 LOG_NAME = "values.log"
@@ -55,6 +81,8 @@ Entry = tuple[bytes, int, str, int]
 FIELDS = ("task_key", "key", "iteration", "attempt", "size", "set_at", "value")
 _VALUE_AT = b',"value":'
 _EPOCHS = itertools.count(1)
+#: About the bytes a value record takes besides its value, keys and time (what compaction would keep of it).
+_RECORD_OVERHEAD = 90
 
 
 def frame(record_json: str) -> bytes:
@@ -65,7 +93,7 @@ def frame(record_json: str) -> bytes:
 class LogState:
     """What a replay of the log gives: the live values, the archived attempts, the live count."""
 
-    __slots__ = ("archived", "count", "epoch", "live", "versions")
+    __slots__ = ("archived", "count", "epoch", "live", "live_bytes", "start", "versions")
 
     def __init__(self) -> None:
         #: Tells this replay from any other one (a log replayed again from its start gets a new epoch).
@@ -78,6 +106,10 @@ class LogState:
         self.archived: dict[tuple[str, int], dict[str, Entry]] = {}
         #: live values of the run, iterations included (the number checked against the run's limit)
         self.count = 0
+        #: about the bytes of log that the live and archived values take (what a compaction keeps)
+        self.live_bytes = 0
+        #: the log's start record, once replayed
+        self.start: dict[str, Any] | None = None
 
     def get(self, task_key: str, iteration: int | None, key: str) -> Entry | None:
         """The entry of a live value, or ``None``."""
@@ -86,9 +118,13 @@ class LogState:
     def put(self, task_key: str, iteration: int | None, key: str, entry: Entry) -> None:
         """A value set (or set again)."""
         values = self.live.setdefault(task_key, {}).setdefault(iteration, {})
-        if key not in values:
+        old = values.get(key)
+        if old is None:
             self.count += 1
+        else:
+            self.live_bytes -= record_bytes(task_key, key, old)
         values[key] = entry
+        self.live_bytes += record_bytes(task_key, key, entry)
         self.versions[task_key] = self.versions.get(task_key, 0) + 1
 
     def drop(self, task_key: str) -> dict[int | None, dict[str, Entry]] | None:
@@ -97,11 +133,24 @@ class LogState:
         self.versions[task_key] = self.versions.get(task_key, 0) + 1
         if dropped:
             self.count -= sum(len(values) for values in dropped.values())
+            self.live_bytes -= sum(_bytes_of(task_key, values) for values in dropped.values())
         return dropped
+
+    def keep_attempt(self, task_key: str, attempt: int, entries: dict[str, Entry]) -> None:
+        """Keep ``entries`` as the values of an earlier attempt of the task (they stay in a compacted log)."""
+        replaced = self.archived.get((task_key, attempt))
+        if replaced:
+            self.live_bytes -= _bytes_of(task_key, replaced)
+        self.archived[(task_key, attempt)] = entries
+        self.live_bytes += _bytes_of(task_key, entries)
 
     def apply(self, record: Any, line: bytes) -> None:
         """Replay one parsed record (``line`` is its JSON); records of an unknown shape are ignored."""
         if not isinstance(record, dict):
+            return
+        if record.get("op") == "start":
+            if self.start is None:
+                self.start = record
             return
         task_key = record.get("task_key")
         if not isinstance(task_key, str):
@@ -124,9 +173,18 @@ class LogState:
             if type(attempt) is int:
                 dropped = self.drop(task_key)
                 if dropped is not None:
-                    self.archived[(task_key, attempt)] = dropped.get(None, {})
+                    self.keep_attempt(task_key, attempt, dropped.get(None, {}))
         elif op == "clear":
             self.drop(task_key)
+
+
+def record_bytes(task_key: str, key: str, entry: Entry) -> int:
+    """About how many bytes the record of a value takes in the log (exact but for non-ASCII keys and numbers)."""
+    return len(entry[0]) + len(task_key) + len(key) + len(entry[2]) + _RECORD_OVERHEAD
+
+
+def _bytes_of(task_key: str, entries: dict[str, Entry]) -> int:
+    return sum(record_bytes(task_key, key, entry) for key, entry in entries.items())
 
 
 def _value_json(record: dict[str, Any], line: bytes) -> bytes:
@@ -195,6 +253,8 @@ class ValueLog:
     def __init__(self, path: str) -> None:
         self.path = path
         self.lock = threading.Lock()
+        #: the log's size when this process last failed to compact it (it tries again once the log doubles)
+        self.compact_failed_at = 0
         self._reset(None)
 
     def _reset(self, ident: tuple[int, int] | None) -> None:
@@ -253,18 +313,60 @@ class ValueLog:
         """Open the log for appending (created if needed); ``FileNotFoundError`` if the run's directory is gone."""
         return os.open(self.path, _APPEND_FLAGS, _FILE_MODE)
 
+    def open_locked(self, *, exclusive: bool) -> int:
+        """Open the log for appending and take its ``flock`` (shared or exclusive); return the descriptor.
+
+        Once the lock is held the file is checked to be the log still: a compaction that renamed another file
+        over it meanwhile is followed (the new log is opened and locked instead). Closing the descriptor
+        releases the lock. ``FileNotFoundError`` if the run's directory is gone.
+        """
+        while True:
+            fd = self.open()
+            if fcntl is None:  # pragma: no cover - Windows
+                return fd
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+                opened = os.fstat(fd)
+                try:
+                    current = os.stat(self.path)
+                except FileNotFoundError:  # removed meanwhile: open (and create) it again
+                    current = None
+            except BaseException:
+                os.close(fd)
+                raise
+            if current is not None and (current.st_ino, current.st_dev) == (opened.st_ino, opened.st_dev):
+                return fd
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def locked(self, *, exclusive: bool = True) -> Iterator[int]:
+        """Hold the log's ``flock`` (:meth:`open_locked`) around a block; yield the log opened for appending."""
+        fd = self.open_locked(exclusive=exclusive)
+        try:
+            yield fd
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def adopt(self, data: bytes, st: os.stat_result) -> None:
+        """Take the file ``st``, holding exactly ``data``, as the log replayed so far (a compaction made it from
+        the state, which stays as it is: every reader's copy of a value is still right)."""
+        self._ident = (st.st_ino, st.st_dev)
+        self._offset = self._seen = len(data)
+        self._head = data[:_HEAD_BYTES]
+
     def append(
         self, data: bytes, slot: Slot | None = None, entry: Entry | None = None, *, fd: int | None = None
     ) -> None:
         """Append one framed record in one write; apply it to the state at once when it is the value ``entry``.
 
-        ``fd`` is the log opened by :meth:`open` (by default it is opened and closed here). A short write (a
-        signal, a full disk) is written again whole, a few times: readers skip the cut part. Raises
-        ``FileNotFoundError`` if the run's directory is gone, :class:`StoreError` if the write fails.
+        ``fd`` is the log opened and locked by :meth:`open_locked` (by default it is opened here with a shared
+        lock, and closed). A short write (a signal, a full disk) is written again whole, a few times: readers
+        skip the cut part. Raises ``FileNotFoundError`` if the run's directory is gone, :class:`StoreError` if
+        the write fails.
         """
         own = fd is None
         if fd is None:
-            fd = self.open()
+            fd = self.open_locked(exclusive=False)
         try:
             for _ in range(_WRITE_TRIES):
                 try:

@@ -271,24 +271,29 @@ def test_threads_reading_while_values_are_set_see_every_value_whole(store: RunSt
     assert store.count_values(run_id) == 300
 
 
-def test_setting_a_key_the_run_holds_takes_no_lock(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    import jupyter_taskvalues.store._local as store_module
+def test_setting_a_key_the_run_holds_takes_only_the_shared_lock(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
 
     run_id = store.create_run(job_name="j", tasks={"t": {}})
     store.set_value(run_id, "t", "k", 1)
+    taken: list[int] = []
 
-    class NoLock:
-        LOCK_EX = 2
+    class Recorded:
+        LOCK_EX, LOCK_SH = fcntl.LOCK_EX, fcntl.LOCK_SH
 
         @staticmethod
         def flock(fd: int, operation: int) -> None:
-            raise AssertionError("the overwrite took the run's lock")
+            taken.append(operation)
+            fcntl.flock(fd, operation)
 
-    monkeypatch.setattr(store_module, "fcntl", NoLock)
+    monkeypatch.setattr(store_log, "fcntl", Recorded)
     store.set_value(run_id, "t", "k", 2)
+    assert taken == [fcntl.LOCK_SH]  # writers that set values again never wait for each other
+    store.set_value(run_id, "t", "new", 3)
+    assert taken == [fcntl.LOCK_SH, fcntl.LOCK_EX]  # a new key is counted against the limit alone
     assert store.get_value(run_id, "t", "k") == 2
-    with pytest.raises(AssertionError, match="took the run's lock"):
-        store.set_value(run_id, "t", "new", 3)
 
 
 # -- the runner's markers -------------------------------------------------------------------------------------------
