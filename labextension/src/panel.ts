@@ -4,6 +4,7 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { RunActions } from './actions';
+import { canCancelRun } from './cancel';
 import { renderDiff, renderHistory, renderMatrix } from './compare';
 import { h } from './dom';
 import { formatDuration, formatTime, utcTitle } from './format';
@@ -303,19 +304,20 @@ export class TaskValuesPanel extends Widget {
     }
     const trans = this._trans;
     if (LIVE_STATES.has(run.state)) {
-      if (!this.model.serverRuns.has(run.run_id)) {
-        return [
-          h('span', {
-            className: 'jp-TaskValues-muted',
-            text: trans.__('Started outside this server: cancel it where it runs.')
-          })
-        ];
+      if (!canCancelRun(run, this.model.serverRuns)) {
+        return [];
       }
+      const elsewhere = !this.model.serverRuns.has(run.run_id);
       return [
         button(trans.__('Cancel run'), () => void actions.cancelRun(run), {
           className: 'jp-TaskValues-cancelRun',
           warn: true,
-          aria: trans.__('Cancel the run %1', run.run_id)
+          aria: trans.__('Cancel the run %1', run.run_id),
+          title: elsewhere
+            ? trans.__(
+                'Started outside this server: its runner is asked to cancel it through the runs directory'
+              )
+            : undefined
         })
       ];
     }

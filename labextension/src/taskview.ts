@@ -5,11 +5,11 @@
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { canCancelTask } from './cancel';
 import { h } from './dom';
 import { errorText, formatBytes, formatDuration, preview, stripAnsi, typeName } from './format';
 import { TaskValuesModel } from './model';
 import {
-  CANCELABLE_TASK_STATES,
   IIteration,
   IRunDocument,
   ITaskDocument,
@@ -78,12 +78,7 @@ export function renderTask(
 
   const actions: HTMLElement[] = [];
   const cancel = callbacks.cancelTask;
-  if (
-    cancel &&
-    model.serverRuns.has(run.run_id) &&
-    LIVE_STATES.has(run.state) &&
-    CANCELABLE_TASK_STATES.has(task.state)
-  ) {
+  if (cancel && canCancelTask(run, task, model.serverRuns)) {
     actions.push(
       button(trans.__('Cancel task'), () => cancel(run, task.task_key), {
         className: 'jp-TaskValues-cancelTask',

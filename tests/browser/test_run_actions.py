@@ -6,15 +6,17 @@ Every run here is a real run: the server extension's runner executes real notebo
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.jobhelpers import job, nb_task, notebook
+from tests.jobhelpers import interrupt, job, nb_task, notebook, start_cli
 
-from .conftest import Lab, open_panel, screenshot, select_task, widen_side_panel
+from .conftest import Lab, open_panel, screenshot, select_run, select_task, widen_side_panel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -143,6 +145,54 @@ def test_cancel_a_long_task_from_the_panel(page: Any, lab: Lab) -> None:
     assert wait_run_state(page, ("CANCELED", "FAILED", "SUCCESS")) == "CANCELED"
     node = panel.locator('.jp-TaskValues-node[data-task-key="nap"]')
     assert node.get_attribute("data-state") == "CANCELED"
+
+
+def test_cancel_from_the_panel_a_run_the_cli_executes_in_another_process(page: Any, lab: Lab) -> None:
+    folder = lab.root_dir / "elsewhere"
+    notebook(folder / "nap.ipynb", "import time\nprint('napping', flush=True)\ntime.sleep(300)")
+    notebook(folder / "after.ipynb", "print('after')")
+    job(
+        folder / "elsewhere.job.json",
+        [nb_task("nap", "nap"), nb_task("after", "after", depends_on=["nap"])],
+        name="elsewhere",
+    )
+    before = set(lab.store.run_ids())
+    process = start_cli("run", "elsewhere.job.json", "--runs-dir", str(lab.runs_dir), cwd=folder)
+    try:
+        run_id = _new_run(lab, before, process)
+        panel = open_panel(page)
+        select_run(panel, run_id)
+        select_task(panel, "nap")
+        panel.locator("pre.jp-TaskValues-output", has_text="napping").wait_for(timeout=RUN_MS)
+
+        cancel = panel.locator(".jp-TaskValues-cancelRun")
+        assert "Started outside this server" in str(cancel.get_attribute("title"))
+        cancel.click()
+        page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-warn").click()
+
+        assert wait_run_state(page, ("CANCELED", "FAILED", "SUCCESS")) == "CANCELED"
+        nodes = {
+            key: panel.locator(f'.jp-TaskValues-node[data-task-key="{key}"]').get_attribute("data-state")
+            for key in ("nap", "after")
+        }
+        assert nodes == {"nap": "CANCELED", "after": "UPSTREAM_CANCELED"}
+        assert process.wait(timeout=60) == 1  # the CLI's exit code of a run that did not succeed
+        assert lab.store.read_run(run_id)["cancel_request"]["via"] == "jupyter-server"
+        assert panel.locator(".jp-TaskValues-cancelRun").count() == 0
+    finally:
+        interrupt(process)
+
+
+def _new_run(lab: Lab, before: set[str], process: subprocess.Popen[str]) -> str:
+    """The id of the run ``process`` (a CLI run) creates, once its first task reads RUNNING."""
+    deadline = time.monotonic() + RUN_MS / 1000
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        for run_id in set(lab.store.run_ids()) - before:
+            if (lab.store.read_task(run_id, "nap") or {}).get("state") == "RUNNING":
+                return run_id
+        time.sleep(0.2)
+    raise AssertionError(f"The CLI run did not start its first task within {RUN_MS // 1000} s.")
 
 
 def test_repair_a_failed_run_after_fixing_the_notebook(page: Any, lab: Lab) -> None:
