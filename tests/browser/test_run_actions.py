@@ -275,34 +275,79 @@ def test_the_history_of_a_value_over_three_runs_is_a_sparkline(page: Any, lab: L
     assert "score" in names and "x" in names
 
 
-def test_a_settings_change_takes_effect(page: Any, lab: Lab, make_run: Any) -> None:
+def open_settings_editor(page: Any) -> Any:
+    """Open JupyterLab's Settings Editor (Settings menu → Settings Editor) on the Task Values settings form."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator('.lm-Menu-item[data-command="settingeditor:open"]').click()
+    # The search box is a web component: its input is in its shadow DOM, which CSS locators pierce.
+    page.locator("input[placeholder^='Search settings']").fill("Task Values")
+    entry = page.locator('.jp-PluginList-entry[data-id="jupyter-taskvalues:plugin"]')
+    entry.get_by_role("tab", name="Task Values").click()
+    form = page.locator(
+        ".jp-SettingsPanel .jp-SettingsForm", has=page.get_by_role("heading", name="Task Values")
+    )
+    form.wait_for()
+    return form
+
+
+def settings_field(form: Any, title: str) -> Any:
+    """The input (or select) of a settings form field, found by the title the schema gives it.
+
+    JupyterLab's form shows each title as a heading beside the control (not as a ``<label>``).
+    """
+    heading = form.get_by_role("heading", name=title, exact=True)
+    return heading.locator("xpath=following-sibling::div[1]").locator("input, select")
+
+
+def test_a_settings_change_in_the_settings_editor_takes_effect(page: Any, lab: Lab, make_run: Any) -> None:
     make_run("older")
     make_run("newer")
-    raw = json.dumps({"runsShown": 1, "timeFormat": "utc"})
+    panel = open_panel(page)
+    panel.locator(".jp-TaskValues-run").nth(1).wait_for()
+    try:
+        form = open_settings_editor(page)
+        runs_shown = settings_field(form, "Runs shown")
+        assert runs_shown.input_value() == "30"
+        runs_shown.fill("1")
+        runs_shown.press("Tab")
+        settings_field(form, "Time format").select_option("utc")
+
+        # The panel follows the saved settings without a reload: one run, its time in UTC.
+        page.wait_for_function(
+            "() => document.querySelectorAll('#jupyter-taskvalues-panel .jp-TaskValues-run').length === 1",
+            timeout=15_000,
+        )
+        page.wait_for_function(
+            """() => {
+                const t = document.querySelector('#jupyter-taskvalues-panel .jp-TaskValues-run .jp-TaskValues-runTime');
+                return t !== null && t.textContent.startsWith('2026-11-29 09:30:00 UTC');
+            }""",
+            timeout=15_000,
+        )
+        saved = json.loads(_settings(lab)["raw"])
+        assert (saved["runsShown"], saved["timeFormat"]) == (1, "utc")
+    finally:
+        _put_settings(lab, "{}")
+
+
+def _settings(lab: Lab) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{lab.url}lab/api/settings/jupyter-taskvalues:plugin",
+        headers={"Authorization": f"token {lab.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        data: dict[str, Any] = json.loads(response.read())
+    return data
+
+
+def _put_settings(lab: Lab, raw: str) -> None:
     request = urllib.request.Request(
         f"{lab.url}lab/api/settings/jupyter-taskvalues:plugin",
         data=json.dumps({"raw": raw}).encode(),
         method="PUT",
         headers={"Authorization": f"token {lab.token}", "Content-Type": "application/json"},
     )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 204
-        page.reload()
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell")
-        panel = open_panel(page)
-        panel.locator(".jp-TaskValues-run").first.wait_for()
-        page.wait_for_timeout(1500)
-        assert panel.locator(".jp-TaskValues-run").count() == 1
-        assert panel.locator(".jp-TaskValues-run .jp-TaskValues-runTime").first.text_content().find("UTC") > 0
-    finally:
-        reset = urllib.request.Request(
-            f"{lab.url}lab/api/settings/jupyter-taskvalues:plugin",
-            data=json.dumps({"raw": "{}"}).encode(),
-            method="PUT",
-            headers={"Authorization": f"token {lab.token}", "Content-Type": "application/json"},
-        )
-        urllib.request.urlopen(reset, timeout=10).close()
+    urllib.request.urlopen(request, timeout=10).close()
 
 
 def test_run_again_and_run_with_different_parameters_start_new_runs(page: Any, lab: Lab) -> None:
