@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..document import duration
+from ..timestamps import format_time as stored_time
 from ..timestamps import parse_time
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "session_html",
     "task_html",
     "task_layers",
+    "time_html",
     "value_json_html",
 ]
 
@@ -112,12 +114,38 @@ def format_size(size: int | None) -> str:
 
 
 def format_time(stamp: str | None) -> str:
-    """Return a store timestamp (``2026-11-29T04:47:35.123Z``) as ``2026-11-29 04:47:35 UTC`` (unescaped)."""
+    """Return a store timestamp (``2026-11-29T04:47:35.123Z``) as ``2026-11-29 04:47:35 UTC`` (unescaped).
+
+    A stamp with another offset is converted to UTC; one that does not parse is returned as it is.
+    """
     if not stamp:
         return "—"
-    if len(stamp) >= 19 and stamp[10] == "T":
-        return stamp[:19].replace("T", " ") + " UTC"
-    return stamp
+    try:
+        return _utc_text(parse_time(stamp))
+    except ValueError:
+        return stamp
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+
+
+def time_html(stamp: str | None) -> str:
+    """Return a time as ``<time class="jtv-time" datetime="...">2026-11-29 04:47:35 UTC</time>``.
+
+    The kernel cannot know the browser's time zone, so the text is UTC, and says so. In JupyterLab the
+    jupyter-taskvalues extension rewrites every ``time.jtv-time`` in the page in the browser's local time zone
+    (or as its "Time format" setting says), with the exact UTC time on hover, as its side panel shows times.
+    A stamp that does not parse is shown as text, with no ``<time>``.
+    """
+    if not stamp:
+        return "—"
+    try:
+        moment = parse_time(stamp)
+    except ValueError:
+        return esc(stamp)
+    utc = esc(_utc_text(moment))
+    return f'<time class="jtv-time" datetime="{esc(stored_time(moment))}" title="{utc}">{utc}</time>'
 
 
 def elapsed_since(stamp: str | None, now: dt.datetime | None = None) -> float | None:
@@ -228,7 +256,7 @@ def header_html(doc: Mapping[str, Any], *, now: dt.datetime | None = None) -> st
         counts[str(task.get("state"))] = counts.get(str(task.get("state")), 0) + 1
     facts = [
         f"run {_code(doc.get('run_id'))}",
-        f"started {esc(format_time(doc.get('start_time')))}",
+        f"started {time_html(doc.get('start_time'))}",
         f'<span class="jtv-duration">{esc(timing)}</span>',
         f"{len(tasks)} tasks ({esc(', '.join(f'{n} {s.lower()}' for s, n in sorted(counts.items())))})"
         if tasks
@@ -405,7 +433,7 @@ def _values_table(values: Mapping[str, Any], info: Mapping[str, Any], *, show_at
             f'<span class="jtv-preview" style="{_MONO}">{esc(preview(value))}</span>',
             esc(json_type(value)),
             esc(format_size(meta.get("size"))),
-            esc(format_time(meta.get("set_at"))),
+            time_html(meta.get("set_at")),
         ]
         if show_attempt:
             row.append(esc(meta.get("attempt", "—")))
@@ -424,7 +452,7 @@ def task_html(task: Mapping[str, Any]) -> str:
     if task.get("duration_seconds") is not None:
         facts.append(esc(format_duration(task["duration_seconds"])))
     elif task.get("start_time"):
-        facts.append("started " + esc(format_time(task["start_time"])))
+        facts.append("started " + time_html(task["start_time"]))
     deps = _dependencies(task)
     if deps:
         facts.append(
@@ -465,7 +493,7 @@ def task_html(task: Mapping[str, Any]) -> str:
             [
                 esc(a.get("attempt", i + 1)),
                 badge(a.get("state")),
-                esc(format_time(a.get("start_time"))),
+                time_html(a.get("start_time")),
                 esc(format_duration(_duration(a))),
                 esc(len(a.get("values") or {})),
                 esc(_error_summary(a.get("error"))),
@@ -555,7 +583,7 @@ def value_json_html(key: str, value: Any, info: Mapping[str, Any] | None = None,
     facts = [
         esc(json_type(value)),
         esc(format_size(meta.get("size"))),
-        "set " + esc(format_time(meta.get("set_at"))),
+        "set " + time_html(meta.get("set_at")),
     ]
     title = _code(key) + (f" {_muted(where)}" if where else "")
     head = f"<div>{title} · {' · '.join(facts)}</div>"

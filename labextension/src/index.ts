@@ -1,7 +1,7 @@
 /**
  * The JupyterLab plugin of jupyter-taskvalues: the Task Values side panel, its settings, and the commands
  * to run a job file (file browser context menu, command palette, the panel's button), open an executed
- * notebook, and open the panel.
+ * notebook, and open the panel; and the Output panel widget's times in local time (see `localtime.ts`).
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
@@ -13,6 +13,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { RunActions, isJobFile } from './actions';
 import { TaskValuesDrive, drivePath, notebookLocation } from './drive';
 import { TimeFormat } from './format';
+import { TimeLocaliser } from './localtime';
 import { DEFAULT_SETTINGS, IPanelSettings, TaskValuesModel } from './model';
 import { TaskValuesPanel, taskValuesIcon } from './panel';
 
@@ -96,11 +97,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
       restorer.add(panel, 'jupyter-taskvalues-panel');
     }
 
+    // The Output panel widgets of every notebook in the page: the page lives as long as the plugin.
+    const times = new TimeLocaliser(document.body);
+
     if (settingRegistry) {
       settingRegistry
         .load(PLUGIN_ID)
         .then(settings => {
-          const apply = (): void => model.applySettings(readSettings(settings.composite));
+          const apply = (): void => {
+            const read = readSettings(settings.composite);
+            model.applySettings(read);
+            times.format = read.timeFormat;
+          };
           apply();
           settings.changed.connect(apply);
         })

@@ -6,6 +6,7 @@ Run these tests as their own pytest invocation: ``pytest tests/browser`` (they n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -150,15 +151,20 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh JupyterLab page (own workspace, layout reset), ready when the app has started."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
+@contextlib.contextmanager
+def lab_page(browser: Any, lab: Lab, workspace: str, **context_options: Any) -> Iterator[Any]:
+    """A fresh JupyterLab page in its own workspace, ready when the app has started.
+
+    ``context_options`` go to Playwright's ``browser.new_context`` (``timezone_id``, ``locale``...). No error of
+    this extension may reach the page's ``pageerror`` meanwhile.
+    """
+    options = {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light", **context_options}
+    context = browser.new_context(**options)
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.goto(lab.lab_url(request.node.name.replace("[", "-").replace("]", "")))
+    tab.goto(lab.lab_url(workspace.replace("[", "-").replace("]", "")))
     tab.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=60_000)
     tab.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
     tab.wait_for_function(
@@ -168,6 +174,13 @@ def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any
     yield tab
     context.close()
     assert not [e for e in errors if "TaskValues" in e or "taskvalues" in e], errors
+
+
+@pytest.fixture
+def page(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh JupyterLab page (own workspace, layout reset), ready when the app has started."""
+    with lab_page(browser, lab, request.node.name) as tab:
+        yield tab
 
 
 MakeRun = Callable[..., str]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import nbformat
 import pytest
 
-from .conftest import Lab, MakeRun, screenshot
+from .conftest import Lab, MakeRun, lab_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -106,3 +107,44 @@ def test_taskvalue_show_displays_the_run_live_and_its_values_as_text(
     page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
     panel.scroll_into_view_if_needed()
     screenshot(page, "widget.png")
+
+
+@pytest.fixture
+def page_in_kolkata(browser: Any, lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A JupyterLab page whose browser is in Asia/Kolkata (UTC+05:30 all year) and speaks en-US."""
+    with lab_page(browser, lab, request.node.name, timezone_id="Asia/Kolkata", locale="en-US") as tab:
+        yield tab
+
+
+def test_the_widget_shows_times_in_the_browsers_time_zone_and_the_exact_utc_on_hover(
+    page_in_kolkata: Any, make_run: MakeRun, lab: Lab
+) -> None:
+    page = page_in_kolkata
+    make_run("zoned", states={"ingest": "SUCCESS"}, values={"ingest": {"rows": 3}})
+    _open_notebook(page, lab, "zoned-widget.ipynb", "%load_ext jupyter_taskvalues\n%taskvalue show latest")
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+    panel = page.locator(".jtv-panel")
+    panel.locator(".jtv-job", has_text="zoned").wait_for(timeout=60_000)
+    # The run started at 09:30:00 UTC: 15:00:00 in Kolkata, written as the side panel writes it.
+    started = panel.locator(".jtv-run time.jtv-time").first
+    page.wait_for_function(
+        "() => !document.querySelector('.jtv-run time.jtv-time').textContent.includes('UTC')", timeout=15_000
+    )
+    assert started.text_content() == "Nov 29, 03:00:00 PM"
+    assert started.get_attribute("title") == "2026-11-29 09:30:00 UTC"
+    assert started.get_attribute("datetime") == "2026-11-29T09:30:00.000Z"
+
+    # A later update of the widget (another task picked) is rewritten too.
+    panel.locator("select").nth(1).select_option(label="ingest — SUCCESS")
+    set_at = panel.locator(".jtv-values time.jtv-time")
+    set_at.wait_for()
+    page.wait_for_function(
+        "() => !document.querySelector('.jtv-values time.jtv-time').textContent.includes('UTC')",
+        timeout=15_000,
+    )
+    assert str(set_at.get_attribute("title")).endswith(" UTC")
+    # The run picker's labels are a select's text (ipywidgets writes its spaces as no-break spaces): those
+    # stay UTC, and say so.
+    label = panel.locator("select").first.locator("option").first.text_content().replace("\xa0", " ")
+    assert label.endswith(" · 2026-11-29 09:30:00 UTC")

@@ -31,6 +31,7 @@ from jupyter_taskvalues.exceptions import (
 )
 from jupyter_taskvalues.runtime import session
 from jupyter_taskvalues.store import RunStore, utcnow
+from jupyter_taskvalues.widget import render
 from jupyter_taskvalues.widget.panel import SESSION, RunPanel, resolve_target
 from jupyter_taskvalues.widget.render import task_layers
 from tests.jobhelpers import job, nb_task, notebook
@@ -138,6 +139,36 @@ def test_panel_shows_job_name_state_duration_and_every_task_state(
     ]
     assert panel.task_key == "train"  # the failed task is selected first
     assert not panel.polling
+
+
+def test_times_are_time_elements_for_the_browser_to_localise_and_read_utc_until_it_does(
+    store: RunStore, panels: list[RunPanel]
+) -> None:
+    run_id = make_run(store, state="SUCCESS")
+    # Another offset is the same moment in UTC: the text and the datetime say 04:47:35 UTC.
+    store.update_run(run_id, start_time="2026-11-29T05:47:35.120+01:00", end_time="2026-11-29T04:49:40.000Z")
+    finish_task(store, run_id, "ingest")
+    set_at = store.set_value(run_id, "ingest", "rows", 3).set_at
+
+    panel = RunPanel(run_id, runs_dir=store.root, task_key="ingest")
+    panels.append(panel)
+
+    started = (
+        '<time class="jtv-time" datetime="2026-11-29T04:47:35.120Z" title="2026-11-29 04:47:35 UTC">'
+        "2026-11-29 04:47:35 UTC</time>"
+    )
+    assert f"started {started}" in panel.header.value
+    assert f'<time class="jtv-time" datetime="{set_at}"' in panel.task_view.value
+    panel.select_value("rows")
+    assert f'set <time class="jtv-time" datetime="{set_at}"' in panel.value_view.value
+    # The run picker's labels are plain text (a Dropdown): UTC, and labelled so.
+    assert any(label.endswith(" · 2026-11-29 04:47:35 UTC") for label in picker_labels(panel.run_picker))
+
+
+def test_a_time_that_does_not_parse_is_escaped_text_and_no_time_element() -> None:
+    assert render.time_html(HOSTILE) == ESCAPED
+    assert render.time_html(None) == "—"
+    assert render.format_time("yesterday") == "yesterday"
 
 
 def test_task_graph_layers_follow_depends_on_and_label_condition_branches(store: RunStore) -> None:
