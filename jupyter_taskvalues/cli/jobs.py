@@ -237,6 +237,12 @@ def add_repair_arguments(sub: argparse.ArgumentParser) -> None:
     """Arguments of ``repair``."""
     sub.add_argument("run_id", metavar="RUN_ID", help="a run id, or 'latest'")
     sub.add_argument("--task", action="append", default=[], metavar="T", help="re-run this task (repeatable)")
+    _add_bundle_options(sub)
+    sub.epilog = (
+        "A bundle is read again with the run's target, variables and user; --target, --var and --user override "
+        "them. A target other than the run's is allowed (a note says so): the variables then resolve for it, "
+        "and only --var values carry over.\n\n" + (sub.epilog or "")
+    )
     _add_execution_options(sub)
 
 
@@ -344,7 +350,22 @@ def repair(args: argparse.Namespace) -> int:
     options = options_from(args)
     store = open_store(args.runs_dir)
     run_id = store.resolve_run_id(args.run_id)
+    recorded = store.read_run(run_id).get("target")
+    if args.target is not None and args.target != recorded:
+        print(
+            f"note: run {run_id} ran with {f'target {recorded!r}' if recorded else 'no target'}; this repair "
+            f"reads the bundle with target {args.target!r}, its variables as that target resolves them.",
+            file=sys.stderr,
+        )
     display = _display(args, store)
+
+    def created(on_created: Callable[[JobRun], None]) -> Callable[[JobRun], None]:
+        def start(runner: JobRun) -> None:
+            print_warnings(runner.spec.warnings, console_for(sys.stderr))
+            on_created(runner)
+
+        return start
+
     document = _run_with_signals(
         display,
         lambda on_created: async_repair_run(
@@ -353,7 +374,10 @@ def repair(args: argparse.Namespace) -> int:
             runs_dir=args.runs_dir,
             options=options,
             hooks=display,
-            on_created=on_created,
+            on_created=created(on_created),
+            target=args.target,
+            variables=_pairs(args.var, "--var") or None,
+            user=args.user,
         ),
     )
     return _report(document, args, store)

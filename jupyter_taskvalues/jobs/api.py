@@ -182,12 +182,21 @@ async def async_repair_run(
     options: RunOptions | None = None,
     hooks: RunHooks | None = None,
     on_created: Any = None,
+    target: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    user: str | None = None,
 ) -> dict[str, Any]:
     """Re-run the failed, timed-out and canceled tasks of a finished run (or ``tasks``) and all downstream.
 
     Successful tasks keep their records and values; each re-run task's earlier record moves to its
     ``history``; ``{{job.repair_count}}`` counts the repairs. The job file is read again from where the run
     was started, as Databricks repairs with the job's current settings.
+
+    A bundle is read again with the run's recorded target, variables' values and user; ``target``,
+    ``variables`` (each beats the recorded value of its variable) and ``user`` override them. With a ``target``
+    other than the recorded one the recorded values are not reused (they were resolved for the other target):
+    the bundle's variables resolve for the new target, ``variables`` beating them. The run records what the
+    repair read, for the next repair.
     """
     store = open_store(runs_dir)
     run = store.read_run(run_id)
@@ -201,7 +210,7 @@ async def async_repair_run(
         raise JobSpecError(
             f"Run {run_id!r} cannot be repaired: its job file {source!r} no longer exists.", run_id=run_id
         )
-    spec = load_job(source, job=run.get("job"), target=run.get("target"), variables=run.get("variables"))
+    spec = load_job(source, job=run.get("job"), **_repair_settings(run, target, variables, user))
     states = {key: (store.read_task(run_id, key) or {}).get("state", "PENDING") for key in spec.task_keys}
     if tasks:
         unknown = [t for t in tasks if t not in states]
@@ -216,7 +225,13 @@ async def async_repair_run(
         roots = repairable(states)
     rerun = downstream_of(spec, roots)
     repair_count = int(run.get("repair_count", 0)) + 1
-    store.update_run(run_id, repair_count=repair_count, state="PENDING")
+    store.update_run(
+        run_id,
+        repair_count=repair_count,
+        state="PENDING",
+        warnings=list(spec.warnings),  # the file as read now, as the settings
+        **_bundle_settings(spec),
+    )
     runner = JobRun(
         spec,
         store,
@@ -235,12 +250,27 @@ async def async_repair_run(
     return run_document(store, run_id)
 
 
+def _repair_settings(
+    run: Mapping[str, Any], target: str | None, variables: Mapping[str, str] | None, user: str | None
+) -> dict[str, Any]:
+    """The ``target``, ``variables`` and ``user`` a repair reads the bundle with: the run's, overridden."""
+    recorded = run.get("target")
+    reused = (run.get("variables") or {}) if target in (None, recorded) else {}
+    return {
+        "target": recorded if target is None else target,
+        "variables": {**reused, **(variables or {})} or None,
+        "user": run.get("user") if user is None else user,
+    }
+
+
 def _child_runner(spec: JobSpec, store: RunStore, options: RunOptions) -> ChildRunner:
     """Return what starts the child run of a ``run_job_task``: the same runs directory and options, none of
     the parent's stubs or selection (their keys are the parent job's tasks)."""
 
     async def start(job_key: str, job_parameters: dict[str, str], child: str, link: dict[str, str]) -> str:
-        child_spec = load_job(spec.source, job=job_key, target=spec.target, variables=spec.variables)
+        child_spec = load_job(
+            spec.source, job=job_key, target=spec.target, variables=spec.variables, user=spec.user
+        )
         child_options = dataclasses.replace(options, stubs={}, only=None, from_run=None)
         document = await async_run_job(
             child_spec,

@@ -202,3 +202,156 @@ def test_run_prints_the_warnings_before_it_starts_and_records_them(
     assert warning.endswith("unknown field 'depend_on' is ignored; did you mean 'depends_on'?")
     assert err.startswith(f"warning: {warning}\n")
     assert open_store(runs_dir).read_run(document["run_id"])["warnings"] == [warning]
+
+    code, _, err = run_main(capsys, "repair", document["run_id"], "--task", "b", "--executor", "pretend")
+    assert code == 0 and err.startswith(f"warning: {warning}\n")  # repair reads the file again, and says so
+    path.write_text(path.read_text().replace("depend_on:", "depends_on:"))
+    code, _, err = run_main(capsys, "repair", document["run_id"], "--task", "b", "--executor", "pretend")
+    assert code == 0 and "warning" not in err
+    assert open_store(runs_dir).read_run(document["run_id"])["warnings"] == []
+
+
+def _repair_bundle(tmp_path: Path) -> Path:
+    """A bundle whose task's parameters show the target, a variable per target and the identity."""
+    notebook(tmp_path / "a.ipynb", "pass")
+    (tmp_path / "databricks.yml").write_text(
+        textwrap.dedent(
+            """\
+            bundle: {name: repaired}
+            variables:
+              greeting: {default: hello}
+              suffix: {default: ""}
+            targets:
+              dev: {default: true}
+              prod: {variables: {greeting: hello-prod}}
+            resources:
+              jobs:
+                load:
+                  tasks:
+                    - task_key: a
+                      notebook_task:
+                        notebook_path: ./a.ipynb
+                        base_parameters:
+                          greeting: ${var.greeting}${var.suffix}
+                          where: ${bundle.target}
+                          owner: ${workspace.current_user.userName}
+            """
+        )
+    )
+    return tmp_path / "databricks.yml"
+
+
+def _repair(capsys: pytest.CaptureFixture[str], run_id: str, *flags: str) -> tuple[dict[str, str], str]:
+    """Repair task ``a`` of ``run_id`` with ``flags``; return the parameters it ran with, and stderr."""
+    code, out, err = run_main(
+        capsys, "repair", run_id, "--task", "a", *flags, "--executor", "pretend", "--json", "--no-progress"
+    )
+    assert code == 0, err
+    return json.loads(out)["tasks"]["a"]["parameters"], err
+
+
+def _run_in_prod(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """Run the :func:`_repair_bundle` job in target prod with a --var and a --user; its run id and parameters."""
+    code, out, err = run_main(
+        capsys, "run", str(_repair_bundle(tmp_path)), "-t", "prod", "--var", "suffix=!",
+        "--user", "ada@example.com", "--executor", "pretend", "--json", "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    document = json.loads(out)
+    return document["run_id"], document["tasks"]["a"]["parameters"]
+
+
+def test_repair_reuses_the_runs_target_variables_and_user_and_flags_override_them(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    runs_dir: Path,
+    recording: type,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run_id, first = _run_in_prod(capsys, tmp_path)
+    assert first == {"greeting": "hello-prod!", "where": "prod", "owner": "ada@example.com"}
+
+    monkeypatch.setenv("JUPYTER_TASKVALUES_USER", "someone.else@example.com")  # the recorded user wins
+    parameters, err = _repair(capsys, run_id)
+    assert parameters == first and "note:" not in err
+    parameters, err = _repair(capsys, run_id, "--var", "suffix=?", "--user", "bob@example.com")
+    assert parameters == {"greeting": "hello-prod?", "where": "prod", "owner": "bob@example.com"}
+    assert "note:" not in err
+    record = open_store(runs_dir).read_run(run_id)
+    assert (record["target"], record["variables"], record["user"]) == (
+        "prod",
+        {"greeting": "hello-prod", "suffix": "?"},
+        "bob@example.com",
+    )
+
+
+def test_repair_with_another_target_notes_it_and_resolves_the_variables_for_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, runs_dir: Path, recording: type
+) -> None:
+    run_id, _ = _run_in_prod(capsys, tmp_path)
+
+    parameters, err = _repair(capsys, run_id, "--target", "dev")
+
+    # dev's greeting, not prod's; the recorded suffix is not reused (it was resolved for prod); the user is
+    assert parameters == {"greeting": "hello", "where": "dev", "owner": "ada@example.com"}
+    assert err.startswith(
+        f"note: run {run_id} ran with target 'prod'; this repair reads the bundle with target 'dev', its "
+        "variables as that target resolves them.\n"
+    )
+    again, err = _repair(capsys, run_id)  # the next repair reads the bundle as the last one did
+    assert again == parameters and "note:" not in err
+
+
+def test_repair_with_a_target_the_bundle_lacks_is_refused_naming_the_targets(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, runs_dir: Path, recording: type
+) -> None:
+    path = _repair_bundle(tmp_path)
+    code, out, _ = run_main(capsys, "run", str(path), "--executor", "pretend", "--json", "--no-progress")
+    run_id = json.loads(out)["run_id"]
+    before = open_store(runs_dir).read_run(run_id)
+
+    code, _, err = run_main(capsys, "repair", run_id, "-t", "stage", "--executor", "pretend", "--no-progress")
+
+    assert code == 2
+    assert "stage" in err and "dev" in err and "prod" in err
+    assert open_store(runs_dir).read_run(run_id) == before
+
+
+def test_the_child_run_of_a_run_job_task_reads_the_bundle_as_the_parent(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, runs_dir: Path, recording: type
+) -> None:
+    notebook(tmp_path / "a.ipynb", "pass")
+    (tmp_path / "databricks.yml").write_text(
+        textwrap.dedent(
+            """\
+            bundle: {name: parent_child}
+            variables:
+              greeting: {default: hello}
+            targets:
+              dev: {default: true}
+              prod: {}
+            resources:
+              jobs:
+                child:
+                  tasks:
+                    - task_key: c
+                      notebook_task:
+                        notebook_path: ./a.ipynb
+                        base_parameters:
+                          seen: ${bundle.target} ${var.greeting} ${workspace.current_user.userName}
+                parent:
+                  tasks:
+                    - task_key: start_child
+                      run_job_task: {job_id: "${resources.jobs.child.id}"}
+            """
+        )
+    )
+    code, out, err = run_main(
+        capsys, "run", str(tmp_path / "databricks.yml"), "--job", "parent", "-t", "prod", "--var", "greeting=hi",
+        "--user", "ada@example.com", "--executor", "pretend", "--json", "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    child_run_id = json.loads(out)["tasks"]["start_child"]["child_run_id"]
+    code, out, err = run_main(capsys, "show", child_run_id, "--json")
+    assert code == 0, err
+    assert json.loads(out)["tasks"]["c"]["parameters"] == {"seen": "prod hi ada@example.com"}
