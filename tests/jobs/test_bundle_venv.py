@@ -197,3 +197,35 @@ def test_a_job_defined_in_python_and_yaml_is_refused_from_the_venv_too(
 
     with pytest.raises(JobSpecError, match=r"resources\.jobs\.yaml_job is defined in Python and in"):
         list_jobs(path)
+
+
+def test_the_venv_runs_again_only_when_the_bundle_folder_changes(tmp_path: Path, bundles_venv: Path) -> None:
+    calls = tmp_path / "calls.txt"  # outside the bundle folder: writing it changes nothing the phase reads
+    loader = f"""\
+        from databricks.bundles.core import Resources
+        from databricks.bundles.jobs import Job
+
+        NAME = "first"
+
+
+        def load_resources(bundle):
+            with open({str(calls)!r}, "a") as f:
+                f.write(NAME + "\\n")
+            resources = Resources()
+            resources.add_job("py_job", Job.from_dict({{"name": NAME, "tasks": []}}))
+            return resources
+        """
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    path = _bundle(folder, str(bundles_venv), loader)
+
+    assert [raw.settings["name"] for raw in read_jobs(path)] == ["yaml-job", "first"]
+    assert [raw.settings["name"] for raw in read_jobs(path)] == ["yaml-job", "first"]
+    assert calls.read_text().split() == ["first"]  # read twice, loaded once
+
+    (folder / "venv_loader.py").write_text(
+        (folder / "venv_loader.py").read_text().replace('"first"', '"second"')
+    )
+    assert [raw.settings["name"] for raw in read_jobs(path)] == ["yaml-job", "second"]
+    assert [raw.settings["name"] for raw in read_jobs(path, target="prod")] == ["yaml-job", "second"]
+    assert calls.read_text().split() == ["first", "second", "second"]  # the file changed, then the target

@@ -13,12 +13,17 @@ runs ``python -m databricks.bundles.build`` in the bundle folder, once per phase
 with a diagnostics file. So the bundle's imports and its ``databricks-bundles`` version are the venv's, and this
 environment needs neither. A relative ``venv_path`` is relative to the bundle folder.
 
+Starting the venv's interpreter and importing the package takes a second or more, so what a phase wrote is
+kept in this process and used again while its input, the files of the bundle folder (size and modification
+time) and the venv's packages folder are the same; any change runs the phase again.
+
 **Ours**: the mutators see the bundle's jobs only (as in this process, :mod:`.python_resources`); a warning the
 package reports is dropped, an error refuses the bundle with its summary and the exception's last line.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -26,11 +31,19 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from .documents import fail, untagged
 
 __all__ = ["run_build_phase", "venv_interpreter"]
+
+#: What a phase wrote, by its input and :func:`_fingerprint`: a bundle read twice (``validate`` lists its
+#: jobs, then loads each) starts the venv's interpreter once, which takes a second or more.
+_DONE: dict[tuple[Any, ...], dict[str, Any]] = {}
+#: The most phase results kept.
+_MOST_KEPT: Final = 32
+#: The most files of a bundle folder looked at to tell whether a phase would read the same; past it, none kept.
+_MOST_FILES: Final = 10_000
 
 
 def venv_interpreter(root: Path, venv_path: Any) -> Path:
@@ -115,16 +128,55 @@ def run_build_phase(
         The venv has no ``databricks-bundles``, a function cannot be loaded or raises, or the phase writes no
         output: each error names the venv and the fix.
     """
-    venv = str(python.parent.parent)
     bundle = {
         "bundle": {"target": target},
         "variables": {name: {"value": value} for name, value in variables.items()},
         "python": {k: v for k, v in untagged(dict(section)).items() if k in ("resources", "mutators")},
         "resources": untagged(dict(resources)),
     }
+    text = json.dumps(bundle, default=str, sort_keys=True)
+    fingerprint = _fingerprint(root, python)
+    key = (str(root), str(python), phase, text, fingerprint)
+    if fingerprint is None or key not in _DONE:
+        found = _run_phase(root, python, phase, text)
+        if fingerprint is None:
+            return found
+        while len(_DONE) >= _MOST_KEPT:
+            del _DONE[next(iter(_DONE))]
+        _DONE[key] = found
+    return copy.deepcopy(_DONE[key])  # the caller tags and keeps what it gets
+
+
+def _fingerprint(root: Path, python: Path) -> tuple[Any, ...] | None:
+    """The state of what a phase may read: each file of the bundle folder and the venv's packages folders.
+
+    ``None`` (nothing is kept) when the bundle folder holds more than :data:`_MOST_FILES` files.
+    """
+    venv = python.parent.parent
+    seen: list[tuple[Any, ...]] = []
+    for folder, folders, names in os.walk(root.parent):
+        folders[:] = [
+            d for d in folders if not d.startswith(".") and d != "__pycache__" and Path(folder, d) != venv
+        ]
+        for name in names:
+            try:
+                stat = os.stat(os.path.join(folder, name))
+            except OSError:  # expected: the file went away while the folder was listed; it is not read then
+                continue
+            seen.append((folder, name, stat.st_mtime_ns, stat.st_size))
+            if len(seen) > _MOST_FILES:
+                return None
+    for packages in sorted([*venv.glob("lib/*/site-packages"), *venv.glob("Lib/site-packages")]):
+        seen.append((str(packages), packages.stat().st_mtime_ns))  # a package installed or removed
+    return tuple(seen)
+
+
+def _run_phase(root: Path, python: Path, phase: str, text: str) -> dict[str, Any]:
+    """Run the phase over the bundle JSON ``text`` in a fresh process of ``python``; the resources written."""
+    venv = str(python.parent.parent)
     with tempfile.TemporaryDirectory(prefix="taskvalues-bundle-") as folder:
         files = {name: Path(folder, f"{name}.json") for name in ("input", "output", "diagnostics")}
-        files["input"].write_text(json.dumps(bundle, default=str), encoding="utf-8")
+        files["input"].write_text(text, encoding="utf-8")
         command = [str(python), "-m", "databricks.bundles.build", "--phase", phase]
         for name, file in files.items():
             command += [f"--{name}", str(file)]
