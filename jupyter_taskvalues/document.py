@@ -40,14 +40,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Hashable, MutableMapping
+from collections.abc import Hashable, Mapping, MutableMapping
 from typing import Any
 
+from .records import RunRecord, blank_task_record
 from .store import RunStore, ValueSnapshot
 from .timestamps import parse_time
 
 __all__ = [
-    "blank_task_record",
     "duration",
     "run_document",
     "run_document_json",
@@ -55,35 +55,14 @@ __all__ = [
     "task_document",
 ]
 
+#: A task's document before its record is read: its static description's defaults, then a blank record's.
 _TASK_DEFAULTS: dict[str, Any] = {
     "type": "notebook",
     "depends_on": [],
     "run_if": "ALL_SUCCESS",
     "notebook_path": None,
-    "state": "PENDING",
-    "attempts": [],
-    "start_time": None,
-    "end_time": None,
-    "parameters": {},
-    "exit_value": None,
-    "error": None,
-    "output_notebook": None,
-    "outcome": None,
-    "warnings": [],
-    "iterations": None,
-    "history": [],
+    **blank_task_record("notebook"),
 }
-
-
-def blank_task_record(kind: str) -> dict[str, Any]:
-    """Return the record of a task that has not started: what the runner writes first, and fills in."""
-    record = {
-        k: v for k, v in _TASK_DEFAULTS.items() if k not in ("type", "depends_on", "run_if", "notebook_path")
-    }
-    record.update(
-        attempts=[], parameters={}, history=[], warnings=[], iterations=[] if kind == "for_each" else None
-    )
-    return record
 
 
 def duration(start: str | None, end: str | None) -> float | None:
@@ -101,7 +80,7 @@ def task_document(
     store: RunStore,
     run_id: str,
     task_key: str,
-    static: dict[str, Any],
+    static: Mapping[str, Any],
     values: ValueSnapshot | None = None,
 ) -> dict[str, Any]:
     """Return the document of one task: its static description, its record, and its values.
@@ -143,7 +122,7 @@ def task_document(
     return doc
 
 
-def run_summary(run: dict[str, Any]) -> dict[str, Any]:
+def run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
     """Return the light summary of a run record used by run lists (no tasks' values)."""
     return {
         "run_id": run["run_id"],
@@ -201,7 +180,7 @@ def run_document_json(
     return head[:-1] + b', "tasks": {' + b", ".join(parts) + b"}}"
 
 
-def _run_header(run: dict[str, Any], values: ValueSnapshot) -> dict[str, Any]:
+def _run_header(run: RunRecord, values: ValueSnapshot) -> dict[str, Any]:
     """Everything of the run document but its tasks."""
     return {
         "format": run.get("format"),

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..document import duration
 from ..exceptions import TaskValuesError
 from ..jobs.hooks import RunHooks
+from ..records import TaskRecord
 from ..states import FINAL_STATES
 from ..store import utcnow
 from .render import STATE_STYLES, preview, safe, strip_ansi
@@ -128,7 +129,7 @@ class RunDisplay(RunHooks):
             ):  # no running loop (a synchronous caller): redraw on changes
                 self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
-    def task_changed(self, run_id: str, task_key: str, record: dict[str, Any]) -> None:
+    def task_changed(self, run_id: str, task_key: str, record: TaskRecord) -> None:
         task = self.tasks.setdefault(task_key, _Task())
         state = str(record.get("state") or "PENDING")
         attempt = len(record.get("attempts") or [])

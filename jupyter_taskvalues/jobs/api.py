@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from ..context import default_runs_dir
 from ..document import run_document
 from ..exceptions import JobSpecError, RunNotFoundError
+from ..records import BundleSettings, RunRecord, TaskInfo, TaskRecord, blank_task_record
 from ..states import FINAL_STATES
 from ..store import RunStore, new_run_id, url_scheme
 from ..store import open_store as _store_at
@@ -70,16 +71,16 @@ def _resolve_parameters(spec: JobSpec, parameters: dict[str, str], run_id: str) 
     return {name: resolve(value, context) for name, value in parameters.items()}
 
 
-def _bundle_settings(spec: JobSpec) -> dict[str, Any]:
+def _bundle_settings(spec: JobSpec) -> BundleSettings:
     """What a run records of how its bundle was read, for repair to read it the same way."""
     if spec.target is None and not spec.variables and spec.user is None:
         return {}
     return {"target": spec.target, "variables": spec.variables, "user": spec.user}
 
 
-def _static_tasks(spec: JobSpec) -> dict[str, dict[str, Any]]:
+def _static_tasks(spec: JobSpec) -> dict[str, TaskInfo]:
     """The description of each task kept in the run record: what the panels draw before the task runs."""
-    tasks = {}
+    tasks: dict[str, TaskInfo] = {}
     for task in spec.tasks:
         notebook = task.notebook or (task.for_each.task.notebook if task.for_each else None)
         tasks[task.task_key] = {
@@ -299,7 +300,7 @@ def _check_stubs(spec: JobSpec, options: RunOptions) -> None:
         raise JobSpecError(message, problems=[message], path=spec.source)
 
 
-def _earlier_run(store: RunStore, spec: JobSpec, from_run: str) -> dict[str, Any]:
+def _earlier_run(store: RunStore, spec: JobSpec, from_run: str) -> RunRecord:
     try:
         run = store.read_run(from_run)
     except (RunNotFoundError, JobSpecError, ValueError) as e:
@@ -318,10 +319,9 @@ def _earlier_run(store: RunStore, spec: JobSpec, from_run: str) -> dict[str, Any
 
 
 def _take_unselected(
-    store: RunStore, run_id: str, spec: JobSpec, selected: set[str], earlier: dict[str, Any] | None
+    store: RunStore, run_id: str, spec: JobSpec, selected: set[str], earlier: RunRecord | None
 ) -> None:
     """Record the tasks ``--only`` leaves out: taken from the earlier run (state and values), else EXCLUDED."""
-    from ..document import blank_task_record
     from ..store import utcnow
 
     for task in spec.tasks:
@@ -329,22 +329,16 @@ def _take_unselected(
         if key in selected:
             continue
         old = store.read_task(earlier["run_id"], key) if earlier else None
-        if old is not None and old.get("state") in FINAL_STATES:
-            record = {k: v for k, v in old.items() if k != "history"} | {
-                "history": [],
-                "taken_from_run": earlier["run_id"] if earlier else None,
-            }
-            for value_key, value in store.list_values(record["taken_from_run"], key).items():
+        if earlier is not None and old is not None and old.get("state") in FINAL_STATES:
+            record: TaskRecord = {**old, "history": [], "taken_from_run": earlier["run_id"]}
+            for value_key, value in store.list_values(earlier["run_id"], key).items():
                 store.set_value(run_id, key, value_key, value.value)
         else:
             now = utcnow()
-            record = blank_task_record(task.kind) | {
-                "state": "EXCLUDED",
-                "start_time": now,
-                "end_time": now,
-                "error": None,
-                "not_selected": True,
-            }
+            record = blank_task_record(task.kind)
+            record.update(
+                {"state": "EXCLUDED", "start_time": now, "end_time": now, "error": None, "not_selected": True}
+            )
         store.write_task(run_id, key, record)
 
 
@@ -377,6 +371,6 @@ def read_run(run_id: str, *, runs_dir: str | os.PathLike[str] | None = None) -> 
 
 def list_runs(
     *, runs_dir: str | os.PathLike[str] | None = None, limit: int | None = 20, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[RunRecord]:
     """Return the run records, newest first."""
     return open_store(runs_dir).list_runs(limit=limit, offset=offset)

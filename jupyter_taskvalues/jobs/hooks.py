@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..records import TaskRecord
 
 if TYPE_CHECKING:
     from .model import JobSpec
@@ -33,7 +35,7 @@ class RunHooks:
     def run_started(self, run_id: str, spec: JobSpec) -> None:
         """The run was created and is about to start its first tasks."""
 
-    def task_changed(self, run_id: str, task_key: str, record: dict[str, Any]) -> None:
+    def task_changed(self, run_id: str, task_key: str, record: TaskRecord) -> None:
         """A task's record changed (a new state, attempt or iteration)."""
 
     def task_output(self, run_id: str, task_key: str, stream: str, text: str) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import RunNotFoundError, TaskValuesError
+from ..records import RunRecord
 from ..states import ACTIVE_STATES
 from ..store import RunStore
 from ..timestamps import parse_time
@@ -76,7 +77,7 @@ def _parse(stamp: Any) -> dt.datetime | None:
         return None
 
 
-def last_activity(run: dict[str, Any]) -> dt.datetime | None:
+def last_activity(run: RunRecord) -> dt.datetime | None:
     """When the run was last active: its end, else its start, else its creation (``None``: no time recorded)."""
     for name in ("end_time", "start_time", "created"):
         stamp = _parse(run.get(name))

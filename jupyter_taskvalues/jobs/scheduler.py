@@ -19,11 +19,11 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..context import TaskContext
-from ..document import blank_task_record
 from ..exceptions import ReferenceResolutionError, TaskValuesError, ValueNotFoundError
+from ..records import IterationRecord, TaskRecord, blank_task_record, new_attempt, new_iteration
 from ..references import NO_INPUT, ResolutionContext, render, resolve, resolve_json
 from ..states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
 from ..store import RunStore, utcnow
@@ -36,6 +36,9 @@ from .tasks.base import TaskRequest, TaskResult
 from .tasks.script import run_script
 from .tasks.stub import run_stub
 from .tasks.wheel import argv_of, run_wheel
+
+if TYPE_CHECKING:  # typing_extensions is not a dependency: only the type checker reads Unpack
+    from typing_extensions import Unpack
 
 #: Starts a child run of a job of the same bundle: (job key, job parameters, child run id, parent) -> state.
 ChildRunner = Callable[[str, dict[str, str], str, dict[str, str]], Awaitable[str]]
@@ -120,7 +123,7 @@ class JobRun:
         self.hooks = hooks or RunHooks()
         self.repair_count = repair_count
         self.child_runner = child_runner
-        self.records: dict[str, dict[str, Any]] = {}
+        self.records: dict[str, TaskRecord] = {}
         self.states: dict[str, str] = {}
         self._rerun = set(spec.task_keys) if rerun is None else rerun
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -289,7 +292,7 @@ class JobRun:
                     if self._uses_kernel(task):
                         self._executor.forget(1)
                     # Databricks ends a disabled task with the termination code DISABLED; it counts as skipped.
-                    self.records[key].update(termination_code="DISABLED", disabled=True)
+                    self.records[key].update({"termination_code": "DISABLED", "disabled": True})
                     self._finish(key, "EXCLUDED")
                     progressed = True
                     continue
@@ -326,16 +329,17 @@ class JobRun:
                 continue
             history = list(old.get("history", [])) if old else []
             if old is not None and old.get("state") != "PENDING":
-                history.append(
-                    {k: v for k, v in old.items() if k not in ("history", "task_key")}
-                    | {"repair": len(history)}
-                )
+                earlier: TaskRecord = {**old, "repair": len(history)}
+                earlier.pop("history", None)
+                earlier.pop("task_key", None)
+                history.append(earlier)
                 self.store.clear_task_values(self.run_id, key)
-            self.records[key] = blank_task_record(task.kind) | {"history": history}
+            self.records[key] = blank_task_record(task.kind)
+            self.records[key]["history"] = history
             self.states[key] = "PENDING"
             self.store.write_task(self.run_id, key, self.records[key])
 
-    def _update(self, key: str, **fields: Any) -> None:
+    def _update(self, key: str, **fields: Unpack[TaskRecord]) -> None:
         record = self.records[key]
         record.update(fields)
         if "state" in fields:
@@ -357,7 +361,7 @@ class JobRun:
 
     async def _run_task(self, task: Task) -> None:
         key = task.task_key
-        self.records[key].update(state="RUNNING", start_time=utcnow())
+        self.records[key].update({"state": "RUNNING", "start_time": utcnow()})
         self.states[key] = "RUNNING"
         stub = self._stub_of(task)
         if task.kind != "notebook" or stub is not None:
@@ -365,8 +369,7 @@ class JobRun:
         try:
             if stub is not None:
                 result = run_stub(self.store, self.run_id, key, stub)
-                self.records[key].update(_outcome(result))
-                self._finish(key, result.state)
+                self._finish(key, _settle(self.records[key], result))
             elif task.kind == "workspace":
                 assert task.workspace is not None
                 self.records[key]["error"] = (
@@ -381,9 +384,8 @@ class JobRun:
             elif task.kind == "for_each":
                 await self._run_for_each(task)
             else:  # notebook, script and wheel tasks: attempts with the retry policy
-                outcome = await self._run_notebook_attempts(task, self.records[key], key)
-                self.records[key].update(outcome)
-                self._finish(key, outcome["state"])
+                last = await self._run_notebook_attempts(task, self.records[key], key)
+                self._finish(key, _settle(self.records[key], last))
         except asyncio.CancelledError:
             if self.states.get(key) not in FINAL_STATES:
                 self.records[key].setdefault("error", None)
@@ -440,7 +442,7 @@ class JobRun:
             self._finish(key, "FAILED")
             return
         self.records[key].update(
-            outcome="true" if outcome else "false", parameters={"left": left, "right": right}
+            {"outcome": "true" if outcome else "false", "parameters": {"left": left, "right": right}}
         )
         self._finish(key, "SUCCESS")
 
@@ -454,29 +456,15 @@ class JobRun:
             self._finish(key, "FAILED")
             return
         nested = task.for_each.task
-        iterations = [
-            {
-                "index": i,
-                "input": item,
-                "state": "PENDING",
-                "attempts": [],
-                "start_time": None,
-                "end_time": None,
-                "parameters": {},
-                "error": None,
-                "exit_value": None,
-                "output_notebook": None,
-            }
-            for i, item in enumerate(inputs)
-        ]
+        iterations = [new_iteration(i, item) for i, item in enumerate(inputs)]
         self._update(key, iterations=iterations, parameters={"inputs": render(inputs)})
         if nested.kind == "notebook":
             self._executor.expect(len(iterations))
         limit = asyncio.Semaphore(max(1, task.for_each.concurrency))
 
-        async def one(iteration: dict[str, Any]) -> None:
+        async def one(iteration: IterationRecord) -> None:
             async with limit:
-                iteration.update(state="RUNNING", start_time=utcnow())
+                iteration.update({"state": "RUNNING", "start_time": utcnow()})
                 self._update(key)
                 if nested.kind == "condition":
                     assert nested.condition is not None
@@ -489,10 +477,9 @@ class JobRun:
                         )
                         iteration["state"] = "SUCCESS"
                     except (ReferenceResolutionError, ValueError) as e:
-                        iteration.update(state="FAILED", error=str(e))
+                        iteration.update({"state": "FAILED", "error": str(e)})
                 else:
-                    outcome = await self._run_notebook_attempts(nested, iteration, key, iteration)
-                    iteration.update(outcome)
+                    _settle(iteration, await self._run_notebook_attempts(nested, iteration, key, iteration))
                 iteration["end_time"] = utcnow()
                 self._update(key)
 
@@ -505,12 +492,17 @@ class JobRun:
         self._finish(key, "FAILED" if failed else "SUCCESS")
 
     async def _run_notebook_attempts(
-        self, task: Task, record: dict[str, Any], key: str, iteration: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Run a notebook, script or wheel task (or one for-each iteration) with its retry policy; return the outcome."""
+        self,
+        task: Task,
+        record: TaskRecord | IterationRecord,
+        key: str,
+        iteration: IterationRecord | None = None,
+    ) -> NotebookResult | TaskResult:
+        """Run a notebook, script or wheel task (or one for-each iteration) with its retry policy; return the
+        last attempt's result."""
         index = iteration["index"] if iteration is not None else None
         element = iteration["input"] if iteration is not None else NO_INPUT
-        attempts: list[dict[str, Any]] = record.setdefault("attempts", [])
+        attempts = record.setdefault("attempts", [])
         while True:
             number = len(attempts) + 1
             if number > 1 and iteration is None:
@@ -519,18 +511,11 @@ class JobRun:
                 parameters = self._notebook_parameters(task, number, element)
                 argv = self._argv(task, number, element)
             except ReferenceResolutionError as e:
-                return {"state": "FAILED", "error": str(e)}
+                return TaskResult("FAILED", utcnow(), utcnow(), error=str(e))
             record["parameters"] = parameters
-            attempt: dict[str, Any] = {
-                "attempt": number,
-                "state": "QUEUED",
-                "start_time": utcnow(),
-                "end_time": None,
-                "error": None,
-            }
-            attempts.append(
-                attempt
-            )  # recorded when it gets its slot: one write on the critical path, not two
+            attempt = new_attempt(number, utcnow())
+            # Recorded when it gets its slot: one write on the critical path, not two.
+            attempts.append(attempt)
             context = TaskContext(
                 run_id=self.run_id,
                 task_key=key,
@@ -541,22 +526,20 @@ class JobRun:
                 max_values=self.options.max_values,
             )
             async with self._slots:
-                attempt.update(state="RUNNING", start_time=utcnow())
+                attempt.update({"state": "RUNNING", "start_time": utcnow()})
                 self._update(key)
                 try:
                     result = await self._attempt(task, context, parameters, argv)
                 except asyncio.CancelledError:
                     message = record.get("error") if iteration is None else None
-                    attempt.update(
-                        state="CANCELED", end_time=utcnow(), error=message or self._cancel_message()
-                    )
+                    error = message or self._cancel_message()
+                    attempt.update({"state": "CANCELED", "end_time": utcnow(), "error": error})
                     if iteration is not None:
-                        iteration.update(state="CANCELED", error=self._cancel_message())
+                        iteration.update({"state": "CANCELED", "error": self._cancel_message()})
                     raise
-            attempt.update(state=result.state, end_time=result.end_time, error=result.error)
-            outcome = _outcome(result)
+            attempt.update({"state": result.state, "end_time": result.end_time, "error": result.error})
             if result.state == "SUCCESS" or not _should_retry(task, result, number):
-                return outcome
+                return result
             self._update(key)
             await asyncio.sleep(task.min_retry_interval_millis / 1000)
 
@@ -647,16 +630,20 @@ class JobRun:
         )
 
 
-def _outcome(result: NotebookResult | TaskResult) -> dict[str, Any]:
+def _settle(record: TaskRecord | IterationRecord, result: NotebookResult | TaskResult) -> str:
+    """Record the result of a task's (or iteration's) last attempt in its record; return its state."""
+    record["state"] = result.state
+    record["error"] = result.error
+    record["exit_value"] = result.exit_value
     if isinstance(result, TaskResult):
-        return {"state": result.state, "error": result.error, "exit_value": result.exit_value, **result.extra}
-    return {
-        "state": result.state,
-        "error": result.error,
-        "exit_value": result.exit_value,
-        "output_notebook": result.output_notebook,
-        "warnings": list(result.warnings),
-    }
+        if result.logs is not None:
+            record["logs"] = result.logs
+        if result.stubbed:
+            record["stubbed"] = True
+    else:
+        record["output_notebook"] = result.output_notebook
+        record["warnings"] = list(result.warnings)
+    return result.state
 
 
 def _should_retry(task: Task, result: NotebookResult | TaskResult, attempt: int) -> bool:

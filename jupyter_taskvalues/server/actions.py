@@ -15,6 +15,7 @@ from tornado import web
 
 from ..exceptions import TaskValuesError
 from ..jobs.notebooks.streaming import LOG_CUT_NOTE
+from ..records import TaskRecord
 from ..states import FINAL_STATES
 from .base import TaskValuesHandler, http_error
 from .jobfiles import JobPathError, describe_job_file, job_file
@@ -121,7 +122,7 @@ def _user_name(handler: TaskValuesHandler) -> str | None:
     return str(name) if name else None
 
 
-def _task_record(handler: TaskValuesHandler, run_id: str, task_key: str) -> dict[str, Any]:
+def _task_record(handler: TaskValuesHandler, run_id: str, task_key: str) -> TaskRecord:
     """Return the task's record; a run or task that does not exist raises the store's not-found error."""
     store = handler.store
     store.require_task(run_id, task_key)
@@ -197,7 +198,7 @@ class OutputHandler(TaskValuesHandler):
             },
         )
 
-    def _notebook_path(self, record: dict[str, Any]) -> str | None:
+    def _notebook_path(self, record: TaskRecord) -> str | None:
         recorded = record.get("output_notebook")
         if not isinstance(recorded, str) or not recorded or not self.store.is_local:
             return None

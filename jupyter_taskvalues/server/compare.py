@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..exceptions import StoreError, TaskValuesError, ValueNotFoundError
+from ..records import RunRecord
 from ..store import RunStore
 
 __all__ = ["run_diff", "run_matrix", "value_history"]
 
 
-def _runs_of(store: RunStore, job_name: str) -> Iterator[dict[str, Any]]:
+def _runs_of(store: RunStore, job_name: str) -> Iterator[RunRecord]:
     """Yield the run records of the job ``job_name``, newest first."""
     for run_id in store.run_ids():
         try:
@@ -73,7 +74,7 @@ def value_history(store: RunStore, job_name: str, task_key: str, key: str, limit
     return {"points": points}
 
 
-def _parameters(store: RunStore, run: dict[str, Any]) -> dict[tuple[str, str], Any]:
+def _parameters(store: RunStore, run: RunRecord) -> dict[tuple[str, str], Any]:
     found: dict[tuple[str, str], Any] = {}
     for task_key in run.get("tasks") or {}:
         record = store.read_task(run["run_id"], task_key) or {}

@@ -42,6 +42,7 @@ from ..jobs.hooks import streaming_output
 from ..jobs.retention import GcResult, collect_garbage
 from ..jobs.scheduler import JobRun, RunOptions, downstream_of, repairable
 from ..jobs.spec.loader import load_job, merge_parameters
+from ..records import RunRecord
 from ..states import ACTIVE_STATES
 from ..store import RunStore, new_run_id, utcnow
 from .output import OutputBuffer
@@ -478,7 +479,7 @@ async def _observed(output: OutputBuffer, coroutine: Awaitable[Any]) -> Any:
         return await coroutine
 
 
-def _repair_plan(store: RunStore, run: dict[str, Any], tasks: list[str]) -> list[str]:
+def _repair_plan(store: RunStore, run: RunRecord, tasks: list[str]) -> list[str]:
     """Return the task keys a repair of ``run`` re-runs (the same plan as ``async_repair_run`` makes)."""
     source = run.get("source")
     if not isinstance(source, str) or not Path(source).exists():

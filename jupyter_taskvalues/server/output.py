@@ -19,6 +19,7 @@ from collections import deque
 from typing import IO, Any
 
 from ..jobs.hooks import RunHooks
+from ..records import TaskRecord
 
 __all__ = ["OutputBuffer", "TaskLines", "log_lines", "notebook_error", "notebook_lines", "record_error"]
 
@@ -73,7 +74,7 @@ class OutputBuffer(RunHooks):
                 lines = self._tasks[task_key] = TaskLines(self.max_lines)
             lines.add(text)
 
-    def task_changed(self, run_id: str, task_key: str, record: dict[str, Any]) -> None:
+    def task_changed(self, run_id: str, task_key: str, record: TaskRecord) -> None:
         """Follow the task's state; a new attempt starts with an empty buffer."""
         state = str(record.get("state") or "PENDING")
         with self._lock:

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def _record_path(run_dir: Path, host: str, pid: int) -> Path:
     return run_dir / ATTACHED_DIR / f"{safe_host}-{pid}.json"
 
 
-def record_attachment(run_dir: Path, identity: dict[str, Any], attached_at: str) -> Path:
+def record_attachment(run_dir: Path, identity: Mapping[str, Any], attached_at: str) -> Path:
     """Record that the process ``identity`` (host, pid, start) is attached to the run in ``run_dir``."""
     path = _record_path(run_dir, str(identity["host"]), int(identity["pid"]))
     path.parent.mkdir(exist_ok=True)
@@ -43,7 +44,7 @@ def record_attachment(run_dir: Path, identity: dict[str, Any], attached_at: str)
     return path
 
 
-def release_attachment(run_dir: Path, identity: dict[str, Any]) -> None:
+def release_attachment(run_dir: Path, identity: Mapping[str, Any]) -> None:
     """Remove the record of the process ``identity``, if there is one."""
     path = _record_path(run_dir, str(identity["host"]), int(identity["pid"]))
     with contextlib.suppress(FileNotFoundError):  # never recorded, or already swept

@@ -50,7 +50,7 @@ from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ..exceptions import (
     InvalidRunIdError,
@@ -61,11 +61,15 @@ from ..exceptions import (
     ValueLimitError,
     ValueNotFoundError,
 )
+from ..records import RunRecord, TaskInfo, TaskRecord
 from ..timestamps import utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
 from ._layout import RUN_ID_RE, cancel_request_name
 from ._registry import store_class
 from ._runner import runner_alive_here, runner_identity
+
+if TYPE_CHECKING:  # typing_extensions is not a dependency: only the type checker reads Unpack
+    from typing_extensions import Unpack
 
 __all__ = [
     "FORMAT_VERSION",
@@ -250,14 +254,15 @@ class RunStore(abc.ABC):
         self,
         *,
         job_name: str,
-        tasks: Mapping[str, Mapping[str, Any]],
+        tasks: Mapping[str, TaskInfo],
         parameters: Mapping[str, str] | None = None,
         run_id: str | None = None,
         job_id: str | None = None,
         max_values: int | None = None,
-        extra: Mapping[str, Any] | None = None,
+        extra: RunRecord | None = None,
     ) -> str:
-        """Create a run and return its id. ``tasks`` maps each task key to its static description."""
+        """Create a run and return its id. ``tasks`` maps each task key to its static description; ``extra``
+        holds more fields of the run record (the job file, bundle settings...)."""
 
     @abc.abstractmethod
     def has_run(self, run_id: str) -> bool:
@@ -289,7 +294,7 @@ class RunStore(abc.ABC):
             raise RunNotFoundError(message, run_id=run_id)
         return ids[0]
 
-    def require_task(self, run_id: str, task_key: str) -> dict[str, Any]:
+    def require_task(self, run_id: str, task_key: str) -> RunRecord:
         """Return the run record (as :meth:`read_run`) after checking that ``task_key`` is one of its tasks.
 
         Raises
@@ -302,7 +307,7 @@ class RunStore(abc.ABC):
             raise _task_not_found(run, run_id, task_key)
         return run
 
-    def read_run(self, run_id: str) -> dict[str, Any]:
+    def read_run(self, run_id: str) -> RunRecord:
         """Return the run record, with ``state`` read as ``INTERRUPTED`` if its runner died while running.
 
         The runner's process id tells on its own host; elsewhere a heartbeat older than ``stale_after`` does.
@@ -448,10 +453,10 @@ class RunStore(abc.ABC):
         """The parsed run record of a run; ``FileNotFoundError`` if there is none."""
 
     @abc.abstractmethod
-    def _write_run_file(self, run_id: str, record: Mapping[str, Any]) -> None:
+    def _write_run_file(self, run_id: str, record: RunRecord) -> None:
         """Replace the run record of a run, atomically."""
 
-    def _read_run_raw(self, run_id: str) -> dict[str, Any]:
+    def _read_run_raw(self, run_id: str) -> RunRecord:
         try:
             record = self._read_run_file(run_id)
         except FileNotFoundError:
@@ -465,9 +470,9 @@ class RunStore(abc.ABC):
                 f"({record.get('format') if isinstance(record, dict) else 'unknown'}; expected {FORMAT_VERSION}).",
                 run_id=run_id,
             )
-        return record
+        return cast("RunRecord", record)  # a JSON object of this format: a run record
 
-    def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
+    def update_run(self, run_id: str, /, **fields: Unpack[RunRecord]) -> RunRecord:
         """Update fields of the run record (only the runner calls this) and return the record."""
         record = self._read_run_raw(run_id)
         record.update(fields)
@@ -480,7 +485,7 @@ class RunStore(abc.ABC):
     def run_ids(self) -> list[str]:
         """Return every run id, newest first."""
 
-    def list_runs(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    def list_runs(self, *, limit: int | None = None, offset: int = 0) -> list[RunRecord]:
         """Return run records, newest first, reading only the requested page.
 
         A run that cannot be read (removed meanwhile, another format, a torn record) is left out of the page.
@@ -531,7 +536,7 @@ class RunStore(abc.ABC):
         return list(self._read_run_raw(run_id).get("tasks", {}))
 
     @abc.abstractmethod
-    def write_task(self, run_id: str, task_key: str, record: Mapping[str, Any]) -> None:
+    def write_task(self, run_id: str, task_key: str, record: TaskRecord) -> None:
         """Replace the record of one task of the run (only the runner calls this)."""
 
     @abc.abstractmethod
@@ -540,7 +545,7 @@ class RunStore(abc.ABC):
         cheaply."""
 
     @abc.abstractmethod
-    def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
+    def read_task(self, run_id: str, task_key: str) -> TaskRecord | None:
         """Return the record of one task, or ``None`` if the runner has not written one yet."""
 
     # -- values -------------------------------------------------------------------------------------------
@@ -724,7 +729,7 @@ class RunStore(abc.ABC):
         """Remove temporary files left by writers that were killed mid-write; return how many."""
 
 
-def _task_not_found(run: Mapping[str, Any], run_id: str, task_key: str) -> TaskNotFoundError:
+def _task_not_found(run: RunRecord, run_id: str, task_key: str) -> TaskNotFoundError:
     known = ", ".join(repr(k) for k in run.get("tasks") or {}) or "none"
     return TaskNotFoundError(
         f"Task {task_key!r} is not part of run {run_id!r} of job {run.get('job_name')!r}. Its tasks are: {known}.",
@@ -784,14 +789,14 @@ def limit_error(run_id: str, task_key: str, key: str, count: int, limit: int) ->
 def run_record(
     run_id: str,
     job_name: str,
-    tasks: Mapping[str, Mapping[str, Any]],
+    tasks: Mapping[str, TaskInfo],
     parameters: Mapping[str, str] | None,
     job_id: str | None,
     max_values: int,
-    extra: Mapping[str, Any] | None,
-) -> dict[str, Any]:
+    extra: RunRecord | None,
+) -> RunRecord:
     """The record of a new run (every backend writes the same one)."""
-    record: dict[str, Any] = {
+    record: RunRecord = {
         "format": FORMAT_VERSION,
         "run_id": run_id,
         "job_id": job_id,
@@ -803,7 +808,7 @@ def run_record(
         "parameters": dict(parameters or {}),
         "repair_count": 0,
         "max_values": max_values,
-        "tasks": {key: dict(info) for key, info in tasks.items()},
+        "tasks": {key: TaskInfo(**info) for key, info in tasks.items()},
         "runner": runner_identity(),
     }
     record.update(extra or {})

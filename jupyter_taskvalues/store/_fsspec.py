@@ -57,9 +57,10 @@ import tempfile
 import time
 from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from ..exceptions import RunNotFoundError, StoreError, TaskValuesError
+from ..records import RunRecord, TaskInfo, TaskRecord, dumps
 from ..states import FINAL_STATES
 from ..timestamps import parse_time, utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key
@@ -245,14 +246,15 @@ class FsspecRunStore(RunStore):
         self,
         *,
         job_name: str,
-        tasks: Mapping[str, Mapping[str, Any]],
+        tasks: Mapping[str, TaskInfo],
         parameters: Mapping[str, str] | None = None,
         run_id: str | None = None,
         job_id: str | None = None,
         max_values: int | None = None,
-        extra: Mapping[str, Any] | None = None,
+        extra: RunRecord | None = None,
     ) -> str:
-        """Create a run and return its id. ``tasks`` maps each task key to its static description."""
+        """Create a run and return its id. ``tasks`` maps each task key to its static description; ``extra``
+        holds more fields of the run record (the job file, bundle settings...)."""
         run_id = self.check_run_id(run_id or new_run_id())
         limit = max_values if max_values is not None else self.max_values
         record = run_record(run_id, job_name, tasks, parameters, job_id, limit, extra)
@@ -261,7 +263,7 @@ class FsspecRunStore(RunStore):
         if self._exists(path):
             raise exists
         try:
-            self._write(path, json.dumps(record, ensure_ascii=False, indent=1), create=True)
+            self._write(path, dumps(record), create=True)
         except FileExistsError:
             raise exists from None
         return run_id
@@ -273,8 +275,8 @@ class FsspecRunStore(RunStore):
     def _read_run_file(self, run_id: str) -> Any:
         return self._read_json(self._path(run_id, RUN_RECORD_NAME))
 
-    def _write_run_file(self, run_id: str, record: Mapping[str, Any]) -> None:
-        self._write(self._path(run_id, RUN_RECORD_NAME), json.dumps(record, ensure_ascii=False, indent=1))
+    def _write_run_file(self, run_id: str, record: RunRecord) -> None:
+        self._write(self._path(run_id, RUN_RECORD_NAME), dumps(record))
 
     def run_ids(self) -> list[str]:
         """Return every run id, newest first (one listing of the runs prefix)."""
@@ -334,13 +336,14 @@ class FsspecRunStore(RunStore):
 
     # -- task records -------------------------------------------------------------------------------------
 
-    def write_task(self, run_id: str, task_key: str, record: Mapping[str, Any]) -> None:
+    def write_task(self, run_id: str, task_key: str, record: TaskRecord) -> None:
         """Replace the record of one task (only the runner calls this), uploading staged executed notebooks."""
         check_key(task_key, what="Task key")
-        record = dict(record)
+        record = record.copy()
         if "output_notebook" in record:
             record["output_notebook"] = self._publish(run_id, task_key, None, record["output_notebook"])
-        if isinstance(record.get("iterations"), list):
+        iterations = record.get("iterations")
+        if isinstance(iterations, list):
             record["iterations"] = [
                 {
                     **item,
@@ -350,26 +353,27 @@ class FsspecRunStore(RunStore):
                 }
                 if isinstance(item, dict) and "output_notebook" in item
                 else item
-                for item in record["iterations"]
+                for item in iterations
             ]
         if record.get("state") in FINAL_STATES:
             self._write_index(
                 run_id, task_key
             )  # before the record: a reader that sees it final finds the index
-        payload = json.dumps({"task_key": task_key, **record}, ensure_ascii=False, indent=1)
+        payload = dumps({"task_key": task_key, **record})
         self._write(self._path(run_id, TASKS_DIR, entry_name(task_key), TASK_RECORD_NAME), payload)
 
     def task_stamp(self, run_id: str, task_key: str) -> Hashable | None:
         """Always ``None``: telling would cost a request per task."""
         return None
 
-    def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
+    def read_task(self, run_id: str, task_key: str) -> TaskRecord | None:
         """Return the record of one task, or ``None`` if the runner has not written one yet."""
         try:
             record = self._read_json(self._path(run_id, TASKS_DIR, entry_name(task_key), TASK_RECORD_NAME))
         except FileNotFoundError:
             return None
-        return record if isinstance(record, dict) else None
+        # A JSON object is the task's record (records are not validated key by key).
+        return cast("TaskRecord", record) if isinstance(record, dict) else None
 
     # -- values -------------------------------------------------------------------------------------------
 

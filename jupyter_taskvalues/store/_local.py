@@ -67,9 +67,10 @@ import shutil
 import time
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from ..exceptions import RunNotFoundError, StoreError
+from ..records import RunRecord, TaskInfo, TaskRecord, dumps
 from ..states import FINAL_STATES
 from ..timestamps import utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key
@@ -156,14 +157,15 @@ class LocalRunStore(RunStore):
         self,
         *,
         job_name: str,
-        tasks: Mapping[str, Mapping[str, Any]],
+        tasks: Mapping[str, TaskInfo],
         parameters: Mapping[str, str] | None = None,
         run_id: str | None = None,
         job_id: str | None = None,
         max_values: int | None = None,
-        extra: Mapping[str, Any] | None = None,
+        extra: RunRecord | None = None,
     ) -> str:
-        """Create a run and return its id. ``tasks`` maps each task key to its static description."""
+        """Create a run and return its id. ``tasks`` maps each task key to its static description; ``extra``
+        holds more fields of the run record (the job file, bundle settings...)."""
         run_id = run_id or new_run_id()
         path = self.run_dir(run_id)
         limit = max_values if max_values is not None else self.max_values
@@ -228,7 +230,7 @@ class LocalRunStore(RunStore):
         """The parsed ``run.json`` of a run; ``FileNotFoundError`` if there is none."""
         return _read_json(self.run_dir(run_id) / RUN_RECORD_NAME)
 
-    def _write_run_file(self, run_id: str, record: Mapping[str, Any]) -> None:
+    def _write_run_file(self, run_id: str, record: RunRecord) -> None:
         _write_json(self.run_dir(run_id) / RUN_RECORD_NAME, record)
 
     def run_ids(self) -> list[str]:
@@ -286,7 +288,7 @@ class LocalRunStore(RunStore):
             return []
         return _attachments.live_attachments(self.run_dir(run_id), runner_alive_here)
 
-    def write_task(self, run_id: str, task_key: str, record: Mapping[str, Any]) -> None:
+    def write_task(self, run_id: str, task_key: str, record: TaskRecord) -> None:
         """Replace the record of one task of the run (only the runner calls this)."""
         check_key(task_key, what="Task key")
         directory = self.run_dir(run_id) / TASKS_DIR / entry_name(task_key)
@@ -304,14 +306,15 @@ class LocalRunStore(RunStore):
             return "absent"
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def read_task(self, run_id: str, task_key: str) -> dict[str, Any] | None:
+    def read_task(self, run_id: str, task_key: str) -> TaskRecord | None:
         """Return the record of one task, or ``None`` if the runner has not written one yet."""
         path = self.run_dir(run_id) / TASKS_DIR / entry_name(task_key) / TASK_RECORD_NAME
         try:
             record = _read_json(path)
         except FileNotFoundError:
             return None
-        return record if isinstance(record, dict) else None
+        # A JSON object is the task's record (records are not validated key by key).
+        return cast("TaskRecord", record) if isinstance(record, dict) else None
 
     def _log_path(self, run_id: str) -> str:
         # The hot path of dbutils.jobs.taskValues.get: string paths, no pathlib.
@@ -666,8 +669,8 @@ def _write_text(path: Path, text: str) -> None:
         raise StoreError(f"Cannot write {path}: {e.strerror or e}.") from e
 
 
-def _write_json(path: Path, data: Any) -> None:
-    _write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
+def _write_json(path: Path, record: RunRecord | TaskRecord) -> None:
+    _write_text(path, dumps(record))
 
 
 def _read_json(path: Path) -> Any:

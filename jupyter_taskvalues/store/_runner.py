@@ -11,10 +11,12 @@ import os
 import socket
 from typing import Any
 
+from ..records import RunnerIdentity
+
 __all__ = ["process_start", "runner_alive_here", "runner_identity"]
 
 
-def runner_identity() -> dict[str, Any]:
+def runner_identity() -> RunnerIdentity:
     """Return this process's identity as a run record keeps it (``host``, ``pid``, ``started``)."""
     return {"host": socket.gethostname(), "pid": os.getpid(), "started": process_start(os.getpid())}
 

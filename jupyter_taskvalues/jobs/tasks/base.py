@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ...context import TaskContext
+from ...records import TaskLogs
 
 __all__ = ["TaskRequest", "TaskResult"]
 
@@ -28,7 +28,7 @@ class TaskRequest:
 class TaskResult:
     """A result state as the Jobs API names it (``SUCCESS``, ``FAILED``, ``TIMEDOUT``, ``CANCELED``).
 
-    ``extra`` holds kind-specific fields kept in the task record (``logs``, ``child_run_id``...).
+    ``logs`` and ``stubbed`` are kept in the task record when set (:class:`~jupyter_taskvalues.records.TaskRecord`).
     """
 
     state: str
@@ -36,4 +36,7 @@ class TaskResult:
     end_time: str = ""
     error: str | None = None
     exit_value: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: A script or wheel task's stdout and stderr files.
+    logs: TaskLogs | None = None
+    #: Whether ``--stub`` stood in for the task.
+    stubbed: bool = False

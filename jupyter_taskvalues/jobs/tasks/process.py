@@ -37,7 +37,7 @@ async def run_python(
 ) -> TaskResult:
     """Run ``python -m jupyter_taskvalues.jobs.tasks.launch *argv`` as the task of ``request``.
 
-    stdout and stderr go to ``<log_dir>/<name>.stdout.txt`` / ``.stderr.txt`` (named in ``extra["logs"]``), and
+    stdout and stderr go to ``<log_dir>/<name>.stdout.txt`` / ``.stderr.txt`` (named in ``logs``), and
     to :func:`~..hooks.report_output` as they arrive when someone watches (``--stream``);
     an exit code other than 0 fails the task with the last lines of stderr.
     """
@@ -45,7 +45,7 @@ async def run_python(
     request.log_dir.mkdir(parents=True, exist_ok=True)
     out_path = request.log_dir / f"{name}.stdout.txt"
     err_path = request.log_dir / f"{name}.stderr.txt"
-    result.extra["logs"] = {"stdout": str(out_path), "stderr": str(err_path)}
+    result.logs = {"stdout": str(out_path), "stderr": str(err_path)}
     env = dict(os.environ)
     env.update(environment_for(request.context))
     env.update(extra_env or {})

@@ -76,4 +76,4 @@ def run_stub(store: RunStore, run_id: str, task_key: str, values: Mapping[str, A
     start = utcnow()
     for key, value in values.items():
         store.set_value(run_id, task_key, str(key), value)
-    return TaskResult("SUCCESS", start, utcnow(), extra={"stubbed": True})
+    return TaskResult("SUCCESS", start, utcnow(), stubbed=True)

@@ -1,0 +1,283 @@
+"""The records a run store keeps, typed: a run's record, its tasks' records, their attempts and iterations.
+
+A run store (:mod:`jupyter_taskvalues.store`) writes each as one JSON object and reads it back as a plain
+``dict``; these :class:`~typing.TypedDict` classes name every key, so that the code that builds or reads a
+record is checked against one definition. The shapes::
+
+    RunRecord                       run.json: written by create_run, updated by the runner (update_run)
+      tasks: {task_key: TaskInfo}   what each task is, known before it runs (the panels draw it)
+      runner: RunnerIdentity        the process that runs it (tells a dead runner from a live one)
+    TaskRecord                      one task's record: written by the runner (write_task) as the task goes
+      attempts: [AttemptRecord]     one per try of a notebook, script or wheel task (retries)
+      iterations: [IterationRecord] one per element of a for-each task (each with its own attempts)
+      history: [TaskRecord]         the task's records before each repair re-ran it (with ``repair``)
+
+Every key is optional to the type checker (``total=False``): a record is JSON read from a file that older
+versions, a killed writer or a test may have written with fewer keys, so readers use ``.get``. Which keys a
+record always has is said on each class; the builders that give them are here (:func:`blank_task_record`,
+:func:`new_attempt`, :func:`new_iteration`) and in the store (``run_record``). The run *document* (what the CLI's
+``--json``, the REST API and the widget show) is built from these records by :mod:`jupyter_taskvalues.document`.
+
+:func:`dumps` is the one serializer every store backend writes records with.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+__all__ = [
+    "AttemptRecord",
+    "BundleSettings",
+    "Dependency",
+    "IterationRecord",
+    "RunRecord",
+    "RunnerIdentity",
+    "TaskInfo",
+    "TaskLogs",
+    "TaskRecord",
+    "blank_task_record",
+    "dumps",
+    "new_attempt",
+    "new_iteration",
+]
+
+
+class RunnerIdentity(TypedDict, total=False):
+    """The process that runs a run, as its record keeps it."""
+
+    host: str
+    """The host name it runs on."""
+    pid: int
+    """Its process id."""
+    started: str | None
+    """Its start tick on Linux (``None`` elsewhere): tells the runner from a later process with its id."""
+
+
+class Dependency(TypedDict):
+    """One entry of a task's ``depends_on``."""
+
+    task_key: str
+    """The task depended on."""
+    outcome: str | None
+    """For a condition task: the outcome (``"true"``/``"false"``) the dependant waits for; else ``None``."""
+
+
+class TaskInfo(TypedDict, total=False):
+    """What a task is, kept in the run record before it runs (``RunRecord["tasks"]``); all keys always there."""
+
+    type: str
+    """Its kind: ``"notebook"``, ``"condition"``, ``"for_each"``, ``"script"``, ``"wheel"``, ``"run_job"``..."""
+    task_type: str
+    """Its Jobs API field name (``"notebook_task"``, ``"spark_python_task"``...)."""
+    depends_on: list[Dependency]
+    """The tasks it waits for."""
+    run_if: str
+    """When it runs once those are done (``"ALL_SUCCESS"``...)."""
+    notebook_path: str | None
+    """The notebook it runs (a for-each task: its nested task's), or ``None``."""
+    description: str | None
+    """The job file's description of it."""
+
+
+class BundleSettings(TypedDict, total=False):
+    """How a run read its Asset Bundle, recorded so that a repair reads it the same way (a :class:`RunRecord`
+    holds them)."""
+
+    target: str | None
+    """The bundle target applied (``--target``)."""
+    variables: dict[str, Any]
+    """The bundle variables' resolved values."""
+    user: str | None
+    """The identity a bundle's ``${workspace.current_user.userName}`` resolved to."""
+
+
+class RunRecord(BundleSettings, total=False):
+    """A run's record (``run.json``), with the :class:`BundleSettings` of a run of a bundle.
+
+    ``create_run`` always writes ``format`` to ``runner``; the job runner adds the keys after them.
+    """
+
+    format: int
+    """The store's format version (:data:`jupyter_taskvalues.store.FORMAT_VERSION`)."""
+    run_id: str
+    """The run's id (sorts by creation time)."""
+    job_id: str | None
+    """The job file's ``job_id``, if it has one."""
+    job_name: str
+    """The job's name."""
+    state: str
+    """``PENDING``, ``RUNNING``, then a result state (:data:`jupyter_taskvalues.states.FINAL_STATES`);
+    read as ``INTERRUPTED`` when its runner died while it ran."""
+    created: str
+    """When the run was created (ISO 8601, UTC, milliseconds)."""
+    start_time: str | None
+    """When its runner started it (its latest repair: when that started); ``None`` before."""
+    end_time: str | None
+    """When it ended; ``None`` while it runs."""
+    parameters: dict[str, str]
+    """The job parameters, resolved (defaults and overrides)."""
+    repair_count: int
+    """How many times the run was repaired."""
+    max_values: int
+    """The most task values the run may hold."""
+    tasks: dict[str, TaskInfo]
+    """Each task's description, in the job's order."""
+    runner: RunnerIdentity
+    """The process running it (rewritten by each update while it is ``PENDING`` or ``RUNNING``)."""
+    source: str | None
+    """The job file the run was started from (a repair reads it again)."""
+    job: str | None
+    """The job's key in a bundle that defines several (``--job``)."""
+    overrides: dict[str, str]
+    """The job parameters given on the command line or by the caller, before defaults."""
+    warnings: list[str]
+    """What the loader ignored in the job file (unknown fields...)."""
+    parent_run_id: str
+    """For the child run of a ``run_job_task``: the parent run."""
+    parent_task_key: str
+    """For the child run of a ``run_job_task``: the parent's task that started it."""
+    only: list[str]
+    """The tasks ``--only`` selected (the others were taken from ``from_run`` or excluded)."""
+    from_run: str | None
+    """The run ``--from-run`` took the unselected tasks from."""
+    cancel_request: dict[str, Any] | None
+    """The request of another process that canceled the run (:meth:`RunStore.request_cancel
+    <jupyter_taskvalues.store.RunStore.request_cancel>`), or ``None``."""
+    error: str
+    """Why the run ended without its runner judging it (the server stopped, the runner raised)."""
+
+
+class AttemptRecord(TypedDict, total=False):
+    """One try of a notebook, script or wheel task (or of one for-each iteration); all keys always there."""
+
+    attempt: int
+    """Its number, from 1."""
+    state: str
+    """``QUEUED`` (waiting for a slot), ``RUNNING``, then a result state."""
+    start_time: str | None
+    """When it was queued, then when it got its slot."""
+    end_time: str | None
+    """When it ended."""
+    error: str | None
+    """Why it did not succeed."""
+
+
+class TaskLogs(TypedDict):
+    """Where a script or wheel task's output went (local files, in :meth:`RunStore.logs_dir
+    <jupyter_taskvalues.store.RunStore.logs_dir>`)."""
+
+    stdout: str
+    stderr: str
+
+
+class _Outcome(TypedDict, total=False):
+    """What a task and a for-each iteration both record of their run."""
+
+    state: str
+    """``PENDING``, ``RUNNING``, then a result state (``SUCCESS``, ``FAILED``, ``EXCLUDED``...)."""
+    start_time: str | None
+    """When it started (for a task ended without running, such as ``EXCLUDED``: when it ended)."""
+    end_time: str | None
+    """When it ended."""
+    attempts: list[AttemptRecord]
+    """Its tries, oldest first (empty for condition and for-each tasks)."""
+    parameters: dict[str, Any]
+    """The resolved parameters its latest try got (a condition task: ``left``/``right``; a for-each task:
+    ``inputs``)."""
+    error: str | None
+    """Why it did not succeed."""
+    exit_value: str | None
+    """What its notebook passed to ``dbutils.notebook.exit``."""
+    output_notebook: str | None
+    """The executed notebook kept: a path (local store) or URL."""
+    outcome: str | None
+    """A condition task's result: ``"true"`` or ``"false"``."""
+    warnings: list[str]
+    """What the end-of-task guard warned of (a ``dbutils`` that is not ours)."""
+    logs: TaskLogs
+    """A script or wheel task's stdout and stderr files."""
+    stubbed: bool
+    """``True`` when ``--stub`` set its values instead of running it."""
+
+
+class IterationRecord(_Outcome, total=False):
+    """One element of a for-each task (``TaskRecord["iterations"]``)."""
+
+    index: int
+    """Its position in the inputs, from 0."""
+    input: Any
+    """The element (any JSON value)."""
+
+
+class TaskRecord(_Outcome, total=False):
+    """One task's record (``tasks/<task>/task.json``); :func:`blank_task_record` gives the keys it starts with."""
+
+    task_key: str
+    """The task's key (the store adds it when it writes the record)."""
+    iterations: list[IterationRecord] | None
+    """A for-each task's iterations; ``None`` for other tasks."""
+    history: list[TaskRecord]
+    """The task's records before each repair re-ran it, oldest first (each with ``repair``)."""
+    repair: int
+    """In ``history``: which repair replaced this record (0: the first)."""
+    termination_code: str
+    """``"DISABLED"`` for a task that was disabled, or downstream of one (Databricks' code)."""
+    disabled: bool
+    """``True`` for a task that did not run because it, or what it needed, was disabled."""
+    not_selected: bool
+    """``True`` for a task ``--only`` left out and no earlier run gave (``EXCLUDED``)."""
+    taken_from_run: str | None
+    """The run ``--from-run`` took this task's state and values from."""
+    child_run_id: str
+    """A ``run_job_task``'s child run."""
+    child_job: str
+    """The bundle job the child run runs."""
+    child_result_state: str
+    """The child run's result state."""
+    cancel_request: dict[str, Any]
+    """The request of another process that canceled this task."""
+
+
+def blank_task_record(kind: str) -> TaskRecord:
+    """Return the record of a task that has not started: what the runner writes first, and fills in."""
+    return {
+        "state": "PENDING",
+        "attempts": [],
+        "start_time": None,
+        "end_time": None,
+        "parameters": {},
+        "exit_value": None,
+        "error": None,
+        "output_notebook": None,
+        "outcome": None,
+        "warnings": [],
+        "iterations": [] if kind == "for_each" else None,
+        "history": [],
+    }
+
+
+def new_attempt(number: int, queued_at: str) -> AttemptRecord:
+    """Return the record of a try that waits for a slot (``QUEUED``)."""
+    return {"attempt": number, "state": "QUEUED", "start_time": queued_at, "end_time": None, "error": None}
+
+
+def new_iteration(index: int, element: Any) -> IterationRecord:
+    """Return the record of a for-each iteration that has not started."""
+    return {
+        "index": index,
+        "input": element,
+        "state": "PENDING",
+        "attempts": [],
+        "start_time": None,
+        "end_time": None,
+        "parameters": {},
+        "error": None,
+        "exit_value": None,
+        "output_notebook": None,
+    }
+
+
+def dumps(record: RunRecord | TaskRecord) -> str:
+    """The JSON text a store keeps a record as (UTF-8 as is, one space of indent: readable, and small)."""
+    return json.dumps(record, ensure_ascii=False, indent=1)
