@@ -2,9 +2,10 @@
 
 Private to :mod:`jupyter_taskvalues.store._local`. A value set again, an archived task's iterations, a cleared
 task: each leaves dead records in ``<run>/values.log``, which every reader replays. A log is *due* for
-compaction (:func:`due`) when it is at least :data:`MIN_BYTES` long, its live records take less than half of it,
-and (when it was compacted before) it grew to twice what its last compaction kept, so that a log whose live
-records cannot be shrunk further is not rewritten on every read.
+compaction (:func:`due`) when it is at least :data:`MIN_BYTES` long (:data:`TASK_END_MIN_BYTES` when a task
+ends: then its writer is gone and the next read of the run should be fast), its live records take less than
+half of it, and (when it was compacted before) it grew to twice what its last compaction kept, so that a log
+whose live records cannot be shrunk further is not rewritten on every read.
 
 :func:`compact` holds the log's exclusive ``flock`` throughout, so no writer appends meanwhile (writers take the
 lock, shared, and follow a log that was renamed over theirs: :meth:`.ValueLog.open_locked`):
@@ -32,10 +33,12 @@ from json.encoder import encode_basestring as _json_string  # type: ignore[attr-
 from ..timestamps import utcnow
 from ._log import CAN_LOCK, Entry, LogState, ValueLog, frame
 
-__all__ = ["MIN_BYTES", "TMP_PREFIX", "compact", "due"]
+__all__ = ["MIN_BYTES", "TASK_END_MIN_BYTES", "TMP_PREFIX", "compact", "due"]
 
-#: A log shorter than this is never compacted: replaying it costs a few milliseconds.
+#: A log shorter than this is not compacted by a writer or a reader: replaying it costs milliseconds.
 MIN_BYTES = 1024 * 1024
+#: ...nor by the runner when a task ends, if shorter than this.
+TASK_END_MIN_BYTES = 64 * 1024
 #: Compact when the live records take less than this share of the log.
 LIVE_SHARE = 0.5
 #: The name prefix of a compaction's new log before it is renamed (``.tmp-``: :meth:`sweep` removes it too).
@@ -48,9 +51,10 @@ _CHUNK = 1024 * 1024
 step_hook: Callable[[str], None] | None = None
 
 
-def due(state: LogState, size: int) -> bool:
+def due(state: LogState, size: int, *, task_ended: bool = False) -> bool:
     """Whether a log of ``size`` bytes replayed to ``state`` is worth compacting (see the module docstring)."""
-    if not CAN_LOCK or size < MIN_BYTES or state.live_bytes >= size * LIVE_SHARE:
+    least = TASK_END_MIN_BYTES if task_ended else MIN_BYTES
+    if not CAN_LOCK or size < least or state.live_bytes >= size * LIVE_SHARE:
         return False
     compacted = (state.start or {}).get("compacted")
     left = compacted.get("bytes") if isinstance(compacted, dict) else None

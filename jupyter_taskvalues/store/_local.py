@@ -36,10 +36,10 @@ Guarantees:
   the per-run limit holds exactly even when many processes race; a writer killed before its record landed is
   not counted.
 - **Compacted logs.** A log whose dead records (values set again, cleared or archived tasks' iterations) take
-  more than half of it and that is over 1 MiB is rewritten with only its live records, by the writer that
-  set a value again, by the runner when a task ends, and by a reader of the run document
-  (:mod:`jupyter_taskvalues.store._compact`): under the exclusive lock, to a temporary file, ``fsync``,
-  renamed over the log. A writer waiting meanwhile appends to the new log. A process killed at any point
+  more than half of it is rewritten with only its live records: past 1 MiB by the writer that set a value
+  again and by a reader of the run document, past 64 KiB by the runner when a task ends
+  (:mod:`jupyter_taskvalues.store._compact`). Under the exclusive lock, to a temporary file, ``fsync``,
+  renamed over the log; a writer waiting meanwhile appends to the new log. A process killed at any point
   leaves the old log or the new one, each with every value.
 - **Cheap reading and watching.** ``get`` is a ``stat`` and a lookup in the replayed log;
   :meth:`LocalRunStore.fingerprint` stats the run record, the task records and the log, without reading values.
@@ -295,7 +295,7 @@ class LocalRunStore(RunStore):
         _makedirs(directory)
         _write_json(directory / TASK_RECORD_NAME, {"task_key": task_key, **record})
         if record.get("state") in FINAL_STATES:  # a task ended: its overwritten values are dead records now
-            self._compact_when_due(run_id)
+            self._compact_when_due(run_id, task_ended=True)
 
     def task_stamp(self, run_id: str, task_key: str) -> Hashable | None:
         """Something that changes whenever the task's record is written, or ``None`` if this store cannot tell
@@ -463,22 +463,28 @@ class LocalRunStore(RunStore):
             ) from e
 
     def _compact_when_due(
-        self, run_id: str, log: ValueLog | None = None, state: LogState | None = None
+        self,
+        run_id: str,
+        log: ValueLog | None = None,
+        state: LogState | None = None,
+        *,
+        task_ended: bool = False,
     ) -> None:
         """Compact the run's log if it is due; a log that cannot be compacted is logged once and left as it is
         until it doubles (a read-only runs directory is read as fast as it can be, never refused)."""
         path = self._log_path(run_id)
         if log is None or state is None:
+            least = _compact.TASK_END_MIN_BYTES if task_ended else _compact.MIN_BYTES
             try:
-                if os.stat(path).st_size < _compact.MIN_BYTES:  # most logs: one stat, no replay
+                if os.stat(path).st_size < least:  # most logs: one stat, no replay
                     return
             except FileNotFoundError:
                 return
             log = value_log(path)
             with log.lock:
-                self._compact_when_due(run_id, log, log.sync())
+                self._compact_when_due(run_id, log, log.sync(), task_ended=task_ended)
             return
-        if log.size < 2 * log.compact_failed_at or not _compact.due(state, log.size):
+        if log.size < 2 * log.compact_failed_at or not _compact.due(state, log.size, task_ended=task_ended):
             return
         try:
             self._compact(run_id, log)

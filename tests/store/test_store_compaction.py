@@ -158,7 +158,7 @@ def test_ten_thousand_overwrites_keep_the_log_small_and_the_values_right(
 def test_a_log_is_compacted_when_a_task_ends(
     store: RunStore, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_compact, "MIN_BYTES", 16 * 1024)
+    monkeypatch.setattr(_compact, "TASK_END_MIN_BYTES", 16 * 1024)  # readers wait for 1 MiB, as by default
     run_id = store.create_run(job_name="j", tasks={"a": {}}, max_values=1000)
     for i in range(200):  # new keys: no dead record yet, nothing to compact
         store.set_value(run_id, "a", f"k{i}", "x" * 100, iteration=i % 5)
@@ -169,7 +169,8 @@ def test_a_log_is_compacted_when_a_task_ends(
 
     store.archive_attempt(run_id, "a", 1)  # a retry: the iterations' values are dead, "kept" is attempt 1's
     store.write_task(run_id, "a", {"state": "RUNNING"})
-    assert "compacted" not in _start_record(log)  # the task has not ended
+    run_document(store, run_id)
+    assert "compacted" not in _start_record(log)  # the task has not ended, and a reader waits for 1 MiB
     store.write_task(run_id, "a", {"state": "FAILED"})
 
     assert "compacted" in _start_record(log) and log.stat().st_size < 1024
