@@ -54,23 +54,31 @@ RUNTIME = (
 )
 
 
-def _credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, present: bool) -> None:
-    """Databricks credentials in the task kernel's environment from its start (a host that is unreachable), or
-    none at all (no variables, no ``~/.databrickscfg``)."""
+UNREACHABLE = "http://127.0.0.1:9"
+
+
+def _credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, profile: str = "") -> None:
+    """Databricks credentials for a host that is unreachable, in the task kernel's environment from its start.
+
+    ``source`` is ``"none"`` (no variables, no config file), ``"environment"`` (``DATABRICKS_HOST`` and
+    ``DATABRICKS_TOKEN``, and a config file too) or ``"databrickscfg"`` (only the config file, which the SDK
+    reads when no variable configures it; ``profile`` adds lines to its profile).
+    """
     config = tmp_path / "databrickscfg"
     for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
-    if present:
-        config.write_text("[DEFAULT]\nhost = http://127.0.0.1:9\ntoken = dapi-from-file\n")
-        monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")
+    if source != "none":
+        config.write_text(f"[DEFAULT]\nhost = {UNREACHABLE}\ntoken = dapi-from-file\n{profile}")
+    if source == "environment":
+        monkeypatch.setenv("DATABRICKS_HOST", UNREACHABLE)
         monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
 
 
 @pytest.mark.parametrize("sdk", ["sdk-installed", "sdk-absent"])
-@pytest.mark.parametrize("credentials", [False, True], ids=["no-credentials", "credentials-unreachable-host"])
+@pytest.mark.parametrize("credentials", ["none", "environment", "databrickscfg"])
 def test_every_import_style_in_a_task_gives_our_runtime_and_makes_no_network_call(
-    tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch, credentials: bool, sdk: str
+    tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch, credentials: str, sdk: str
 ) -> None:
     _credentials(tmp_path, monkeypatch, credentials)
     databricks_source(tmp_path / "helpers.py", "def double(n):\n    return 2 * n")
@@ -87,30 +95,40 @@ def test_every_import_style_in_a_task_gives_our_runtime_and_makes_no_network_cal
         "# MAGIC %run ./helpers",
         "try:\n    from databricks.sdk import WorkspaceClient\n    client = 'importable'\n"
         "except ImportError:\n    client = 'missing'\n"
+        "import os\n"
         "dbutils.jobs.taskValues.set('doubled', double(int(getArgument('n', '0'))))\n"
         "dbutils.jobs.taskValues.set('client', client)\n"
+        "dbutils.jobs.taskValues.set('seen', [os.environ.get('DATABRICKS_HOST'), "
+        "os.path.exists(os.environ['DATABRICKS_CONFIG_FILE'])])\n"
         "dbutils.jobs.taskValues.set('connections', _connections)",
         base_parameters={"n": "21"},
     )
 
     assert task["state"] == "SUCCESS", task.get("error")
     client = "importable" if sdk == "sdk-installed" else "missing"
-    assert task["values"] == {"doubled": 42, "client": client, "connections": []}
+    seen = {"none": [None, False], "environment": [UNREACHABLE, True], "databrickscfg": [None, True]}
+    assert task["values"] == {"doubled": 42, "client": client, "seen": seen[credentials], "connections": []}
 
 
-def test_workspace_client_dbutils_in_a_task_is_ours(tmp_path: Path, runs_dir: Path) -> None:
+def test_workspace_client_dbutils_in_a_task_is_ours_and_its_constructor_probes_the_host(
+    tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # WorkspaceClient() resolves the profile and asks the host for its metadata (the SDK's own config
+    # resolution, a limit the README states); the profile's short retry budget is the README's remedy.
+    _credentials(tmp_path, monkeypatch, "databrickscfg", profile="retry_timeout_seconds = 1\n")
     task = _task(
         tmp_path,
         runs_dir,
-        "from databricks.sdk import WorkspaceClient\nfrom databricks.sdk.core import Config\n"
-        "config = Config(host='http://127.0.0.1:9', token='dapi-test', retry_timeout_seconds=1)\n"
-        "w = WorkspaceClient(config=config)\n"
-        "assert w.dbutils is dbutils\n"
-        "w.dbutils.jobs.taskValues.set('through', 'workspace-client')",
+        CONNECTIONS,
+        "from databricks.sdk import WorkspaceClient\n"
+        "w = WorkspaceClient()\n"
+        "assert w.dbutils is dbutils, type(w.dbutils)\n"
+        "w.dbutils.jobs.taskValues.set('through', 'workspace-client')\n"
+        "dbutils.jobs.taskValues.set('connections', sorted(set(_connections)))",
     )
 
     assert task["state"] == "SUCCESS", task.get("error")
-    assert task["values"] == {"through": "workspace-client"}
+    assert task["values"] == {"through": "workspace-client", "connections": ["('127.0.0.1', 9)"]}
 
 
 # -- the guard -----------------------------------------------------------------------------------------------
@@ -138,17 +156,21 @@ def test_guard_fails_the_task_whose_set_went_to_a_remote_dbutils_bound_over_ours
     assert "FakeRemoteDbUtils" in task["error"] and "In [2]" in task["error"]
 
 
-def test_guard_catches_the_sdks_own_remote_dbutils(tmp_path: Path, runs_dir: Path) -> None:
+def test_guard_catches_the_silent_loss_through_the_sdks_own_remote_dbutils(
+    tmp_path: Path, runs_dir: Path
+) -> None:
     task = _task(
         tmp_path,
         runs_dir,
         "from databricks.sdk.dbutils import RemoteDbUtils\nfrom databricks.sdk.core import Config\n"
         "dbutils = RemoteDbUtils(Config(host='http://127.0.0.1:9', token='dapi-test', retry_timeout_seconds=1))",
-        "dbutils.jobs.taskValues.set('rows', 1204)",
+        "print('set returned', dbutils.jobs.taskValues.set('rows', 1204))",
     )
 
-    assert task["state"] == "FAILED"
-    assert "databricks.sdk.dbutils.RemoteDbUtils" in task["error"]
+    # The SDK's set returned without a word (the loss the guard is for); the guard failed the task.
+    assert "set returned None" in Path(task["output_notebook"]).read_text()
+    assert task["state"] == "FAILED" and task["values"] == {}
+    assert "LostTaskValuesError" in task["error"] and "databricks.sdk.dbutils.RemoteDbUtils" in task["error"]
 
 
 def test_guard_lets_a_foreign_dbutils_pass_with_a_warning_when_no_cell_sets_a_value(
@@ -336,20 +358,32 @@ def test_secret_values_are_redacted_from_the_executed_notebook_and_the_error(
     tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_PROD_DB__PASSWORD", "hunter2-very-secret")
+    secrets_file = tmp_path / "secrets.json"
+    secrets_file.write_text(json.dumps({"warehouse": {"token": "file-token-0042", "user": "etl"}}))
+    secrets_file.chmod(0o600)
+    monkeypatch.setenv("JUPYTER_TASKVALUES_SECRETS_FILE", str(secrets_file))
     task = _task(
         tmp_path,
         runs_dir,
         "password = dbutils.secrets.get('prod-db', 'password')\nprint('password is', password)\n"
         "dbutils.jobs.taskValues.set('length', len(password))",
+        "token = dbutils.secrets.getBytes('warehouse', 'token')\nprint('token is', token.decode())\n"
+        "dbutils.jobs.taskValues.set('keys', [m.key for m in dbutils.secrets.list('warehouse')])\n"
+        "dbutils.jobs.taskValues.set('scopes', [s.name for s in dbutils.secrets.listScopes()])",
         "displayHTML(f'<code>{password}</code>')\npassword",
         "raise RuntimeError(f'cannot log in with {password}')",
     )
 
     assert task["state"] == "FAILED"
-    assert task["values"] == {"length": len("hunter2-very-secret")}
+    assert task["values"] == {
+        "length": len("hunter2-very-secret"),
+        "keys": ["token", "user"],
+        "scopes": ["PROD_DB", "warehouse"],
+    }
     kept = Path(task["output_notebook"]).read_text()
-    assert "hunter2-very-secret" not in kept
+    assert "hunter2-very-secret" not in kept and "file-token-0042" not in kept
     assert "password is [REDACTED]" in kept and "<code>[REDACTED]</code>" in kept
+    assert "token is [REDACTED]" in kept
     assert "hunter2-very-secret" not in task["error"] and "[REDACTED]" in task["error"]
 
 
@@ -384,7 +418,10 @@ def test_dbutils_fs_on_a_volume_path_writes_under_the_dbfs_root(
     tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "dbfs-root"
+    shared = tmp_path / "shared"
+    shared.mkdir()
     monkeypatch.setenv("JUPYTER_TASKVALUES_DBFS_ROOT", str(root))
+    monkeypatch.setenv("JUPYTER_TASKVALUES_FS_ROOTS", str(shared))
     task = _task(
         tmp_path,
         runs_dir,
@@ -396,6 +433,9 @@ def test_dbutils_fs_on_a_volume_path_writes_under_the_dbfs_root(
         "dbutils.jobs.taskValues.set('listing', listing)\n"
         "dbutils.jobs.taskValues.set('head', dbutils.fs.head(base + '/copy.csv', 8))",
         "# MAGIC %fs ls /Volumes/main/sales/raw",
+        f"dbutils.fs.mv(base + '/copy.csv', 'file:{shared}/orders.csv')\n"
+        "dbutils.jobs.taskValues.set('removed', dbutils.fs.rm(base + '/in', recurse=True))\n"
+        "dbutils.jobs.taskValues.set('left', [f.name for f in dbutils.fs.ls(base)])",
         "try:\n    dbutils.fs.ls('file:/etc')\nexcept PermissionError as e:\n"
         "    dbutils.jobs.taskValues.set('refused', str(e))",
     )
@@ -406,7 +446,9 @@ def test_dbutils_fs_on_a_volume_path_writes_under_the_dbfs_root(
         ["dbfs:/Volumes/main/sales/raw/in/", "in/", 0],
     ]
     assert task["values"]["head"] == "id,total"
-    assert (root / "Volumes/main/sales/raw/in/orders.csv").read_text() == "id,total\n1,9.5\n"
+    assert (shared / "orders.csv").read_text() == "id,total\n1,9.5\n"
+    assert task["values"]["removed"] is True and task["values"]["left"] == []
+    assert (root / "Volumes/main/sales/raw").is_dir() and not (root / "Volumes/main/sales/raw/in").exists()
     assert "'file:/etc' is outside the roots" in task["values"]["refused"]
 
 

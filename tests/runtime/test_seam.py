@@ -252,3 +252,25 @@ def test_without_pyspark_dbutils_of_pyspark_is_ours_and_pyspark_sql_still_missin
     )
 
     assert loaded == {"ours": True, "sql": "missing"}
+
+
+def test_the_readme_table_names_every_runtime_name_and_dbutils_utility() -> None:
+    from jupyter_taskvalues.runtime.dbutils import _UNSUPPORTED
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Databricks notebooks, unchanged", 1)[1].split(
+        "**How the runtime seam works.**"
+    )[0]
+    first_column = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    named = {
+        part
+        for cell in first_column
+        for code in cell.split("`")[1::2]
+        for part in code.replace("(", ".").split(".")
+    }
+
+    utilities = {name for name in dir(dbutils) if not name.startswith("_") and name != "help"}
+    assert set(RUNTIME_NAMES) - named == set()
+    assert {"fs", "jobs", "notebook", "secrets", "widgets"} <= utilities
+    assert utilities - named == set()
+    assert set(_UNSUPPORTED) - named == set()
