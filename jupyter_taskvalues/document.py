@@ -123,7 +123,8 @@ def task_document(
 
 
 def run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the light summary of a run record used by run lists (no tasks' values)."""
+    """Return the light summary of a run record, or of a run head (``RunStore.list_run_heads``), that run lists
+    show (no tasks' values)."""
     return {
         "run_id": run["run_id"],
         "job_id": run.get("job_id"),
@@ -133,7 +134,7 @@ def run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
         "end_time": run.get("end_time"),
         "created": run.get("created"),
         "duration_seconds": duration(run.get("start_time"), run.get("end_time")),
-        "task_count": len(run.get("tasks", {})),
+        "task_count": run["task_count"] if "task_count" in run else len(run.get("tasks", {})),  # a run head
         "repair_count": run.get("repair_count", 0),
         "source": run.get("source"),
     }

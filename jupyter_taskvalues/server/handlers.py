@@ -90,7 +90,7 @@ class RunsHandler(TaskValuesHandler):
         active = self.manager.active_runs
 
         def page() -> dict[str, Any]:
-            runs = store.list_runs(limit=limit, offset=offset)
+            runs = store.list_run_heads(limit=limit, offset=offset)
             return {
                 "runs": [run_summary(run) for run in runs],
                 "total": store.count_runs(),

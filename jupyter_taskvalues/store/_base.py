@@ -9,7 +9,8 @@ fsspec store (:mod:`._fsspec`, for object storage).
 What every backend provides:
 
 - **Runs**: :meth:`RunStore.create_run`, :meth:`~RunStore.read_run`, :meth:`~RunStore.update_run`,
-  :meth:`~RunStore.run_ids` / :meth:`~RunStore.list_runs` (newest first), :meth:`~RunStore.has_run`,
+  :meth:`~RunStore.run_ids` / :meth:`~RunStore.list_runs` / :meth:`~RunStore.list_run_heads` (newest first),
+  :meth:`~RunStore.has_run`,
   :meth:`~RunStore.delete_run` (and :meth:`~RunStore.sweep_removed`, which finishes one that was killed).
 - **Task records**: :meth:`~RunStore.write_task`, :meth:`~RunStore.read_task`, :meth:`~RunStore.task_stamp`.
 - **Values**: :meth:`~RunStore.set_value`, :meth:`~RunStore.get_value` / :meth:`~RunStore.get_value_record`,
@@ -64,6 +65,7 @@ from ..exceptions import (
 from ..records import RunRecord, TaskInfo, TaskRecord
 from ..timestamps import utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
+from ._index import head_of
 from ._layout import RUN_ID_RE, cancel_request_name
 from ._registry import store_class
 from ._runner import runner_alive_here, runner_identity
@@ -497,6 +499,16 @@ class RunStore(abc.ABC):
             with contextlib.suppress(RunNotFoundError, StoreError, ValueError):
                 runs.append(self.read_run(run_id))
         return runs
+
+    def list_run_heads(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Return the heads of the runs, newest first, reading only the requested page: of each run record as
+        :meth:`list_runs` gives it, the fields a run list shows (``run_id``, ``job_name``, ``state``, times,
+        ``repair_count``, ``source``...: :data:`._index.HEAD_FIELDS`) and ``task_count``, not the tasks.
+
+        What run lists show (:func:`~jupyter_taskvalues.document.run_summary`); a local store reads them from its
+        runs index (:mod:`._index`), with the same answer as from the run records.
+        """
+        return [head_of(dict(run)) for run in self.list_runs(limit=limit, offset=offset)]
 
     def count_runs(self) -> int:
         """Return how many runs the runs directory holds."""

@@ -14,6 +14,7 @@ Layout, format 2::
         heartbeat                  touched by a live run's runner
         requests/cancel*.json      requests to cancel the run or a task, from other processes (runner removes)
     <runs dir>/.gc-<run id>/       a run being deleted (no longer listed; ``sweep_removed`` finishes it)
+    <runs dir>/.runs-index         the heads of the runs, a cache for run lists (:mod:`._index`)
 
 ``values.log`` is a JSON text sequence (RFC 7464), one record per value set: task key, key, iteration, attempt,
 size, time and the value. The runner appends markers to it: ``archive`` when a task is retried (its values
@@ -41,6 +42,9 @@ Guarantees:
   (:mod:`jupyter_taskvalues.store._compact`). Under the exclusive lock, to a temporary file, ``fsync``,
   renamed over the log; a writer waiting meanwhile appends to the new log. A process killed at any point
   leaves the old log or the new one, each with every value.
+- **A runs index.** Run lists read each run's head from ``<runs dir>/.runs-index``, trusted only for a
+  ``run.json`` whose inode, size and times are those it was read with: a stale, racy or corrupt index is
+  read past, never believed (:mod:`jupyter_taskvalues.store._index`).
 - **Cheap reading and watching.** ``get`` is a ``stat`` and a lookup in the replayed log;
   :meth:`LocalRunStore.fingerprint` stats the run record, the task records and the log, without reading values.
 - Other files (``run.json``, task records, notebooks) are written to a temporary file in the same directory,
@@ -87,6 +91,7 @@ from ._base import (
     new_run_id,
     run_record,
 )
+from ._index import RunsIndex
 from ._layout import (
     HEARTBEAT_NAME,
     LOGS_DIR,
@@ -240,6 +245,22 @@ class LocalRunStore(RunStore):
         except FileNotFoundError:
             return []
         return sorted((name for name in entries if RUN_ID_RE.match(name)), reverse=True)
+
+    def list_run_heads(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Return the heads of the runs, newest first, reading only the requested page (see
+        :meth:`RunStore.list_run_heads`), from the runs index (:mod:`._index`): one read of the index and a
+        ``stat`` per run; a run the index holds no true head of is read from its ``run.json``."""
+        ids = self.run_ids()
+        index = RunsIndex(os.fspath(self._dir))
+        index.load()
+        page = ids[offset : offset + limit if limit is not None else None]
+        heads = []
+        for run_id, head in index.heads(page, _readable):
+            if head.get("state") in ("PENDING", "RUNNING") and self._interrupted(run_id, head.get("runner")):
+                head["state"] = "INTERRUPTED"
+            heads.append(head)
+        index.save(ids)
+        return heads
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and everything it stored.
@@ -677,6 +698,11 @@ def _write_text(path: Path, text: str) -> None:
 
 def _write_json(path: Path, record: RunRecord | TaskRecord) -> None:
     _write_text(path, dumps(record))
+
+
+def _readable(record: Any) -> bool:
+    """Whether a parsed ``run.json`` is a run record this version reads (as ``RunStore.read_run`` checks)."""
+    return isinstance(record, dict) and record.get("format") == FORMAT_VERSION
 
 
 def _read_json(path: Path) -> Any:

@@ -447,7 +447,7 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
     # -- the run picker -------------------------------------------------------------------------------------
 
     def _load_summaries(self) -> None:
-        self._summaries = [run_summary(run) for run in self.store.list_runs(limit=self.recent)]
+        self._summaries = [run_summary(run) for run in self.store.list_run_heads(limit=self.recent)]
 
     def _update_summary(self) -> None:
         doc = self.document

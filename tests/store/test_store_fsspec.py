@@ -150,6 +150,24 @@ def test_runs_are_created_read_listed_newest_first_and_deleted(store: RunStore) 
         store.delete_run(first)
 
 
+def test_run_heads_list_what_a_run_list_shows_page_by_page(store: RunStore) -> None:
+    from jupyter_taskvalues.document import run_summary
+
+    first = _run(store, run_id="20260101-000000-000-aaaaaa")
+    second = _run(store, run_id="20260102-000000-000-bbbbbb")
+    store.update_run(first, state="SUCCESS", start_time="2026-01-01T00:00:00.000Z", end_time=None)
+
+    heads = store.list_run_heads()
+    assert [(h["run_id"], h["state"], h["task_count"]) for h in heads] == [
+        (second, "PENDING", 3),
+        (first, "SUCCESS", 3),
+    ]
+    assert "tasks" not in heads[0] and "parameters" not in heads[0]
+    assert [run_summary(h) for h in store.list_run_heads(limit=1, offset=1)] == [
+        run_summary(store.read_run(first))
+    ]
+
+
 def test_a_deleted_run_takes_its_task_logs_and_leaves_nothing_to_sweep(store: RunStore) -> None:
     run_id = _run(store)
     logs = store.logs_dir(run_id)
