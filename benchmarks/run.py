@@ -36,7 +36,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import workloads  # noqa: E402 - the folder is put on the path just above
+import store_scale  # noqa: E402 - the folder is put on the path just above
+import workloads  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -448,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME",
-        help="run only these workloads (chain, fanout, independent, micro); repeatable",
+        help="run only these workloads (chain, fanout, independent, micro, store); repeatable",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
@@ -461,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
-    only = set(args.only) or {"chain", "fanout", "independent", "micro"}
+    only = set(args.only) or {"chain", "fanout", "independent", "micro", "store"}
     extra = []
     if args.max_parallel is not None:
         extra += ["--max-parallel", str(args.max_parallel)]
@@ -748,6 +749,11 @@ def _run_all(
                 median(ext) <= 0.005,
             )
         )
+
+    if "store" in only:
+        _progress("10,000 overwrites of 100 keys, compacted or not; 5,000 runs listed")
+        store_rows, raw["store"] = store_scale.measure(tmp, repeat)
+        rows += [Row(*row) for row in store_rows]
 
     raw["rows"] = [r.__dict__ for r in rows]
     raw["walls"] = {
