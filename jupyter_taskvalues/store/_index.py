@@ -119,7 +119,7 @@ class RunsIndex:
         listed: list[tuple[str, Identity]] = []
         for run_id in run_ids:
             try:
-                listed.append((run_id, _identity(os.stat(os.path.join(self.root, run_id, "run.json")))))
+                listed.append((run_id, _identity(os.stat(f"{self.root}{os.sep}{run_id}{os.sep}run.json"))))
             except (FileNotFoundError, NotADirectoryError):
                 continue
         entries = _decode_all([self._lines.get(run_id, "null") for run_id, _ in listed])

@@ -315,3 +315,19 @@ def test_a_fork_server_that_stops_answering_is_given_up_and_the_kernel_spawned(
     assert asyncio.run(scenario()) == (False, "42")
     assert "did not answer a fork request" in server.abandoned
     assert kernel_processes(marker) == []
+
+
+def test_a_forked_kernel_starts_with_the_task_runtime_and_the_store_imported(marker: str) -> None:
+    from jupyter_taskvalues.jobs.kernels.forkserver import PRELOAD
+
+    async def scenario() -> str:
+        async with _forked_kernel() as (pool, kernel):
+            missing = await user_expression(
+                kernel, f"[m for m in {PRELOAD!r} if m not in __import__('sys').modules]"
+            )
+            pool.release(kernel)
+            return missing
+
+    # Imported once in the server, not again by each task's kernel (its first set opens the store).
+    assert "jupyter_taskvalues.store._local" in PRELOAD and "jupyter_taskvalues.runtime.guard" in PRELOAD
+    assert asyncio.run(scenario()) == "[]"

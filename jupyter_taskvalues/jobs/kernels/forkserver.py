@@ -52,6 +52,19 @@ PRELOAD = (
     "jupyter_taskvalues.ipython.bootstrap",
     "jupyter_taskvalues.ipython.extension",
     "jupyter_taskvalues.ipython.magics",
+    # Imported by every kernel after it was forked, until these were preloaded: its command line parsing
+    # (argcomplete), faulthandler, the runtime the bootstrap installs, the end-of-task guard and the store
+    # the first ``taskValues.set`` opens. About 30 modules, 10-20 ms of CPU a task.
+    "traitlets.config.argcomplete_config",
+    "faulthandler",
+    "IPython.core.logger",
+    "importlib.resources.readers",
+    "jupyter_taskvalues.ipython.outflow",
+    "jupyter_taskvalues.runtime.display",
+    "jupyter_taskvalues.runtime.guard",
+    "jupyter_taskvalues.runtime.secrets",
+    "jupyter_taskvalues.runtime.spark",
+    "jupyter_taskvalues.store._local",
 )
 
 
