@@ -66,7 +66,7 @@ from ..records import RunRecord, TaskInfo, TaskRecord
 from ..timestamps import utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
 from ._index import head_of
-from ._layout import RUN_ID_RE, cancel_request_name
+from ._layout import RUN_ID_RE, cancel_request_name, output_log_name
 from ._registry import store_class
 from ._runner import runner_alive_here, runner_identity
 
@@ -686,6 +686,14 @@ class RunStore(abc.ABC):
         machine instead, uploaded by :meth:`write_task` when the task's record names it (or by
         :meth:`write_notebook`).
         """
+
+    def output_log_path(self, run_id: str, task_key: str, iteration: int | None = None) -> Path:
+        """Return the local file an executor streams the output log of a task (or iteration) to.
+
+        It sits next to the :meth:`notebook_path` file: where a local store keeps it, a staging file for a store
+        on a URL (uploaded by :meth:`write_output_log` when the task ends).
+        """
+        return self.notebook_path(run_id, task_key, iteration).with_name(output_log_name(task_key, iteration))
 
     @abc.abstractmethod
     def logs_dir(self, run_id: str) -> Path:

@@ -585,9 +585,7 @@ class LocalRunStore(RunStore):
     ) -> str:
         """Keep a task's output log; return its path. The executor streams it in place (next to
         :meth:`notebook_path`): then there is nothing to do; another file is copied in and renamed over it."""
-        target = self.notebook_path(run_id, task_key, iteration).with_name(
-            output_log_name(task_key, iteration)
-        )
+        target = self.output_log_path(run_id, task_key, iteration)
         if Path(source).resolve() == target.resolve():
             return str(target)
         tmp = target.with_name(f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")

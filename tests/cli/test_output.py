@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-from jupyter_taskvalues.jobs.notebooks.streaming import output_log_path
 from jupyter_taskvalues.store import RunStore
 from tests.jobhelpers import cli, job, nb_task, notebook, start_cli
 
@@ -152,7 +151,7 @@ def test_on_s3_each_task_output_log_is_uploaded_whatever_its_state_and_show_log_
     kept = RunStore(s3_runs).read_notebook(run_id, "ok")
     note = "".join("".join(o.get("text", "")) for o in kept["cells"][0]["outputs"])
     assert f"the whole output is in {s3_runs}/{run_id}/notebooks/ok.output.log ..." in note
-    assert not output_log_path(Path(RunStore(s3_runs).notebook_path(run_id, "ok"))).exists()
+    assert not RunStore(s3_runs).output_log_path(run_id, "ok").exists()  # the staging file is gone
 
 
 def test_on_s3_a_canceled_task_output_log_is_uploaded(tmp_path: Path, s3_runs: str) -> None:

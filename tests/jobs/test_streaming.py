@@ -9,7 +9,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from jupyter_taskvalues.jobs.notebooks.streaming import OutputStream, output_log_path
+from jupyter_taskvalues.jobs.notebooks.streaming import OutputStream
 from tests.jobhelpers import cli, job, nb_task, notebook
 
 
@@ -35,7 +35,7 @@ def feed(
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell("print()"))
     client = Recorder(nb)
-    log = output_log_path(tmp_path / "notebooks" / "task.ipynb")
+    log = tmp_path / "notebooks" / "task.output.log"
     stream = OutputStream(log, limit, log_limit)
     stream.wrap(client)
     for name, text in pieces:
@@ -141,7 +141,7 @@ def test_a_run_with_max_output_bytes_caps_its_notebook_while_the_log_keeps_all_o
     assert text.startswith("second 00000\n") and text.endswith("second 19999\n")
     assert len(text.encode()) < 8192 + 1024
     assert "output truncated: 260,000 bytes of stdout while the task ran, over the 8,192-byte limit" in text
-    log = output_log_path(Path(task["output_notebook"]))
+    log = Path(task["output_notebook"]).with_suffix(".output.log")  # next to the notebook
     assert log.read_text() == "".join(f"second {n:05d}\n" for n in range(20000))  # the retry's, whole
 
 
@@ -156,7 +156,7 @@ def test_a_run_with_max_output_log_bytes_caps_the_log_and_show_log_prints_it(
     done = cli("run", str(path), "--max-output-log-bytes", "8192", "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     task = json.loads(done.stdout)["tasks"]["endless"]
-    log = output_log_path(Path(task["output_notebook"]))
+    log = Path(task["output_notebook"]).with_suffix(".output.log")
     text = log.read_text()
     assert text.startswith("out 00000\nout 00001\n")
     head, note = text.split("\n[... ", 1)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_taskvalues.jobs.notebooks.streaming import LOG_CUT_NOTE, output_log_path
+from jupyter_taskvalues.jobs.notebooks.streaming import LOG_CUT_NOTE
 from jupyter_taskvalues.server.output import log_lines
 from tests.jobhelpers import job, nb_task, notebook
 
@@ -42,7 +42,7 @@ async def test_an_ended_task_shows_its_last_lines_from_the_log_and_a_cut_log_fal
     last = body(await api("runs", run_id, "tasks", "some", "output", params={"tail": "3"}))
     assert (last["lines"], last["truncated"]) == (["a 0997", "a 0998", "a 0999"], True)
 
-    log = output_log_path(Path(document["tasks"]["lots"]["output_notebook"])).read_text()
+    log = Path(document["tasks"]["lots"]["output_notebook"]).with_suffix(".output.log").read_text()
     head, cut = log.rstrip("\n").rsplit("\n", 1)
     assert cut.startswith(LOG_CUT_NOTE) and head.startswith("b 0000\nb 0001\n")
     assert len(head.encode()) == 16384  # c.RunnerManager.max_output_log_bytes reached the run

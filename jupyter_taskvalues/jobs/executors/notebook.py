@@ -150,10 +150,11 @@ async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookR
 
 
 def _output_stream(run: NotebookRun) -> Any:
-    from ..notebooks.streaming import MAX_LOG_BYTES, OutputStream, output_log_path
+    from ..notebooks.streaming import MAX_LOG_BYTES, OutputStream
 
+    task = run.task
     return OutputStream(
-        output_log_path(run.output_path),
+        open_store(task.runs_dir).output_log_path(task.run_id, task.task_key, task.iteration),
         run.max_output_bytes or MAX_OUTPUT_BYTES,
         run.max_log_bytes or MAX_LOG_BYTES,
     )

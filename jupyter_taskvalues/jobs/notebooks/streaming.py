@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOG_CUT_NOTE", "MAX_LOG_BYTES", "OutputStream", "output_log_path"]
+__all__ = ["LOG_CUT_NOTE", "MAX_LOG_BYTES", "OutputStream"]
 
 #: Default cap of a task's output log: past it the log keeps its first bytes and a line saying how many were dropped.
 MAX_LOG_BYTES = 256 * 1024 * 1024
@@ -45,11 +45,6 @@ LOG_CUT_NOTE = "[... output log truncated: "
 _NOTE_ROOM = 1024
 #: Characters of a message encoded at a time when it is appended to the log.
 _SLICE = 1 << 20
-
-
-def output_log_path(notebook_path: Path) -> Path:
-    """The output log kept next to the executed notebook ``notebook_path`` (``<name>.output.log``)."""
-    return notebook_path.with_name(notebook_path.stem + ".output.log")
 
 
 @dataclass
