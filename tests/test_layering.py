@@ -5,7 +5,8 @@ script that only sets task values must not pay for IPython, ipywidgets, tornado 
 when they are missing). From the source (an import graph built from every module's AST, function-level imports
 included): core (the package root modules and ``store/``) imports nothing of ``jobs/``, ``runtime/`` or the
 adapters; the adapters (``cli``, ``ipython``, ``widget``, ``server``) never import each other; ``runtime/``
-imports no adapter; and no module imports itself through others.
+imports no adapter; and no module imports itself through others. And only ``store/`` names the files and folders
+of a run (``store/_layout.py``): every other module asks the store for paths.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 import pytest
 
 import jupyter_taskvalues
+from jupyter_taskvalues.store import _layout
+from jupyter_taskvalues.store._log import LOG_NAME
 
 FRONT_ENDS = ("IPython", "ipywidgets", "tornado", "nbclient")
 CORE = (
@@ -232,3 +235,91 @@ def test_adapters_never_import_each_other() -> None:
 
 def test_runtime_imports_no_adapter() -> None:
     assert _crossings(lambda area, other: not (area == "runtime" and other in ADAPTERS)) == []
+
+
+# -- the run folder's layout, named by the store only ---------------------------------------------------------
+
+#: File names and name parts of a run's folder that nothing but the store may spell (in code: docs may).
+LAYOUT_FILES = (
+    _layout.RUN_RECORD_NAME,
+    _layout.TASK_RECORD_NAME,
+    LOG_NAME,
+    _layout.output_log_name("t", None).removeprefix("t"),  # ".output.log"
+    _layout.TRASH_PREFIX,
+)
+#: Folder and file names of a run that are ordinary words elsewhere: flagged only as a path's part.
+LAYOUT_PARTS = (
+    _layout.TASKS_DIR,
+    _layout.NOTEBOOKS_DIR,
+    _layout.REQUESTS_DIR,
+    _layout.LOGS_DIR,
+    _layout.HEARTBEAT_NAME,
+)
+
+
+def _layout_uses(source: str) -> list[str]:
+    """The places in ``source`` that spell the run folder's layout: a string (not a docstring) holding one of
+    :data:`LAYOUT_FILES`, or one of :data:`LAYOUT_PARTS` as a path's part (``path / "logs"``, ``"logs/x"``,
+    ``os.path.join(..., "logs")``, ``.joinpath``/``.with_name`` of it)."""
+    found = []
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+    path_parts: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            path_parts.update((id(node.left), id(node.right)))
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = getattr(func, "attr", None) or getattr(func, "id", "")
+            if name in ("join", "joinpath", "with_name", "_path"):
+                path_parts.update(id(arg) for arg in node.args)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str) or id(node) in docstrings:
+            continue
+        text = node.value
+        if "(?P<" in text:  # a REST route's pattern (``/runs/(?P<run_id>...)/tasks/``), not a file's path
+            continue
+        spelled = [name for name in LAYOUT_FILES if name in text]
+        spelled += [
+            name
+            for name in LAYOUT_PARTS
+            if (text == name and id(node) in path_parts) or text.startswith(f"{name}/") or f"/{name}/" in text
+        ]
+        found += [f"line {node.lineno}: {text!r}" for _ in spelled[:1]]
+    return found
+
+
+def test_the_layout_check_finds_paths_built_by_hand_and_not_words_or_docs() -> None:
+    source = (
+        '"""Reads notebooks/<task>.ipynb and run.json."""\n'
+        "def f(run_dir, run):\n"
+        '    """The run.json of a run."""\n'
+        '    a = run_dir / "run.json"\n'
+        '    b = run_dir / "logs"\n'
+        '    c = os.path.join(run_dir, "notebooks", "x.ipynb")\n'
+        '    d = run.get("tasks"), r"/runs/(?P<run_id>[^/]+)/tasks/"\n'
+        '    e = f"{run_dir}/requests/cancel.json"\n'
+        '    return run_dir.with_name(".gc-" + run["run_id"]), "logs"\n'
+    )
+    assert _layout_uses(source) == [
+        "line 4: 'run.json'",
+        "line 5: 'logs'",
+        "line 6: 'notebooks'",
+        "line 8: '/requests/cancel.json'",
+        "line 9: '.gc-'",
+    ]
+
+
+def test_only_the_store_names_the_files_of_a_run_folder() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}: {use}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "store" not in path.relative_to(PACKAGE).parts[:1]
+        for use in _layout_uses(path.read_text(encoding="utf-8"))
+    ]
+    message = "Ask the store for these paths (RunStore methods), not build them:\n" + "\n".join(found)
+    assert found == [], message
