@@ -95,52 +95,84 @@ def bench_store(url: str, repeat: int) -> None:
     print(f"{'floor: raw s3fs PUT / GET':40} {s3_write:9.2f} {s3_read:9.2f}")
 
 
-def bench_dask(url: str, tasks: int) -> None:
+def one_cell_job(folder: Path, tasks: int) -> Path:
+    """Write a job of ``tasks`` independent one-cell notebook tasks (each sets one value) into ``folder``."""
+    import json
+
     import nbformat
-    from distributed import Client, LocalCluster
 
-    from jupyter_taskvalues import run_job
-    from jupyter_taskvalues.jobs.scheduler import RunOptions
-
-    tmp = Path(tempfile.mkdtemp(prefix="bench-dask-"))
+    folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell("dbutils.jobs.taskValues.set('x', 1)"))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, str(tmp / "task.ipynb"))
-    import json
+    nbformat.write(nb, str(folder / "task.ipynb"))
+    job = folder / "job.json"
+    tasks_json = [{"task_key": f"t{i}", "notebook_task": {"notebook_path": "task"}} for i in range(tasks)]
+    job.write_text(json.dumps({"name": "bench", "tasks": tasks_json}))
+    return job
 
-    job = tmp / "job.json"
-    job.write_text(
-        json.dumps(
-            {
-                "name": "bench",
-                "tasks": [
-                    {"task_key": f"t{i}", "notebook_task": {"notebook_path": "task"}} for i in range(tasks)
-                ],
-            }
-        )
-    )
-    print(f"\na job of {tasks} independent one-cell notebook tasks (s), 2 kernels at a time")
+
+def timed_run(job: Path, runs: str | Path, options: Any) -> float:
+    """Run ``job`` in this process; return its wall time (raise if it did not succeed)."""
+    from jupyter_taskvalues import run_job
+
     began = time.perf_counter()
-    run = run_job(job, runs_dir=tmp / "runs", options=RunOptions(max_parallel=2))
-    local = time.perf_counter() - began
-    assert run["state"] == "SUCCESS", run
+    run = run_job(job, runs_dir=runs, options=options)
+    seconds = time.perf_counter() - began
+    if run["state"] != "SUCCESS":
+        errors = {k: t.get("error") for k, t in run["tasks"].items() if t.get("error")}
+        raise RuntimeError(f"the benchmark job ended {run['state']}: {errors}")
+    return seconds
+
+
+def dask_vs_local(folder: Path, tasks: int = 8, repeat: int = 1) -> dict[str, Any]:
+    """Wall time of one job, ``tasks`` one-cell notebooks 2 at a time, by the local and the Dask executor.
+
+    The same machine, the same local runs directory; Dask on a ``LocalCluster`` of 2 worker processes with 1
+    thread each. Each executor runs the job once unmeasured first (imports, caches, the workers' first
+    kernels), then ``repeat`` times, alternating. Also the floor: a Dask ``submit`` of a no-op and its result.
+    """
+    from distributed import Client, LocalCluster
+
+    from jupyter_taskvalues.jobs.scheduler import RunOptions
+
+    job = one_cell_job(folder, tasks)
+    runs = folder / "runs"
+    local = RunOptions(max_parallel=2)
+    walls: dict[str, list[float]] = {"local": [], "dask": []}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster, set_as_default=False) as client:
             client.submit(int, 0, pure=False).result()  # workers up
-            floor = _median_ms(lambda: client.submit(int, 0, pure=False).result(), 20)
-        results = {}
-        for label, runs in (("dask, runs local", tmp / "runs"), ("dask, runs on S3", url)):
-            options = RunOptions(max_parallel=2, executor="dask", executor_options={"scheduler": cluster})
-            run_job(job, runs_dir=runs, options=options)  # warm the workers (imports)
-            began = time.perf_counter()
-            run = run_job(job, runs_dir=runs, options=options)
-            results[label] = time.perf_counter() - began
-            assert run["state"] == "SUCCESS", run
+            floor = _median_ms(lambda: client.submit(int, 0, pure=False).result(), 20) / 1000
+        on_dask = RunOptions(max_parallel=2, executor="dask", executor_options={"scheduler": cluster})
+        contenders = [("local", local), ("dask", on_dask)]
+        for _, options in contenders:
+            timed_run(job, runs, options)  # warm-up, not measured
+        for rep in range(repeat):
+            for name, options in contenders if rep % 2 == 0 else contenders[::-1]:
+                walls[name].append(timed_run(job, runs, options))
+    return {"tasks": tasks, "walls": walls, "floor": floor}
+
+
+def bench_dask(url: str, tasks: int) -> None:
+    from distributed import LocalCluster
+
+    from jupyter_taskvalues.jobs.scheduler import RunOptions
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dask-"))
+    print(f"\na job of {tasks} independent one-cell notebook tasks (s), 2 kernels at a time")
+    compared = dask_vs_local(tmp / "local-runs", tasks)
+    local = compared["walls"]["local"][0]
+    results = {"dask, runs local": compared["walls"]["dask"][0]}
+    job = one_cell_job(tmp, tasks)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        options = RunOptions(max_parallel=2, executor="dask", executor_options={"scheduler": cluster})
+        timed_run(job, url, options)  # warm the workers (imports)
+        results["dask, runs on S3"] = timed_run(job, url, options)
     print(f"{'local executor, runs local':30} {local:7.2f}   {local / tasks:5.2f} per task")
     for label, seconds in results.items():
         print(f"{label:30} {seconds:7.2f}   {seconds / tasks:5.2f} per task   {seconds / local:4.2f}x local")
-    print(f"{'floor: dask submit + result':30} {floor / 1000:7.3f}")
+    print(f"{'floor: dask submit + result':30} {compared['floor']:7.3f}")
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ Usage::
 
     python benchmarks/outputs.py [--mib N] [--line-kib K] [--keep]
 
+``benchmarks/run.py --only outputs`` runs it as a row of the table (:func:`measure`).
+
 Two one-task jobs run, each in a child process of its own that reports its own peak resident set size
 (``ru_maxrss``: the runner's, not this script's nor the kernel's): ``idle``, a task that sleeps a second and
 prints nothing (the runner with a kernel client and nbclient loaded), and ``flood``, a task printing ``N`` MiB
@@ -74,6 +76,26 @@ def _measure(job: Path, runs_dir: Path) -> dict[str, Any]:
     return result
 
 
+def measure(root: Path, mib: int = 100, line_kib: int = 1024) -> dict[str, Any]:
+    """Run the idle and the flood job in ``root``; return both results and the kept files' sizes (MiB)."""
+    line = line_kib * 1024
+    lines = mib * 1024 * 1024 // line
+    idle = _measure(_job(root, "idle", "import time\ntime.sleep(1)"), root / "runs")
+    flood_source = f"line = 'x' * ({line} - 1)\nfor _ in range({lines}):\n    print(line)"
+    flood = _measure(_job(root, "flood", flood_source), root / "runs")
+    kept = Path(flood["notebook"])
+    log = kept.with_name(kept.stem + ".output.log")
+    return {
+        "mib": mib,
+        "lines": lines,
+        "idle": idle,
+        "flood": flood,
+        "above_idle_mib": flood["peak_mib"] - idle["peak_mib"],
+        "notebook_mib": kept.stat().st_size / 2**20,
+        "log_mib": log.stat().st_size / 2**20,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -84,27 +106,19 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="jtv-outputs-"))
     try:
-        line = args.line_kib * 1024
-        lines = args.mib * 1024 * 1024 // line
-        idle = _measure(_job(root, "idle", "import time\ntime.sleep(1)"), root / "runs")
-        flood_source = f"line = 'x' * ({line} - 1)\nfor _ in range({lines}):\n    print(line)"
-        flood = _measure(_job(root, "flood", flood_source), root / "runs")
-        kept = Path(flood["notebook"])
-        log = kept.with_name(kept.stem + ".output.log")
+        got = measure(root, args.mib, args.line_kib)
         rows = [
-            ("idle task (prints nothing)", idle),
-            (f"flood task ({args.mib} MiB in {lines} lines)", flood),
+            ("idle task (prints nothing)", got["idle"]),
+            (f"flood task ({args.mib} MiB in {got['lines']} lines)", got["flood"]),
         ]
         print(f"{'workload':<40} {'state':<8} {'runner peak':>12} {'time':>8}")
         for label, result in rows:
             print(
                 f"{label:<40} {result['state']:<8} {result['peak_mib']:>8.0f} MiB {result['seconds']:>7.2f}s"
             )
-        above = flood["peak_mib"] - idle["peak_mib"]
+        above = got["above_idle_mib"]
         print(f"\nrunner peak above idle while {args.mib} MiB were printed: {above:.0f} MiB (bar: <= 64 MiB)")
-        print(
-            f"kept notebook: {kept.stat().st_size / 2**20:.2f} MiB; output log: {log.stat().st_size / 2**20:.0f} MiB"
-        )
+        print(f"kept notebook: {got['notebook_mib']:.2f} MiB; output log: {got['log_mib']:.0f} MiB")
     finally:
         if args.keep:
             print(f"kept {root}")

@@ -3,12 +3,14 @@
 Usage::
 
     python benchmarks/run.py [--quick] [--repeat N] [--cpu-work] [--max-parallel N] [--warm-kernels N]
-                             [--json FILE] [--keep]
+                             [--only NAME ...] [--json FILE] [--keep]
 
 Each repetition runs a workload with jupyter-taskvalues and with its peers (a sequential ``papermill`` shell loop,
 ``xargs -P2 papermill``), in alternating order, from one process tree, so machine noise hits both alike; the
 table shows medians and the ratio of the medians. The micro-benchmarks (``set``/``get`` in a task, listing a run
-of 10,000 values, ``%load_ext`` in a kernel) time the operation and a plain-file peer in the same process.
+of 10,000 values, ``%load_ext`` in a kernel) time the operation and a plain-file peer in the same process. The
+rows of jobs at scale (a 100 MiB output flood, 200 tasks at ``--max-parallel 2``, a 1 → 64 → 1 fan-out, the Dask
+executor against the local one) are in ``scale.py``.
 
 Runner-side figures (overhead per task, shutdown stalls, start-up until the first kernel) come from the runner's
 own timing records (``benchmarks/timed_cli.py``). The standard library only; nothing is asserted, only reported.
@@ -36,10 +38,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import store_scale  # noqa: E402 - the folder is put on the path just above
+import scale  # noqa: E402 - the folder is put on the path just above
+import store_scale  # noqa: E402
 import workloads  # noqa: E402
+from table import Row, load_average, markdown_table, ms, print_table, secs  # noqa: E402
 
 PYTHON = sys.executable
+#: What ``--only`` takes: the workloads run by the CLI, then the rows measured in this process.
+ALL = ("chain", "fanout", "independent", "throughput", "fanout64", "micro", "outputs", "dask", "store")
 
 
 # -- measuring ----------------------------------------------------------------------------------------------
@@ -97,7 +103,9 @@ def ours(workload: workloads.Workload, tmp: Path, extra: list[str]) -> Sample:
     with open(output, "wb") as out:
         cpu = _children_cpu()
         spawned = time.monotonic()
-        done = subprocess.run([*args, *extra, "--json"], stdout=out, stderr=subprocess.PIPE, check=False)
+        done = subprocess.run(
+            [*args, *extra, *workload.args, "--json"], stdout=out, stderr=subprocess.PIPE, check=False
+        )
         wall = time.monotonic() - spawned
         cpu = _children_cpu() - cpu
     document = json.loads(output.read_text() or "{}")
@@ -375,61 +383,6 @@ def python_startup(count: int, tmp: Path) -> list[float]:
     return [run_command([PYTHON, "-c", "pass"], log=tmp / "python.log").wall for _ in range(count)]
 
 
-# -- the table ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    name: str
-    ours: str
-    peer: str
-    figure: str
-    target: str
-    passed: bool | None
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
-def _s(seconds: float) -> str:
-    return f"{seconds:.2f} s"
-
-
-def _load() -> str:
-    try:
-        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
-
-
-def print_table(rows: list[Row], out: Any = sys.stdout) -> None:
-    header = ("benchmark", "jupyter-taskvalues", "peer", "figure", "target", "")
-    cells = [header] + [
-        (
-            r.name,
-            r.ours,
-            r.peer,
-            r.figure,
-            r.target,
-            "" if r.passed is None else "PASS" if r.passed else "MISS",
-        )
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    print("\n".join(lines), file=out)
-
-
-def markdown_table(rows: list[Row]) -> str:
-    out = ["| benchmark | jupyter-taskvalues | peer | figure | target | |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        verdict = "" if r.passed is None else "PASS" if r.passed else "MISS"
-        out.append(f"| {r.name} | {r.ours} | {r.peer} | {r.figure} | {r.target} | {verdict} |")
-    return "\n".join(out)
-
-
 # -- main -----------------------------------------------------------------------------------------------------
 
 
@@ -449,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME",
-        help="run only these workloads (chain, fanout, independent, micro, store); repeatable",
+        help="run only these workloads (chain, fanout, independent, throughput, fanout64, micro, outputs, "
+        "dask, store); repeatable",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
@@ -462,7 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
-    only = set(args.only) or {"chain", "fanout", "independent", "micro", "store"}
+    only = set(args.only) or set(ALL)
+    unknown = sorted(only - set(ALL))
+    if unknown:
+        parser.error(f"unknown --only {', '.join(unknown)}; choose from {', '.join(ALL)}")
     extra = []
     if args.max_parallel is not None:
         extra += ["--max-parallel", str(args.max_parallel)]
@@ -478,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     tmp = Path(tempfile.mkdtemp(prefix="jtv-bench-"))
     print(
-        f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, load {_load()}; "
+        f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, load {load_average()}; "
         f"{repeat} repetition(s); byte-compiled: {'no' if args.no_compile else 'yes'}; working in {tmp}",
         flush=True,
     )
@@ -487,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nload after: {_load()}  (1, 5, 15 min averages; the machine has {os.cpu_count()} CPUs)\n")
+    print(f"\nload after: {load_average()}  (1, 5, 15 min averages; the machine has {os.cpu_count()} CPUs)\n")
     print_table(rows)
     if args.markdown:
         print("\n" + markdown_table(rows))
@@ -501,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _progress(text: str) -> None:
-    print(f"  [{time.strftime('%H:%M:%S')} load {_load()}] {text}", flush=True)
+    print(f"  [{time.strftime('%H:%M:%S')} load {load_average()}] {text}", flush=True)
 
 
 def _run_all(
@@ -511,6 +468,8 @@ def _run_all(
         "chain": workloads.chain(tmp / "chain"),
         "fanout": workloads.fanout(tmp / "fanout", cpu=cpu_work),
         "independent": workloads.independent(tmp / "independent"),
+        "throughput": workloads.throughput(tmp / "throughput"),
+        "fanout64": workloads.wide_fanout(tmp / "fanout64"),
     }
     selected = [name for name in jobs if name in only]
     samples: dict[str, dict[str, list[Sample]]] = {name: {} for name in selected}
@@ -540,7 +499,7 @@ def _run_all(
                 _progress(f"{name} #{rep + 1}: {who}: {sample.wall:.2f} s wall, {sample.cpu:.2f} s CPU")
 
     rows: list[Row] = []
-    raw: dict[str, Any] = {"load_before": _load(), "repeat": repeat}
+    raw: dict[str, Any] = {"load_before": load_average(), "repeat": repeat}
 
     def wall(name: str, who: str) -> float:
         return median(s.wall for s in samples[name][who])
@@ -554,8 +513,8 @@ def _run_all(
         rows.append(
             Row(
                 "chain of 10 tasks vs papermill loop",
-                f"{_s(a)} ({cpu('chain', ours_label):.1f} CPU-s)",
-                f"{_s(b)} ({cpu('chain', 'papermill loop'):.1f} CPU-s)",
+                f"{secs(a)} ({cpu('chain', ours_label):.1f} CPU-s)",
+                f"{secs(b)} ({cpu('chain', 'papermill loop'):.1f} CPU-s)",
                 f"{b / a:.1f}×",
                 "≥ 5×",
                 b / a >= 5,
@@ -568,8 +527,8 @@ def _run_all(
             rows.append(
                 Row(
                     f"fan-out 1→8→1 (0.5 s {'CPU' if cpu_work else 'sleep'}) vs {who}",
-                    _s(a),
-                    _s(b),
+                    secs(a),
+                    secs(b),
                     f"{b / a:.1f}×",
                     f"≥ {target:g}×",
                     b / a >= target,
@@ -587,14 +546,32 @@ def _run_all(
         rows.append(
             Row(
                 f"{count} independent trivial tasks",
-                f"{_s(a)} = {count / a:.1f} tasks/s",
-                f"{_s(b)} = {count / b:.1f} tasks/s (xargs -P2 papermill)",
+                f"{secs(a)} = {count / a:.1f} tasks/s",
+                f"{secs(b)} = {count / b:.1f} tasks/s (xargs -P2 papermill)",
                 f"{cpu('independent', ours_label) / count:.2f} CPU-s per task, runner {runner_cpu / count:.3f}; "
                 f"papermill {cpu('independent', 'xargs -P2 papermill') / count:.2f}",
                 "≥ 4 tasks/s",
                 count / a >= 4,
             )
         )
+
+    if "throughput" in samples:
+        runner_cpu = median(
+            t["cpu"]
+            for s in samples["throughput"][ours_label]
+            for t in s.timings
+            if t.get("event") == "pool_close"
+        )
+        rows.append(
+            scale.throughput_row(
+                jobs["throughput"].tasks,
+                wall("throughput", ours_label),
+                cpu("throughput", ours_label),
+                runner_cpu,
+            )
+        )
+    if "fanout64" in samples:
+        rows.append(scale.fanout64_row(wall("fanout64", ours_label), wall("fanout64", "xargs -P2 papermill")))
 
     ours_samples = [s for name in selected for s in samples[name].get(ours_label, [])]
     if ours_samples:
@@ -620,7 +597,7 @@ def _run_all(
             rows.append(
                 Row(
                     f"runner overhead per task on the critical path (median; n={len(values)})",
-                    _ms(med),
+                    ms(med),
                     "",
                     f"median parts (ms): {parts}",
                     "≤ 50 ms",
@@ -630,9 +607,9 @@ def _run_all(
             rows.append(
                 Row(
                     "runner overhead per task on the critical path (p99)",
-                    _ms(p99),
+                    ms(p99),
                     "",
-                    f"max {_ms(max(values))}",
+                    f"max {ms(max(values))}",
                     "≤ 150 ms",
                     p99 <= 0.150,
                 )
@@ -663,9 +640,9 @@ def _run_all(
         rows.append(
             Row(
                 "CLI start-up until the first kernel is launched",
-                _ms(median(starts)),
-                f"{_ms(median(python))} (python -c pass)",
-                f"max {_ms(max(starts))}",
+                ms(median(starts)),
+                f"{ms(median(python))} (python -c pass)",
+                f"max {ms(max(starts))}",
                 "≤ 0.3 s",
                 median(starts) <= 0.3,
             )
@@ -707,9 +684,9 @@ def _run_all(
         rows.append(
             Row(
                 "all values of a run with 10,000 values (run document)",
-                _ms(large["run_document"]),
-                f"{_ms(large['plain_files'])} (read the 10k files) / {_ms(large['json_lines'])} (JSON lines)",
-                f"all_values {_ms(large['all_values'])}, fingerprint {_ms(large['fingerprint'])}",
+                ms(large["run_document"]),
+                f"{ms(large['plain_files'])} (read the 10k files) / {ms(large['json_lines'])} (JSON lines)",
+                f"all_values {ms(large['all_values'])}, fingerprint {ms(large['fingerprint'])}",
                 "≤ 50 ms",
                 large["run_document"] <= 0.050,
             )
@@ -717,10 +694,10 @@ def _run_all(
         rows.append(
             Row(
                 "the same over REST, GET runs/<id> (unchanged run, median)",
-                _ms(large["rest_again"]),
-                f"{_ms(large['rest_304'])} (If-None-Match: 304)",
-                f"after a change {_ms(large['rest_changed'])}; first request of a fresh server "
-                f"{_ms(large['rest_first'])}",
+                ms(large["rest_again"]),
+                f"{ms(large['rest_304'])} (If-None-Match: 304)",
+                f"after a change {ms(large['rest_changed'])}; first request of a fresh server "
+                f"{ms(large['rest_first'])}",
                 "≤ 50 ms",
                 large["rest_again"] <= 0.050,
             )
@@ -728,7 +705,7 @@ def _run_all(
         rows.append(
             Row(
                 "the same over REST, right after a value changed (median)",
-                _ms(large["rest_changed"]),
+                ms(large["rest_changed"]),
                 "",
                 "only the changed task is read and serialized again; the 2.5 MB body is assembled",
                 "≤ 50 ms",
@@ -742,14 +719,22 @@ def _run_all(
         rows.append(
             Row(
                 "%load_ext jupyter_taskvalues in a fresh kernel (median)",
-                _ms(median(ext)),
-                f"{_ms(median(autoreload))} (%load_ext autoreload)",
-                f"max {_ms(max(ext))}",
+                ms(median(ext)),
+                f"{ms(median(autoreload))} (%load_ext autoreload)",
+                f"max {ms(max(ext))}",
                 "≤ 5 ms",
                 median(ext) <= 0.005,
             )
         )
 
+    if "outputs" in only:
+        _progress("a task printing 100 MiB, and one printing nothing")
+        row, raw["outputs"] = scale.outputs_row(tmp)
+        rows.append(row)
+    if "dask" in only:
+        _progress("the same job by the local and the Dask executor")
+        row, raw["dask"] = scale.dask_row(tmp, repeat)
+        rows.append(row)
     if "store" in only:
         _progress("10,000 overwrites of 100 keys, compacted or not; 5,000 runs listed")
         store_rows, raw["store"] = store_scale.measure(tmp, repeat)

@@ -7,6 +7,9 @@ small JSON files (written with a temporary file and a rename) in the papermill p
 - ``fanout``: 1 → 8 → 1; each of the 8 branches does ``work`` seconds of work (``time.sleep`` by default, a busy
   loop with ``--cpu-work``), the last task reads the 8 branch values.
 - ``independent``: 50 trivial tasks with no dependencies, each setting one value.
+- ``throughput``: 200 of those at ``--max-parallel 2`` (issue 18: tasks/s on 2 cores; no peer, the target is
+  absolute).
+- ``fanout64``: 1 → 64 → 1 as ``fanout``, at ``--max-parallel 2``, against ``xargs -P2 papermill``.
 - ``probe``: one task that times ``dbutils.jobs.taskValues`` set/get against a plain temp-file-and-rename write.
 """
 
@@ -31,6 +34,9 @@ class Workload:
     peers: dict[str, str] = field(default_factory=dict)  # peer name -> shell command
     check: str = ""  # "task.key=value" the run must end with
     peer_once: bool = False  # the peers are a reference only (the target is absolute): run them once
+    args: list[str] = field(
+        default_factory=list
+    )  # more options of ``jupyter-taskvalues run`` (after the user's)
 
 
 def _notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:
@@ -235,6 +241,28 @@ def independent(root: Path, count: int = 50) -> Workload:
         peers={"xargs -P2 papermill": _xargs_p2(commands)},
         check=f"t{count - 1}.done=1",
         peer_once=True,
+    )
+
+
+def throughput(root: Path, count: int = 200) -> Workload:
+    """``count`` trivial independent tasks at ``--max-parallel 2``, with no peer (their target is a rate)."""
+    workload = independent(root, count)
+    return Workload(
+        "throughput", workload.job_file, count, check=workload.check, args=["--max-parallel", "2"]
+    )
+
+
+def wide_fanout(root: Path, branches: int = 64, work: float = 0.5) -> Workload:
+    """1 → ``branches`` → 1 at ``--max-parallel 2``, against ``xargs -P2 papermill`` only (the loop takes ages)."""
+    workload = fanout(root, branches, work)
+    xargs = "xargs -P2 papermill"
+    return Workload(
+        "fanout64",
+        workload.job_file,
+        workload.tasks,
+        peers={xargs: workload.peers[xargs]},
+        check=workload.check,
+        args=["--max-parallel", "2"],
     )
 
 
