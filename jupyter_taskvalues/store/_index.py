@@ -37,6 +37,8 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._log import decode_all
+
 __all__ = ["HEAD_FIELDS", "INDEX_NAME", "RACY_SECONDS", "RunsIndex", "head_of"]
 
 #: The index's file name in the runs directory (not a run id: those start with a letter or digit).
@@ -82,8 +84,8 @@ class RunsIndex:
     def __init__(self, root: str) -> None:
         self.root = root
         self.path = os.path.join(root, INDEX_NAME)
-        self._lines: dict[str, str] = {}
-        self._fresh: dict[str, str] = {}  # entries read now, to write
+        self._lines: dict[str, bytes] = {}
+        self._fresh: dict[str, bytes] = {}  # entries read now, to write
         self._corrupt = False
 
     def load(self) -> None:
@@ -101,10 +103,10 @@ class RunsIndex:
             self._corrupt = True
             return
         lines = {}
-        for line in body.decode("utf-8").splitlines():
-            end = line.find('"', 2)
-            if line.startswith('["') and end > 2:
-                lines[line[2:end]] = line
+        for line in body.split(b"\n"):
+            end = line.find(b'"', 2)
+            if line.startswith(b'["') and end > 2:
+                lines[line[2:end].decode("ascii", "replace")] = line
         self._lines = lines
 
     def heads(
@@ -122,7 +124,7 @@ class RunsIndex:
                 listed.append((run_id, _identity(os.stat(f"{self.root}{os.sep}{run_id}{os.sep}run.json"))))
             except (FileNotFoundError, NotADirectoryError):
                 continue
-        entries = _decode_all([self._lines.get(run_id, "null") for run_id, _ in listed])
+        entries = decode_all([self._lines.get(run_id, b"null") for run_id, _ in listed])
         found = []
         for (run_id, identity), entry in zip(listed, entries, strict=True):
             head = _head_in(entry, identity)
@@ -147,7 +149,7 @@ class RunsIndex:
         if not self._fresh and not self._corrupt and all(run_id in present for run_id in self._lines):
             return
         lines = self._lines | self._fresh
-        body = "".join(f"{lines[run_id]}\n" for run_id in run_ids if run_id in lines).encode("utf-8")
+        body = b"".join(lines[run_id] + b"\n" for run_id in run_ids if run_id in lines)
         tmp = os.path.join(self.root, f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
         try:
             with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb") as f:
@@ -176,12 +178,12 @@ def _identity(st: os.stat_result) -> Identity:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _entry(run_id: str, identity: Identity, head: dict[str, Any]) -> str:
+def _entry(run_id: str, identity: Identity, head: dict[str, Any]) -> bytes:
     """An index line: the run id, the identity, the head's values in :data:`HEAD_FIELDS` order (``[]`` for a
     field the record lacks: no field of a head holds a list), then the task count."""
     values = [head.get(field, []) for field in HEAD_FIELDS]
     line = [run_id, *identity, *values, head["task_count"]]
-    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _head_in(entry: Any, identity: Identity) -> dict[str, Any] | None:
@@ -191,23 +193,6 @@ def _head_in(entry: Any, identity: Identity) -> dict[str, Any] | None:
     head = {field: value for field, value in zip(HEAD_FIELDS, entry[5:-1], strict=True) if value != []}
     head["task_count"] = entry[-1]
     return head
-
-
-def _decode_all(lines: list[str]) -> list[Any]:
-    """Decode many JSON lines in one call when they are all valid; a line that is not JSON gives ``None``."""
-    try:
-        decoded: list[Any] = json.loads(f"[{','.join(lines)}]")
-        if len(decoded) == len(lines):
-            return decoded
-    except ValueError:
-        pass
-    result = []
-    for line in lines:
-        try:
-            result.append(json.loads(line))
-        except ValueError:  # a damaged line: that run is read from its run.json
-            result.append(None)
-    return result
 
 
 def _read(path: str) -> tuple[Any, os.stat_result] | None:

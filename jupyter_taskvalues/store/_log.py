@@ -55,6 +55,7 @@ __all__ = [
     "LogState",
     "Slot",
     "ValueLog",
+    "decode_all",
     "decode_values",
     "frame",
     "parse",
@@ -220,7 +221,7 @@ def parse(data: bytes) -> tuple[list[bytes], int]:
     return lines, consumed
 
 
-def _decode_all(lines: list[bytes]) -> list[Any]:
+def decode_all(lines: list[bytes]) -> list[Any]:
     """Decode many JSON lines, in one call when they are all valid; a line that is not JSON gives ``None``."""
     if not lines:
         return []
@@ -302,7 +303,7 @@ class ValueLog:
         data = _pread_all(fd, st.st_size - self._offset, self._offset)
         lines, consumed = parse(data)
         state = self.state
-        for record, line in zip(_decode_all(lines), lines, strict=True):
+        for record, line in zip(decode_all(lines), lines, strict=True):
             state.apply(record, line)
         if len(self._head) < _HEAD_BYTES:
             self._head = os.pread(fd, _HEAD_BYTES, 0)
