@@ -88,7 +88,7 @@ def compact(log: ValueLog, run_id: str) -> tuple[int, int]:
                 os.close(fd)
             _step("synced")
             os.replace(tmp, log.path)
-        except BaseException:
+        except BaseException:  # any failure, a kill signal too: remove the temp file, then re-raise
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise

@@ -332,7 +332,7 @@ class ValueLog:
                     current = os.stat(self.path)
                 except FileNotFoundError:  # removed meanwhile: open (and create) it again
                     current = None
-            except BaseException:
+            except BaseException:  # re-raised: only the descriptor is closed first
                 os.close(fd)
                 raise
             if current is not None and (current.st_ino, current.st_dev) == (opened.st_ino, opened.st_dev):

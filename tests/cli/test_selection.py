@@ -87,6 +87,6 @@ def test_validate_prints_the_plan_and_needs_a_stub_for_a_workspace_task(
     code, out, _ = run_main(capsys, "validate", str(path), "--stub", "q", "--json")
     assert code == 0
     plan = json.loads(out)
-    assert plan["jobs"] == [{"job": "mixed", "valid": True, "error": None}]
+    assert plan["jobs"] == [{"job": "mixed", "valid": True, "error": None, "warnings": []}]
     assert [(line["task_key"], line["status"]) for line in plan["plan"]] == [("a", "runs"), ("q", "stubbed")]
     assert plan["problems"] == []
