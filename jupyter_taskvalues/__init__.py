@@ -67,7 +67,7 @@ _LAZY = {
     "repair_run": ("jupyter_taskvalues.jobs.api", "repair_run"),
     "load_job": ("jupyter_taskvalues.jobs.spec.loader", "load_job"),
     "run_document": ("jupyter_taskvalues.jobs.api", "read_run"),
-    "open_store": ("jupyter_taskvalues.jobs.api", "open_store"),
+    "open_store": ("jupyter_taskvalues.store", "open_store"),
 }
 
 

@@ -38,9 +38,9 @@ def add_cancel_arguments(sub: argparse.ArgumentParser) -> None:
 
 def cancel(args: argparse.Namespace) -> int:
     """``cancel``: ask the runner of a live run to cancel it (or ``--task``) through the run store."""
-    from ..jobs.api import open_store
     from ..jobs.cancel import cancel_refusal
     from ..states import FINAL_STATES
+    from ..store import open_store
 
     store = open_store(args.runs_dir)
     run_id = store.resolve_run_id(args.run_id, hint="Start one with `jupyter-taskvalues run JOB_FILE`.")

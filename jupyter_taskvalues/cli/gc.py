@@ -34,8 +34,8 @@ def add_gc_arguments(sub: argparse.ArgumentParser) -> None:
 
 def gc(args: argparse.Namespace) -> int:
     """``gc``: remove the runs ``--keep`` and ``--older-than`` select, never a running or attached one."""
-    from ..jobs.api import open_store
     from ..jobs.retention import collect_garbage
+    from ..store import open_store
 
     if args.keep is None and args.older_than is None:
         raise UsageError("gc needs --keep N, --older-than DAYS, or both (with neither every run would go).")

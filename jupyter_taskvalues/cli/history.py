@@ -63,7 +63,7 @@ def add_get_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from ..jobs.api import open_store
+    from ..store import open_store
 
     return open_store(args.runs_dir)
 

@@ -17,14 +17,11 @@ from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..context import default_runs_dir
 from ..document import run_document
 from ..exceptions import JobSpecError, RunNotFoundError
 from ..records import BundleSettings, RunRecord, TaskInfo, TaskRecord, blank_task_record
 from ..states import FINAL_STATES
-from ..store import RunStore, new_run_id, url_scheme
-from ..store import open_store as _store_at
-from ..values import MAX_VALUES_PER_RUN
+from ..store import RunStore, new_run_id, open_store
 from .model import JobSpec
 from .plan import plan_job, refusal
 from .scheduler import ChildRunner, JobRun, RunHooks, RunOptions, downstream_of, repairable
@@ -42,23 +39,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-def open_store(
-    runs_dir: str | os.PathLike[str] | None = None,
-    *,
-    max_values: int | None = None,
-    storage_options: Mapping[str, Any] | None = None,
-) -> RunStore:
-    """Return the run store over ``runs_dir`` (default: :func:`~jupyter_taskvalues.context.default_runs_dir`).
-
-    ``runs_dir`` is a folder or an fsspec URL (``s3://bucket/runs``); ``storage_options`` go to its file system
-    (kernels and Dask workers do not receive them: they find credentials in fsspec's usual configuration).
-    """
-    root = os.fspath(runs_dir or default_runs_dir())
-    if url_scheme(root) is None:  # a relative folder must still mean the same one to kernels in other folders
-        root = os.path.abspath(os.path.expanduser(root.removeprefix("file://")))
-    return _store_at(root, max_values=max_values or MAX_VALUES_PER_RUN, storage_options=storage_options)
 
 
 def _resolve_parameters(spec: JobSpec, parameters: dict[str, str], run_id: str) -> dict[str, str]:

@@ -87,19 +87,30 @@ def store_class(root: object) -> type[RunStore]:
     return factory
 
 
-def open_store(root: str | os.PathLike[str], **options: Any) -> RunStore:
+def open_store(root: str | os.PathLike[str] | None = None, **options: Any) -> RunStore:
     """Open the run store of a runs directory: a local path or a URL (``s3://bucket/runs``).
 
     Parameters
     ----------
     root
-        The runs directory (created on first write) or a URL.
+        The runs directory (created on first write) or a URL; ``None``: the default one
+        (:func:`~jupyter_taskvalues.context.default_runs_dir`). A relative or ``~`` path is made absolute here,
+        so that it means the same folder to kernels and processes that run in other folders.
     **options
-        The store's keyword arguments (``max_values``, ``storage_options``, ``stale_after``).
+        The store's keyword arguments (``max_values``, ``storage_options``, ``stale_after``); a ``None`` value
+        stands for the store's default.
 
     Returns
     -------
     RunStore
         An instance of the class :func:`store_class` picks.
     """
-    return store_class(root)(root, **options)
+    if root is None:
+        from ..context import default_runs_dir  # lazy: only for the default runs directory
+
+        root = default_runs_dir()
+    root = os.fspath(root)
+    if url_scheme(root) is None:
+        root = os.path.abspath(local_path(root))
+    given = {name: value for name, value in options.items() if value is not None}
+    return store_class(root)(root, **given)
