@@ -8,9 +8,7 @@ modules an executor ``requires`` are checked before the run starts: a missing on
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import signal
 import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -18,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from ..store import STORE_BACKENDS, url_scheme
 from .errors import EXIT_OK, EXIT_USAGE, UsageError, exit_code_for_state
 from .extras import require
-from .progress import RunDisplay, progress_mode
 from .render import console_for, print_run, print_warnings
 
 if TYPE_CHECKING:
     from ..jobs.model import JobSpec
     from ..jobs.scheduler import JobRun, RunOptions
+    from .progress import RunDisplay
 
 __all__ = [
     "SUCCESS_STATES",
@@ -310,6 +308,9 @@ def options_from(args: argparse.Namespace) -> RunOptions:
 
 
 def _display(args: argparse.Namespace, store: Any) -> RunDisplay:
+    # lazy: the live display (rich, asyncio, the run hooks) is for run and repair only, not validate or --help
+    from .progress import RunDisplay, progress_mode
+
     console = console_for(sys.stderr)
     mode = progress_mode(console, no_progress=args.no_progress, quiet=args.quiet)
     return RunDisplay(console, mode=mode, store=store, log_output=args.log_output)
@@ -441,6 +442,9 @@ def _run_with_signals(
     display: RunDisplay, start: Callable[[Callable[[JobRun], None]], Coroutine[Any, Any, dict[str, Any]]]
 ) -> dict[str, Any]:
     """Run the coroutine made by ``start``; Ctrl-C or SIGTERM cancels the run cleanly (it is still recorded)."""
+    import asyncio  # lazy: the other commands need no event loop
+    import signal
+
     from ..jobs.hooks import streaming_output
 
     runners: list[JobRun] = []

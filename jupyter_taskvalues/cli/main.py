@@ -80,9 +80,10 @@ def _autocomplete(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words)
     _autocomplete(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

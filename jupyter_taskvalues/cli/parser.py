@@ -8,9 +8,10 @@ carries the example its ``--help`` ends with. A mistyped subcommand or flag gets
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -172,8 +173,15 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of ``jupyter-taskvalues`` (also ``jupyter taskvalues``)."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Return the parser of ``jupyter-taskvalues`` (also ``jupyter taskvalues``).
+
+    With ``argv``, only the subcommand it names gets its arguments: the others' (the executors' flags of
+    ``run``, say, which import every executor) cost start-up that ``runs --json`` should not pay. Every
+    subcommand is still listed with its help, so ``--help`` and a mistyped command read the same. Shell
+    completion (``_ARGCOMPLETE`` set) and an ``argv`` that names no subcommand get them all.
+    """
+    wanted = _named_command(argv)
     parser = _Parser(
         prog=PROG,
         description="Run Databricks jobs of notebooks locally and read their task values.",
@@ -192,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=f"example:\n  {command.example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        command.add_arguments(sub)
+        if wanted is None or command.name == wanted:
+            command.add_arguments(sub)
         _add_common(sub, top=False)
     return parser
+
+
+def _named_command(argv: Sequence[str] | None) -> str | None:
+    """The subcommand ``argv`` runs: its first word that names one (global options take no such word)."""
+    if argv is None or os.environ.get("_ARGCOMPLETE"):
+        return None
+    names = {command.name for command in COMMANDS}
+    return next((word for word in argv if word in names), None)

@@ -224,3 +224,36 @@ def test_repair_latest_reruns_the_named_task_of_the_newest_run(
     assert document["run_id"] == json.loads(first[1])["run_id"]
     assert document["repair_count"] == 1
     assert len(recording.seen) == 2
+
+
+def test_a_command_that_reads_runs_loads_no_executor_event_loop_or_rich(tmp_path: Path) -> None:
+    # `runs --json` is what scripts call in a loop: its start-up is the command's cost (issue 18's 300 ms).
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from jupyter_taskvalues.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    code = main(['runs', '--json', '--runs-dir', {str(tmp_path)!r}])\n"
+        "heavy = ('asyncio', 'rich', 'jupyter_taskvalues.jobs.api', 'jupyter_taskvalues.jobs.executors.registry')\n"
+        "print(json.dumps([code, json.loads(out.getvalue()), [m for m in heavy if m in sys.modules]]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == [0, [], []]
+
+
+def test_a_parser_built_for_one_command_parses_it_as_the_full_parser(tmp_path: Path) -> None:
+    from jupyter_taskvalues.cli.parser import build_parser
+
+    argv = [
+        "-v",
+        "run",
+        str(tmp_path / "job.yml"),
+        "--executor",
+        "dask",
+        "--param",
+        "runs=3",
+        "--max-parallel",
+        "2",
+    ]
+    assert vars(build_parser(argv).parse_args(argv)) == vars(build_parser().parse_args(argv))
+    with pytest.raises(SystemExit):  # the other commands still exist, with no arguments of their own
+        build_parser(["runs"]).parse_args(["show", "latest"])
