@@ -80,8 +80,10 @@ def runs(args: argparse.Namespace) -> int:
     store = _store(args)
     summaries = [run_summary(run) for run in store.list_run_heads(limit=args.limit)]
     if args.json:
-        # One write: json.dump would write each of the thousands of pieces an indented list is made of.
-        sys.stdout.write(json.dumps(summaries, indent=2, ensure_ascii=False) + "\n")
+        # A run per line, each by the C encoder (json.dumps with indent= is the pure-Python one, and took
+        # 40 % of `runs --json --limit 5000`), all in one write.
+        lines = ",\n".join(f"  {json.dumps(summary, ensure_ascii=False)}" for summary in summaries)
+        sys.stdout.write(f"[\n{lines}\n]\n" if summaries else "[]\n")
         return EXIT_OK
     from rich.text import Text  # only for the table: rich takes longer to import than --json to print
 

@@ -257,3 +257,21 @@ def test_a_parser_built_for_one_command_parses_it_as_the_full_parser(tmp_path: P
     assert vars(build_parser(argv).parse_args(argv)) == vars(build_parser().parse_args(argv))
     with pytest.raises(SystemExit):  # the other commands still exist, with no arguments of their own
         build_parser(["runs"]).parse_args(["show", "latest"])
+
+
+def test_runs_json_prints_one_run_per_line(
+    capsys: pytest.CaptureFixture[str], runs_dir: Path
+) -> None:
+    from jupyter_taskvalues.store import open_store
+
+    store = open_store(runs_dir)
+    made = [
+        store.create_run(job_name=name, tasks={"t": {"type": "notebook"}}) for name in ("first", "é second")
+    ]
+    code, out, _ = run_main(capsys, "runs", "--json", "--runs-dir", str(runs_dir))
+    assert code == 0
+    lines = out.splitlines()
+    assert (lines[0], lines[-1], len(lines)) == ("[", "]", 4)
+    assert sorted(run["run_id"] for run in json.loads(out)) == sorted(made)
+    assert "é second" in out  # as text, not \u escapes
+    assert run_main(capsys, "runs", "--json", "--runs-dir", str(runs_dir / "none"))[:2] == (0, "[]\n")
