@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE))
 import scale  # noqa: E402 - the folder is put on the path just above
 import store_scale  # noqa: E402
 import workloads  # noqa: E402
+from rest_server import jupyter_server  # noqa: E402
 from table import Row, load_average, markdown_table, ms, print_table, secs  # noqa: E402
 
 PYTHON = sys.executable
@@ -306,55 +307,7 @@ def rest_timings(tmp: Path, store: Any, run_id: str, total: int, repeat: int) ->
     same run, unchanged, without ``If-None-Match`` (a plain client); ``rest_changed``: right after one value of
     the run changed (the document is read and serialized again); ``rest_304``: with the current ETag.
     """
-    import socket
-    import urllib.error
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    token = "benchmark"
-    server_log = open(tmp / "server.log", "wb")  # closed below, once the server has ended
-    server = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            "--allow-root",  # containers and CI machines often run as root
-            f"--port={port}",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={tmp}",
-            "--ServerApp.jpserver_extensions={'jupyter_taskvalues': True}",
-            f"--TaskValuesExtension.runs_dir={store.root}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=server_log,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def get(path: str, etag: str | None = None) -> tuple[float, int, bytes, str]:
-        headers = {"Authorization": f"token {token}"} | ({"If-None-Match": etag} if etag else {})
-        began = time.perf_counter()
-        try:
-            with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers)) as response:
-                data, code, tag = response.read(), response.status, response.headers.get("Etag", "")
-        except urllib.error.HTTPError as e:
-            data, code, tag = b"", e.code, ""
-        return time.perf_counter() - began, code, data, tag
-
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                get("/api/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"the Jupyter Server did not start; see {tmp / 'server.log'}"
-                    ) from None
-                time.sleep(0.1)
+    with jupyter_server(store.root, tmp) as get:
         path = f"/taskvalues/api/runs/{run_id}"
         first, code, data, tag = get(path)
         served = json.loads(data)
@@ -373,10 +326,6 @@ def rest_timings(tmp: Path, store: Any, run_id: str, total: int, repeat: int) ->
             "rest_changed": median(changed),
             "rest_304": not_modified,
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        server_log.close()
 
 
 def python_startup(count: int, tmp: Path) -> list[float]:

@@ -19,16 +19,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from rest_server import jupyter_server
 
 PYTHON = sys.executable
 RowTuple = tuple[str, str, str, str, str, bool | None]
@@ -78,47 +78,15 @@ def _first_document(runs_dir: Path, run_id: str) -> float:
 @contextlib.contextmanager
 def _server(runs_dir: Path, workdir: Path) -> Iterator[Any]:
     """A Jupyter Server with the extension over ``runs_dir``; yields ``get(path) -> (seconds, JSON body)``."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    args = [
-        PYTHON,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        "--allow-root",
-        f"--port={port}",
-        "--IdentityProvider.token=bench",
-        f"--ServerApp.root_dir={workdir}",
-        "--ServerApp.jpserver_extensions={'jupyter_taskvalues': True}",
-        f"--TaskValuesExtension.runs_dir={runs_dir}",
-    ]
-    with open(workdir / "store-server.log", "wb") as log:
-        server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+    with jupyter_server(runs_dir, workdir, log_name="store-server.log") as fetch:
 
         def get(path: str) -> tuple[float, Any]:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}{path}", headers={"Authorization": "token bench"}
-            )
-            began = time.perf_counter()
-            with urllib.request.urlopen(request) as response:
-                body = response.read()
-            return time.perf_counter() - began, json.loads(body)
+            seconds, code, body, _ = fetch(path)
+            if code != 200:
+                raise RuntimeError(f"GET {path} answered {code}")
+            return seconds, json.loads(body)
 
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    get("/api/status")
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"no Jupyter Server; see {workdir / 'store-server.log'}") from None
-                    time.sleep(0.1)
-            yield get
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        yield get
 
 
 def _runs(store: Any, count: int) -> None:
