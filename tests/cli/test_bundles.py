@@ -211,34 +211,44 @@ def test_run_prints_the_warnings_before_it_starts_and_records_them(
     assert open_store(runs_dir).read_run(document["run_id"])["warnings"] == []
 
 
+def _bundle_with_targets(tmp_path: Path, name: str, *, variables: str, prod: str, jobs: str) -> Path:
+    """A bundle of notebook ``a.ipynb`` with a ``greeting`` variable (and ``variables``), targets ``dev``
+    (the default) and ``prod`` (``prod`` its settings), and the ``jobs`` given (YAML under ``jobs:``)."""
+    notebook(tmp_path / "a.ipynb", "pass")
+    path = tmp_path / "databricks.yml"
+    header = f"""\
+bundle: {{name: {name}}}
+variables:
+  greeting: {{default: hello}}
+{textwrap.indent(textwrap.dedent(variables), "  ")}targets:
+  dev: {{default: true}}
+  prod: {prod}
+resources:
+  jobs:
+"""
+    path.write_text(header + textwrap.indent(textwrap.dedent(jobs), "    "))
+    return path
+
+
 def _repair_bundle(tmp_path: Path) -> Path:
     """A bundle whose task's parameters show the target, a variable per target and the identity."""
-    notebook(tmp_path / "a.ipynb", "pass")
-    (tmp_path / "databricks.yml").write_text(
-        textwrap.dedent(
-            """\
-            bundle: {name: repaired}
-            variables:
-              greeting: {default: hello}
-              suffix: {default: ""}
-            targets:
-              dev: {default: true}
-              prod: {variables: {greeting: hello-prod}}
-            resources:
-              jobs:
-                load:
-                  tasks:
-                    - task_key: a
-                      notebook_task:
-                        notebook_path: ./a.ipynb
-                        base_parameters:
-                          greeting: ${var.greeting}${var.suffix}
-                          where: ${bundle.target}
-                          owner: ${workspace.current_user.userName}
-            """
-        )
+    return _bundle_with_targets(
+        tmp_path,
+        "repaired",
+        variables='suffix: {default: ""}\n',
+        prod="{variables: {greeting: hello-prod}}",
+        jobs="""\
+            load:
+              tasks:
+                - task_key: a
+                  notebook_task:
+                    notebook_path: ./a.ipynb
+                    base_parameters:
+                      greeting: ${var.greeting}${var.suffix}
+                      where: ${bundle.target}
+                      owner: ${workspace.current_user.userName}
+            """,
     )
-    return tmp_path / "databricks.yml"
 
 
 def _repair(capsys: pytest.CaptureFixture[str], run_id: str, *flags: str) -> tuple[dict[str, str], str]:
@@ -320,31 +330,24 @@ def test_repair_with_a_target_the_bundle_lacks_is_refused_naming_the_targets(
 def test_the_child_run_of_a_run_job_task_reads_the_bundle_as_the_parent(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, runs_dir: Path, recording: type
 ) -> None:
-    notebook(tmp_path / "a.ipynb", "pass")
-    (tmp_path / "databricks.yml").write_text(
-        textwrap.dedent(
-            """\
-            bundle: {name: parent_child}
-            variables:
-              greeting: {default: hello}
-            targets:
-              dev: {default: true}
-              prod: {}
-            resources:
-              jobs:
-                child:
-                  tasks:
-                    - task_key: c
-                      notebook_task:
-                        notebook_path: ./a.ipynb
-                        base_parameters:
-                          seen: ${bundle.target} ${var.greeting} ${workspace.current_user.userName}
-                parent:
-                  tasks:
-                    - task_key: start_child
-                      run_job_task: {job_id: "${resources.jobs.child.id}"}
-            """
-        )
+    _bundle_with_targets(
+        tmp_path,
+        "parent_child",
+        variables="",
+        prod="{}",
+        jobs="""\
+            child:
+              tasks:
+                - task_key: c
+                  notebook_task:
+                    notebook_path: ./a.ipynb
+                    base_parameters:
+                      seen: ${bundle.target} ${var.greeting} ${workspace.current_user.userName}
+            parent:
+              tasks:
+                - task_key: start_child
+                  run_job_task: {job_id: "${resources.jobs.child.id}"}
+            """,
     )
     code, out, err = run_main(
         capsys, "run", str(tmp_path / "databricks.yml"), "--job", "parent", "-t", "prod", "--var", "greeting=hi",
