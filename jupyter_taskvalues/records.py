@@ -20,6 +20,7 @@ record always has is said on each class; the builders that give them are here (:
 
 Beside them travels a record other processes write: a :class:`CancelRequest` (:func:`new_cancel_request`), a file
 in the run's ``requests/`` folder until the runner honours it, then the run's or the task's ``cancel_request``.
+Run lists read a :class:`RunHead` of each run: a few keys of its record, and its number of tasks.
 
 :func:`dumps` is the one serializer every store backend writes records with.
 """
@@ -35,6 +36,7 @@ __all__ = [
     "CancelRequest",
     "Dependency",
     "IterationRecord",
+    "RunHead",
     "RunRecord",
     "RunnerIdentity",
     "TaskInfo",
@@ -349,3 +351,37 @@ def new_cancel_request(
         "host": host,
         "pid": pid,
     }
+
+
+# -- what run lists read of a run --------------------------------------------------------------------------
+
+
+class RunHead(TypedDict, total=False):
+    """A run's head: the keys of its :class:`RunRecord` a run list shows, and ``task_count`` instead of the
+    tasks (``RunStore.list_run_heads``; a local store keeps heads in its runs index). A key the record lacks
+    (an older version wrote it) is missing from its head too."""
+
+    format: int
+    """The store's format version the run was written with."""
+    run_id: str
+    """The run's id."""
+    job_id: str | None
+    """The job file's ``job_id``, if it has one."""
+    job_name: str
+    """The job's name."""
+    state: str
+    """The run's state, read as ``INTERRUPTED`` when its runner died while it ran."""
+    created: str
+    """When the run was created."""
+    start_time: str | None
+    """When its runner started it (its latest repair: when that started)."""
+    end_time: str | None
+    """When it ended; ``None`` while it runs."""
+    repair_count: int
+    """How many times the run was repaired."""
+    source: str | None
+    """The job file the run was started from."""
+    runner: RunnerIdentity
+    """The process running it (tells a live run from an interrupted one)."""
+    task_count: int
+    """How many tasks the run's job has (0 for a record without ``tasks``)."""

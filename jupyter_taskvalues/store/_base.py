@@ -62,7 +62,15 @@ from ..exceptions import (
     ValueLimitError,
     ValueNotFoundError,
 )
-from ..records import CancelRequest, RunRecord, TaskInfo, TaskRecord, WaitingCancelRequest, new_cancel_request
+from ..records import (
+    CancelRequest,
+    RunHead,
+    RunRecord,
+    TaskInfo,
+    TaskRecord,
+    WaitingCancelRequest,
+    new_cancel_request,
+)
 from ..timestamps import utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
 from ._index import head_of
@@ -500,7 +508,7 @@ class RunStore(abc.ABC):
                 runs.append(self.read_run(run_id))
         return runs
 
-    def list_run_heads(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    def list_run_heads(self, *, limit: int | None = None, offset: int = 0) -> list[RunHead]:
         """Return the heads of the runs, newest first, reading only the requested page: of each run record as
         :meth:`list_runs` gives it, the fields a run list shows (``run_id``, ``job_name``, ``state``, times,
         ``repair_count``, ``source``...: :data:`._index.HEAD_FIELDS`) and ``task_count``, not the tasks.
@@ -508,7 +516,7 @@ class RunStore(abc.ABC):
         What run lists show (:func:`~jupyter_taskvalues.document.run_summary`); a local store reads them from its
         runs index (:mod:`._index`), with the same answer as from the run records.
         """
-        return [head_of(dict(run)) for run in self.list_runs(limit=limit, offset=offset)]
+        return [head_of(run) for run in self.list_runs(limit=limit, offset=offset)]
 
     def count_runs(self) -> int:
         """Return how many runs the runs directory holds."""
