@@ -18,6 +18,10 @@ record always has is said on each class; the builders that give them are here (:
 :func:`new_attempt`, :func:`new_iteration`) and in the store (``run_record``). The run *document* (what the CLI's
 ``--json``, the REST API and the widget show) is built from these records by :mod:`jupyter_taskvalues.document`.
 
+Beside them travels a record other processes write: a :class:`CancelRequest` (:func:`new_cancel_request`), a file
+in the run's ``requests/`` folder until the runner honours it, then the run's or the task's ``cancel_request``.
+Run lists read a :class:`RunHead` of each run: a few keys of its record, and its number of tasks.
+
 :func:`dumps` is the one serializer every store backend writes records with.
 """
 
@@ -29,16 +33,20 @@ from typing import Any, TypedDict
 __all__ = [
     "AttemptRecord",
     "BundleSettings",
+    "CancelRequest",
     "Dependency",
     "IterationRecord",
+    "RunHead",
     "RunRecord",
     "RunnerIdentity",
     "TaskInfo",
     "TaskLogs",
     "TaskRecord",
+    "WaitingCancelRequest",
     "blank_task_record",
     "dumps",
     "new_attempt",
+    "new_cancel_request",
     "new_iteration",
 ]
 
@@ -141,7 +149,7 @@ class RunRecord(BundleSettings, total=False):
     """The tasks ``--only`` selected (the others were taken from ``from_run`` or excluded)."""
     from_run: str | None
     """The run ``--from-run`` took the unselected tasks from."""
-    cancel_request: dict[str, Any] | None
+    cancel_request: CancelRequest | None
     """The request of another process that canceled the run (:meth:`RunStore.request_cancel
     <jupyter_taskvalues.store.RunStore.request_cancel>`), or ``None``."""
     error: str
@@ -235,7 +243,7 @@ class TaskRecord(_Outcome, total=False):
     """The bundle job the child run runs."""
     child_result_state: str
     """The child run's result state."""
-    cancel_request: dict[str, Any]
+    cancel_request: CancelRequest
     """The request of another process that canceled this task."""
 
 
@@ -281,3 +289,99 @@ def new_iteration(index: int, element: Any) -> IterationRecord:
 def dumps(record: RunRecord | TaskRecord) -> str:
     """The JSON text a store keeps a record as (UTF-8 as is, one space of indent: readable, and small)."""
     return json.dumps(record, ensure_ascii=False, indent=1)
+
+
+# -- requests to a live run's runner, from other processes -------------------------------------------------
+
+
+class CancelRequest(TypedDict, total=False):
+    """A request of another process to cancel a run, or one task of it (:meth:`RunStore.request_cancel
+    <jupyter_taskvalues.store.RunStore.request_cancel>` writes it, :func:`new_cancel_request` builds it); all
+    keys always there."""
+
+    op: str
+    """``"cancel"``: what is asked (the only request there is)."""
+    run_id: str
+    """The run to cancel."""
+    task_key: str | None
+    """The task to cancel, or ``None`` for the whole run."""
+    repair_count: int
+    """The run's repair count when it was asked: a repair ignores the requests made before it."""
+    requested_at: str
+    """When it was asked (ISO 8601, UTC, milliseconds)."""
+    requested_by: str
+    """Who asked (a user name)."""
+    via: str
+    """What it came through: ``"cli"``, ``"jupyter-server"``, ``"api"``..."""
+    host: str
+    """The host of the process that asked."""
+    pid: int
+    """The id of the process that asked."""
+
+
+class WaitingCancelRequest(CancelRequest, total=False):
+    """A cancel request as :meth:`RunStore.cancel_requests <jupyter_taskvalues.store.RunStore.cancel_requests>`
+    reads it from the run, with the name of its file (not written in the file)."""
+
+    name: str
+    """Its file's name in the run's ``requests/`` folder (what ``remove_request`` removes)."""
+
+
+def new_cancel_request(
+    run_id: str,
+    task_key: str | None,
+    *,
+    repair_count: int,
+    requested_at: str,
+    requested_by: str,
+    via: str,
+    host: str,
+    pid: int,
+) -> CancelRequest:
+    """Return a request to cancel the run ``run_id`` (``task_key`` ``None``) or its task ``task_key``, with its
+    keys in the order its file lists them."""
+    return {
+        "op": "cancel",
+        "run_id": run_id,
+        "task_key": task_key,
+        "repair_count": repair_count,
+        "requested_at": requested_at,
+        "requested_by": requested_by,
+        "via": via,
+        "host": host,
+        "pid": pid,
+    }
+
+
+# -- what run lists read of a run --------------------------------------------------------------------------
+
+
+class RunHead(TypedDict, total=False):
+    """A run's head: the keys of its :class:`RunRecord` a run list shows, and ``task_count`` instead of the
+    tasks (``RunStore.list_run_heads``; a local store keeps heads in its runs index). A key the record lacks
+    (an older version wrote it) is missing from its head too."""
+
+    format: int
+    """The store's format version the run was written with."""
+    run_id: str
+    """The run's id."""
+    job_id: str | None
+    """The job file's ``job_id``, if it has one."""
+    job_name: str
+    """The job's name."""
+    state: str
+    """The run's state, read as ``INTERRUPTED`` when its runner died while it ran."""
+    created: str
+    """When the run was created."""
+    start_time: str | None
+    """When its runner started it (its latest repair: when that started)."""
+    end_time: str | None
+    """When it ended; ``None`` while it runs."""
+    repair_count: int
+    """How many times the run was repaired."""
+    source: str | None
+    """The job file the run was started from."""
+    runner: RunnerIdentity
+    """The process running it (tells a live run from an interrupted one)."""
+    task_count: int
+    """How many tasks the run's job has (0 for a record without ``tasks``)."""

@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from ..exceptions import TaskValuesError
+from ..records import CancelRequest
 from ..store import RunStore
 
 __all__ = ["REQUEST_POLL_INTERVAL", "cancel_refusal", "describe_request", "watch_cancel_requests"]
@@ -60,7 +60,7 @@ def cancel_refusal(store: RunStore, run_id: str, task_key: str | None = None) ->
     return None
 
 
-def describe_request(request: dict[str, Any]) -> str:
+def describe_request(request: CancelRequest) -> str:
     """Who asked, through what and when: ``"by ada (cli on host1) at 2026-12-07T16:40:01.123Z"``."""
     who = request.get("requested_by") or "someone"
     via = request.get("via") or "api"
@@ -69,18 +69,20 @@ def describe_request(request: dict[str, Any]) -> str:
     return f"by {who} ({place}) at {request.get('requested_at') or 'an unknown time'}"
 
 
-def _take_requests(store: RunStore, run_id: str) -> list[dict[str, Any]]:
+def _take_requests(store: RunStore, run_id: str) -> list[CancelRequest]:
     """Read the run's requests and remove their files (unreadable ones too: they were logged)."""
     requests, garbage = store.cancel_requests(run_id)
     for name in [*garbage, *(str(r["name"]) for r in requests)]:
         store.remove_request(run_id, name)
-    return [{k: v for k, v in r.items() if k != "name"} for r in requests]
+    for request in requests:
+        del request["name"]  # the file's name, gone with the file: not part of what the runner records
+    return list(requests)
 
 
 async def watch_cancel_requests(
     store: RunStore,
     run_id: str,
-    on_request: Callable[[dict[str, Any]], None],
+    on_request: Callable[[CancelRequest], None],
     *,
     interval: float = REQUEST_POLL_INTERVAL,
 ) -> None:

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..context import TaskContext
 from ..exceptions import ReferenceResolutionError, TaskValuesError, ValueNotFoundError
-from ..records import IterationRecord, TaskRecord, blank_task_record, new_attempt, new_iteration
+from ..records import (
+    CancelRequest,
+    IterationRecord,
+    TaskRecord,
+    blank_task_record,
+    new_attempt,
+    new_iteration,
+)
 from ..references import NO_INPUT, ResolutionContext, render, resolve, resolve_json
 from ..states import FINAL_STATES, REPAIRABLE_STATES, job_result, run_if_verdict
 from ..store import RunStore, utcnow
@@ -128,7 +135,7 @@ class JobRun:
         self._rerun = set(spec.task_keys) if rerun is None else rerun
         self._running: dict[str, asyncio.Task[None]] = {}
         self._canceled = False
-        self._cancel_request: dict[str, Any] | None = None
+        self._cancel_request: CancelRequest | None = None
         self._timed_out = False
         self._slots = asyncio.Semaphore(max(1, self.options.max_parallel))
         self._executor = make_executor(self.options)
@@ -194,7 +201,7 @@ class JobRun:
         future.cancel()
         return True
 
-    def _honour(self, request: dict[str, Any]) -> None:
+    def _honour(self, request: CancelRequest) -> None:
         """Act on a cancel request another process wrote in the store (see :mod:`.cancel`)."""
         task_key = request.get("task_key")
         if int(request.get("repair_count") or 0) != self.repair_count:

@@ -62,7 +62,15 @@ from ..exceptions import (
     ValueLimitError,
     ValueNotFoundError,
 )
-from ..records import RunRecord, TaskInfo, TaskRecord
+from ..records import (
+    CancelRequest,
+    RunHead,
+    RunRecord,
+    TaskInfo,
+    TaskRecord,
+    WaitingCancelRequest,
+    new_cancel_request,
+)
 from ..timestamps import utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key, decode_value, encode_value
 from ._index import head_of
@@ -367,7 +375,7 @@ class RunStore(abc.ABC):
 
     def request_cancel(
         self, run_id: str, task_key: str | None = None, *, requested_by: str | None = None, via: str = "api"
-    ) -> dict[str, Any]:
+    ) -> CancelRequest:
         """Ask the runner of ``run_id`` (in whatever process or machine) to cancel the run, or one task of it.
 
         Writes a small request file in the run's ``requests/`` folder, atomically; the runner looks for requests
@@ -388,27 +396,27 @@ class RunStore(abc.ABC):
             No such run, or the run's job has no task ``task_key``.
         """
         run = self._read_run_raw(run_id) if task_key is None else self.require_task(run_id, task_key)
-        request = {
-            "op": "cancel",
-            "run_id": run_id,
-            "task_key": task_key,
-            "repair_count": int(run.get("repair_count") or 0),
-            "requested_at": utcnow(),
-            "requested_by": requested_by or _user_name(),
-            "via": via,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-        }
+        request = new_cancel_request(
+            run_id,
+            task_key,
+            repair_count=int(run.get("repair_count") or 0),
+            requested_at=utcnow(),
+            requested_by=requested_by or _user_name(),
+            via=via,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+        )
         self._write_request(run_id, cancel_request_name(task_key), json.dumps(request, ensure_ascii=False))
         return request
 
-    def cancel_requests(self, run_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    def cancel_requests(self, run_id: str) -> tuple[list[WaitingCancelRequest], list[str]]:
         """Return the cancel requests waiting in the run (oldest first) and the names of unreadable request files.
 
         A request file that is not a request this version understands is logged as a warning and named in the
         second list (the runner removes it), never raised.
         """
-        requests, garbage = [], []
+        requests: list[WaitingCancelRequest] = []
+        garbage: list[str] = []
         for name, data in sorted(self._read_requests(run_id).items()):
             try:
                 request = json.loads(data)
@@ -500,7 +508,7 @@ class RunStore(abc.ABC):
                 runs.append(self.read_run(run_id))
         return runs
 
-    def list_run_heads(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    def list_run_heads(self, *, limit: int | None = None, offset: int = 0) -> list[RunHead]:
         """Return the heads of the runs, newest first, reading only the requested page: of each run record as
         :meth:`list_runs` gives it, the fields a run list shows (``run_id``, ``job_name``, ``state``, times,
         ``repair_count``, ``source``...: :data:`._index.HEAD_FIELDS`) and ``task_count``, not the tasks.
@@ -508,7 +516,7 @@ class RunStore(abc.ABC):
         What run lists show (:func:`~jupyter_taskvalues.document.run_summary`); a local store reads them from its
         runs index (:mod:`._index`), with the same answer as from the run records.
         """
-        return [head_of(dict(run)) for run in self.list_runs(limit=limit, offset=offset)]
+        return [head_of(run) for run in self.list_runs(limit=limit, offset=offset)]
 
     def count_runs(self) -> int:
         """Return how many runs the runs directory holds."""

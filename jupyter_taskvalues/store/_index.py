@@ -34,9 +34,10 @@ import os
 import secrets
 import time
 import zlib
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
+from ..records import RunHead
 from ._log import decode_all
 
 __all__ = ["HEAD_FIELDS", "INDEX_NAME", "RACY_SECONDS", "RunsIndex", "head_of"]
@@ -70,9 +71,9 @@ step_hook: Callable[[str], None] | None = None
 Identity = tuple[int, int, int, int]
 
 
-def head_of(record: dict[str, Any]) -> dict[str, Any]:
+def head_of(record: Mapping[str, Any]) -> RunHead:
     """A run record's head: those of its :data:`HEAD_FIELDS` it has, and ``task_count``."""
-    head = {field: record[field] for field in HEAD_FIELDS if field in record}
+    head = cast("RunHead", {field: record[field] for field in HEAD_FIELDS if field in record})
     tasks = record.get("tasks")
     head["task_count"] = len(tasks) if isinstance(tasks, dict) else 0
     return head
@@ -109,9 +110,7 @@ class RunsIndex:
                 lines[line[2:end].decode("ascii", "replace")] = line
         self._lines = lines
 
-    def heads(
-        self, run_ids: Iterable[str], accept: Callable[[Any], bool]
-    ) -> list[tuple[str, dict[str, Any]]]:
+    def heads(self, run_ids: Iterable[str], accept: Callable[[Any], bool]) -> list[tuple[str, RunHead]]:
         """Return ``(run id, head)`` for each run of ``run_ids`` whose ``run.json`` is a record ``accept`` takes,
         in their order.
 
@@ -178,7 +177,7 @@ def _identity(st: os.stat_result) -> Identity:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _entry(run_id: str, identity: Identity, head: dict[str, Any]) -> bytes:
+def _entry(run_id: str, identity: Identity, head: RunHead) -> bytes:
     """An index line: the run id, the identity, the head's values in :data:`HEAD_FIELDS` order (``[]`` for a
     field the record lacks: no field of a head holds a list), then the task count."""
     values = [head.get(field, []) for field in HEAD_FIELDS]
@@ -186,11 +185,14 @@ def _entry(run_id: str, identity: Identity, head: dict[str, Any]) -> bytes:
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _head_in(entry: Any, identity: Identity) -> dict[str, Any] | None:
+def _head_in(entry: Any, identity: Identity) -> RunHead | None:
     """The head an index entry holds if it is the entry of the file ``identity`` names, else ``None``."""
     if not isinstance(entry, list) or len(entry) != _ENTRY_LENGTH or tuple(entry[1:5]) != identity:
         return None
-    head = {field: value for field, value in zip(HEAD_FIELDS, entry[5:-1], strict=True) if value != []}
+    head = cast(
+        "RunHead",
+        {field: value for field, value in zip(HEAD_FIELDS, entry[5:-1], strict=True) if value != []},
+    )
     head["task_count"] = entry[-1]
     return head
 

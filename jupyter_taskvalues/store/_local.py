@@ -74,7 +74,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from ..exceptions import RunNotFoundError, StoreError
-from ..records import RunRecord, TaskInfo, TaskRecord, dumps
+from ..records import RunHead, RunRecord, TaskInfo, TaskRecord, dumps
 from ..states import FINAL_STATES
 from ..timestamps import utcnow
 from ..values import MAX_VALUES_PER_RUN, check_key
@@ -246,7 +246,7 @@ class LocalRunStore(RunStore):
             return []
         return sorted((name for name in entries if RUN_ID_RE.match(name)), reverse=True)
 
-    def list_run_heads(self, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    def list_run_heads(self, *, limit: int | None = None, offset: int = 0) -> list[RunHead]:
         """Return the heads of the runs, newest first, reading only the requested page (see
         :meth:`RunStore.list_run_heads`), from the runs index (:mod:`._index`): one read of the index and a
         ``stat`` per run; a run the index holds no true head of is read from its ``run.json``."""

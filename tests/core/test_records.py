@@ -10,7 +10,14 @@ from typing import Any
 from jupyter_taskvalues import records
 from jupyter_taskvalues.jobs.api import open_store, repair_run, run_job
 from jupyter_taskvalues.jobs.scheduler import RunOptions
-from jupyter_taskvalues.records import AttemptRecord, IterationRecord, RunRecord, TaskInfo, TaskRecord
+from jupyter_taskvalues.records import (
+    AttemptRecord,
+    CancelRequest,
+    IterationRecord,
+    RunRecord,
+    TaskInfo,
+    TaskRecord,
+)
 from tests.jobhelpers import job, nb_task, notebook
 
 RECORD_CLASSES = [
@@ -48,6 +55,10 @@ def test_the_builders_give_the_keys_of_their_types_and_dumps_round_trips() -> No
     assert set(records.new_attempt(2, "2026-12-07T10:00:00.000Z")) == _declared(AttemptRecord)
     iteration = records.new_iteration(3, {"name": "é"})
     assert set(iteration) <= _declared(IterationRecord) and iteration["input"] == {"name": "é"}
+    request = records.new_cancel_request(
+        "r1", None, repair_count=0, requested_at="t", requested_by="ada", via="cli", host="h", pid=1
+    )
+    assert set(request) == _declared(CancelRequest) and request["op"] == "cancel"
     text = records.dumps(blank | {"error": "naïve"})
     assert "naïve" in text  # UTF-8 as is, not \\u escapes
     assert json.loads(text) == blank | {"error": "naïve"}

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_taskvalues.exceptions import RunNotFoundError, TaskNotFoundError
+from jupyter_taskvalues.jobs.cancel import describe_request
 from jupyter_taskvalues.store import RunStore
 
 
@@ -79,6 +80,17 @@ def test_a_request_file_that_is_garbage_is_ignored_with_a_warning(
     assert all(f"of run {run_id}: it is not a cancel request" in m for m in warned)
 
 
+def test_a_request_file_with_only_op_and_task_key_is_read_and_described(any_store: RunStore) -> None:
+    run_id = _run(any_store)
+    any_store._write_request(run_id, "cancel.json", json.dumps({"op": "cancel", "task_key": None}))
+
+    requests, garbage = any_store.cancel_requests(run_id)
+
+    assert garbage == []
+    assert requests == [{"op": "cancel", "task_key": None, "name": "cancel.json"}]
+    assert describe_request(requests[0]) == "by someone (api) at an unknown time"
+
+
 def test_a_local_request_is_a_whole_file_in_the_runs_requests_folder(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs")
     run_id = _run(store)
@@ -87,4 +99,16 @@ def test_a_local_request_is_a_whole_file_in_the_runs_requests_folder(tmp_path: P
 
     folder = tmp_path / "runs" / run_id / "requests"
     assert [p.name for p in folder.iterdir()] == ["cancel-first.json"]  # no temporary file left
-    assert json.loads((folder / "cancel-first.json").read_text())["requested_by"] == "ada"
+    written = json.loads((folder / "cancel-first.json").read_text())
+    assert written["requested_by"] == "ada"
+    assert list(written) == [  # the file's keys, in the order every version wrote them
+        "op",
+        "run_id",
+        "task_key",
+        "repair_count",
+        "requested_at",
+        "requested_by",
+        "via",
+        "host",
+        "pid",
+    ]

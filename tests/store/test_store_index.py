@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from jupyter_taskvalues.document import run_summary
+from jupyter_taskvalues.records import RunHead
 from jupyter_taskvalues.store import RunStore, _index
 
 # A process that lists the runs and stops where the index is written (or is killed there).
@@ -130,6 +131,28 @@ def test_a_run_written_since_the_index_is_read_again(
         "runner": None,
         "task_count": 2,
     }
+
+
+def test_a_head_has_the_keys_its_type_declares(store: RunStore, trusting: None) -> None:
+    for run_id in _runs(store, 2):
+        store.update_run(run_id, source="job.json")  # the runner adds it after create_run
+
+    for _ in range(2):  # read from run.json, then from the index
+        assert [set(head) for head in store.list_run_heads()] == [set(RunHead.__annotations__)] * 2
+    assert set(RunHead.__annotations__) == {*_index.HEAD_FIELDS, "task_count"}
+
+
+def test_a_run_json_of_an_older_shape_lists_from_the_index_as_from_the_record(
+    store: RunStore, runs_dir: Path, trusting: None, reads: list[str]
+) -> None:
+    [run_id] = _runs(store, 1)
+    older = {"format": 2, "run_id": run_id, "job_name": "old", "state": "SUCCESS", "created": "2026-01-01"}
+    (runs_dir / run_id / "run.json").write_text(json.dumps(older), encoding="utf-8")
+
+    for _ in range(2):  # read from run.json, then from the index
+        assert store.list_run_heads() == [older | {"task_count": 0}]
+        assert _summaries(store) == _expected(store)
+    assert reads == [run_id]
 
 
 def test_runs_changed_within_the_racy_window_are_never_put_in_the_index(
