@@ -359,7 +359,9 @@ def test_secret_values_are_redacted_from_the_executed_notebook_and_the_error(
 ) -> None:
     monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_PROD_DB__PASSWORD", "hunter2-very-secret")
     secrets_file = tmp_path / "secrets.json"
-    secrets_file.write_text(json.dumps({"warehouse": {"token": "file-token-0042", "user": "etl"}}))
+    secrets_file.write_text(
+        json.dumps({"warehouse": {"token": "file-token-0042", "user": "etl", "key": "clé-privée-42"}})
+    )
     secrets_file.chmod(0o600)
     monkeypatch.setenv("JUPYTER_TASKVALUES_SECRETS_FILE", str(secrets_file))
     task = _task(
@@ -368,6 +370,7 @@ def test_secret_values_are_redacted_from_the_executed_notebook_and_the_error(
         "password = dbutils.secrets.get('prod-db', 'password')\nprint('password is', password)\n"
         "dbutils.jobs.taskValues.set('length', len(password))",
         "token = dbutils.secrets.getBytes('warehouse', 'token')\nprint('token is', token.decode())\n"
+        "print('key is', dbutils.secrets.getBytes('warehouse', 'key'))\n"
         "dbutils.jobs.taskValues.set('keys', [m.key for m in dbutils.secrets.list('warehouse')])\n"
         "dbutils.jobs.taskValues.set('scopes', [s.name for s in dbutils.secrets.listScopes()])",
         "displayHTML(f'<code>{password}</code>')\npassword",
@@ -377,11 +380,13 @@ def test_secret_values_are_redacted_from_the_executed_notebook_and_the_error(
     assert task["state"] == "FAILED"
     assert task["values"] == {
         "length": len("hunter2-very-secret"),
-        "keys": ["token", "user"],
-        "scopes": ["PROD_DB", "warehouse"],
+        "keys": ["key", "token", "user"],
+        "scopes": ["prod_db", "warehouse"],  # the variable's portable PROD_DB, as get() takes it
     }
     kept = Path(task["output_notebook"]).read_text()
     assert "hunter2-very-secret" not in kept and "file-token-0042" not in kept
+    printed = "".join(_text(output.get("text", "")) for output in _outputs(task))
+    assert "key is b'[REDACTED]'" in printed and "\\xc3\\xa9" not in printed
     assert "password is [REDACTED]" in kept and "<code>[REDACTED]</code>" in kept
     assert "token is [REDACTED]" in kept
     assert "hunter2-very-secret" not in task["error"] and "[REDACTED]" in task["error"]
