@@ -22,9 +22,14 @@ Shape (every key is always present; ``null`` where unknown)::
           "parameters": {"resolved": "parameters"}, "values": {"key": <JSON value>},
           "value_info": {"key": {"size": 17, "set_at": "...", "attempt": 1}},
           "exit_value": null, "error": null, "output_notebook": null, "outcome": null, "warnings": [],
+          "notebook_runs": [{"number": 1, "path": "./child", "arguments": {"name": "value"},
+                             "state": "SUCCESS" | "FAILED" | "TIMEDOUT" | "CANCELED" | "RUNNING",
+                             "exit_value": null, "error": null, "start_time": "...", "end_time": "...",
+                             "output_notebook": "..."}],
           "iterations": [{"index": 0, "input": <element>, "state": "...", "attempts": [...],
                           "start_time": "...", "end_time": "...", "parameters": {...}, "values": {...},
-                          "error": null, "exit_value": null, "output_notebook": "...", "warnings": []}],
+                          "error": null, "exit_value": null, "output_notebook": "...", "warnings": [],
+                          "notebook_runs": [...]}],
           "history": [{"repair": 0, "state": "FAILED", "attempts": [...], ...}]
         }
       }
@@ -32,6 +37,9 @@ Shape (every key is always present; ``null`` where unknown)::
 
 ``warnings`` lists what the end-of-task guard could not prove lost but warns of (a ``dbutils`` that is not
 ours, bound when the task ended: see :mod:`jupyter_taskvalues.runtime.guard`); the task still succeeded.
+``notebook_runs`` lists the child runs of ``dbutils.notebook.run`` the task's (or the iteration's) latest try
+made, caught failures too, each with where its executed notebook was kept (see
+:class:`~jupyter_taskvalues.records.NotebookRunRecord` and :mod:`jupyter_taskvalues.runtime.notebook_run`).
 ``iterations`` is ``null`` for tasks that are not for-each tasks. ``history`` holds the task's earlier runs
 when the run was repaired. ``warnings`` are what the loader ignored in the job file (``[]`` when nothing).
 """
@@ -96,6 +104,7 @@ def task_document(
         doc.update(record)
     doc["duration_seconds"] = duration(doc["start_time"], doc["end_time"])
     doc["warnings"] = list(doc["warnings"])  # never the shared default
+    doc["notebook_runs"] = list(doc["notebook_runs"])
     doc["values"], doc["value_info"] = values.table(task_key)
     attempts = []
     current = len(doc["attempts"])
@@ -117,6 +126,7 @@ def task_document(
             table = per_iteration.pop(index, None) if isinstance(index, int) else None
             iteration["values"], iteration["value_info"] = table if table is not None else ({}, {})
             iteration.setdefault("warnings", [])
+            iteration.setdefault("notebook_runs", [])
             iterations.append(iteration)
         doc["iterations"] = iterations
     return doc

@@ -10,6 +10,7 @@ record is checked against one definition. The shapes::
     TaskRecord                      one task's record: written by the runner (write_task) as the task goes
       attempts: [AttemptRecord]     one per try of a notebook, script or wheel task (retries)
       iterations: [IterationRecord] one per element of a for-each task (each with its own attempts)
+      notebook_runs: [NotebookRunRecord]  one per dbutils.notebook.run of its notebook (and of each iteration)
       history: [TaskRecord]         the task's records before each repair re-ran it (with ``repair``)
 
 Every key is optional to the type checker (``total=False``): a record is JSON read from a file that older
@@ -36,6 +37,7 @@ __all__ = [
     "CancelRequest",
     "Dependency",
     "IterationRecord",
+    "NotebookRunRecord",
     "RunHead",
     "RunRecord",
     "RunnerIdentity",
@@ -171,6 +173,36 @@ class AttemptRecord(TypedDict, total=False):
     """Why it did not succeed."""
 
 
+class NotebookRunRecord(TypedDict, total=False):
+    """One child run of ``dbutils.notebook.run`` in a task's kernel (``notebook_runs`` of a task or an iteration);
+    all keys always there.
+
+    The calling kernel keeps one per call (:mod:`jupyter_taskvalues.runtime.notebook_run`); the runner reads them
+    when the task ends (see ``notebook_runs`` of :class:`TaskRecord`).
+    """
+
+    number: int
+    """Its number in the calling kernel, from 1: the child is kept as the notebook of ``<task>.notebook_run.<n>``."""
+    path: str
+    """The path the call gave (relative to the caller's folder)."""
+    arguments: dict[str, str]
+    """The arguments, as the child's widgets got them."""
+    state: str
+    """``RUNNING``, then ``SUCCESS``, ``FAILED``, ``TIMEDOUT`` (past ``timeout_seconds``) or ``CANCELED`` (the
+    calling cell was interrupted)."""
+    exit_value: str | None
+    """What the child passed to ``dbutils.notebook.exit``."""
+    error: str | None
+    """Why it did not succeed (the ``WorkflowException``'s message)."""
+    start_time: str
+    """When the call started."""
+    end_time: str | None
+    """When it ended."""
+    output_notebook: str | None
+    """Where the executed child was kept (a path or URL); ``None`` outside a job run, or when there was no
+    notebook to run."""
+
+
 class TaskLogs(TypedDict):
     """Where a script or wheel task's output went (local files, in :meth:`RunStore.logs_dir
     <jupyter_taskvalues.store.RunStore.logs_dir>`)."""
@@ -203,6 +235,11 @@ class _Outcome(TypedDict, total=False):
     """A condition task's result: ``"true"`` or ``"false"``."""
     warnings: list[str]
     """What the end-of-task guard warned of (a ``dbutils`` that is not ours)."""
+    notebook_runs: list[NotebookRunRecord]
+    """The child runs of ``dbutils.notebook.run`` its latest try made, in call order: read from its kernel when
+    its notebook ended (after a success, a failing cell or ``dbutils.notebook.exit``). A try whose kernel was
+    killed (a timeout or cancel the interrupt did not stop, a crash) or canceled leaves it empty; the children it
+    kept stay in the store."""
     logs: TaskLogs
     """A script or wheel task's stdout and stderr files."""
     stubbed: bool
@@ -260,6 +297,7 @@ def blank_task_record(kind: str) -> TaskRecord:
         "output_notebook": None,
         "outcome": None,
         "warnings": [],
+        "notebook_runs": [],
         "iterations": [] if kind == "for_each" else None,
         "history": [],
     }
@@ -283,6 +321,8 @@ def new_iteration(index: int, element: Any) -> IterationRecord:
         "error": None,
         "exit_value": None,
         "output_notebook": None,
+        "warnings": [],
+        "notebook_runs": [],
     }
 
 

@@ -110,6 +110,7 @@ def print_run(
             console.print(Text(f"      exit: {preview(task['exit_value'])}"))
         for warning in task.get("warnings") or []:
             console.print(Text(f"      warning: {safe(warning)}", style="yellow"))
+        _print_notebook_runs(task, console, "      ")
         for iteration in task.get("iterations") or []:
             values = ", ".join(f"{safe(k)}={preview(v, 30)}" for k, v in iteration.get("values", {}).items())
             row = Text(f"      [{iteration['index']}] {preview(iteration['input'], 30)}: ")
@@ -119,6 +120,7 @@ def print_run(
             console.print(row)
             for warning in iteration.get("warnings") or []:
                 console.print(Text(f"          warning: {safe(warning)}", style="yellow"))
+            _print_notebook_runs(iteration, console, "          ")
             if iteration.get("error") and iteration["state"] != "SUCCESS" and store is not None:
                 text = str(iteration["error"]).strip()
                 console.print(
@@ -140,6 +142,24 @@ def print_run(
             console.print(Text(f"      parameters: {params}"))
         if task.get("output_notebook") and (details or failed):
             console.print(Text(f"      notebook: {task['output_notebook']}"))
+
+
+def _print_notebook_runs(task: Mapping[str, Any], console: Console, indent: str) -> None:
+    """Print the child runs of ``dbutils.notebook.run`` of a task or iteration: path, state, exit value, where
+    kept, and the first line of a failed child's error."""
+    from rich.text import Text
+
+    for child in task.get("notebook_runs") or []:
+        line = Text(f"{indent}notebook run {safe(child.get('number'))}: {safe(child.get('path'))} ")
+        line.append_text(_state(child.get("state")))
+        if child.get("exit_value") is not None:
+            line.append(f", exit: {preview(child['exit_value'])}")
+        if child.get("output_notebook"):
+            line.append(f", kept as {safe(child['output_notebook'])}")
+        console.print(line)
+        error = str(child.get("error") or "").strip()
+        if error and child.get("state") != "SUCCESS":
+            console.print(Text(f"{indent}    error: {safe(error.splitlines()[0])}", style="red"))
 
 
 def print_warnings(warnings: Sequence[str], console: Console) -> None:

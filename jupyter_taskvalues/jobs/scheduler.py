@@ -650,6 +650,7 @@ def _settle(record: TaskRecord | IterationRecord, result: NotebookResult | TaskR
     else:
         record["output_notebook"] = result.output_notebook
         record["warnings"] = list(result.warnings)
+        record["notebook_runs"] = list(result.notebook_runs)
     return result.state
 
 

@@ -3,9 +3,10 @@
 Where secrets come from, first match wins:
 
 1. **Environment variables** ``JUPYTER_TASKVALUES_SECRET_<SCOPE>__<KEY>`` (two underscores between scope and
-   key). The name is tried as written (``JUPYTER_TASKVALUES_SECRET_prod-db__password``), then with scope and
-   key upper-cased and every character other than a letter or digit made ``_``
-   (``JUPYTER_TASKVALUES_SECRET_PROD_DB__PASSWORD``), since shells accept only the latter.
+   key). Scope and key are each written as the notebook names them
+   (``JUPYTER_TASKVALUES_SECRET_prod-db__password``) or in their *portable* form: upper-cased, every character
+   other than a letter or digit made ``_`` (``JUPYTER_TASKVALUES_SECRET_PROD_DB__PASSWORD``), since shells
+   accept only the latter. ``get`` tries the name as written first.
 2. **A secrets file** named by ``JUPYTER_TASKVALUES_SECRETS_FILE``: JSON ``{"scope": {"key": "value"}}``. It
    must be readable by its owner only (``chmod 600``): a file that its group or others can read is refused,
    as ssh refuses such a key.
@@ -13,10 +14,18 @@ Where secrets come from, first match wins:
 ``get`` of a secret that neither holds raises :class:`SecretNotFoundError` (a ``ValueError``, as Databricks'
 ``IllegalArgumentException``), naming the scope, the key and the variable to set.
 
+**Listing**: ``listScopes`` and ``list`` give the names a notebook passes to ``get``. A portable form cannot be
+read back (``PROD_DB`` is the portable form of ``prod-db``, ``prod_db`` and ``Prod.DB``): a scope or key that a
+variable gives only in portable form is listed as the name the secrets file or another variable writes out
+whose portable form it is, and otherwise lower-cased (``prod_db``), a name ``get`` finds it by. Each secret is
+listed once.
+
 **Redaction**: every value ``get``/``getBytes`` returned in this process is replaced by ``[REDACTED]`` in what
 the kernel sends (streams, rich outputs, results and errors), as Databricks does, so the executed notebook a
-run keeps never holds it. Values shorter than :data:`MIN_REDACTED_LENGTH` characters are not redacted: they
-would match everywhere. A value is still yours in Python: ``len(dbutils.secrets.get(...))`` is its length.
+run keeps never holds it; for ``getBytes`` the ``repr`` of the bytes too (what ``print(b)`` shows of a secret
+that is not plain ASCII: ``b'caf\\xc3\\xa9'``). Values shorter than :data:`MIN_REDACTED_LENGTH` characters
+are not redacted: they would match everywhere. A value is still yours in Python:
+``len(dbutils.secrets.get(...))`` is its length.
 
 Deliberately, this module reads ``os.environ`` itself (the variables *are* the backend), unlike the rest of
 the package, which reads its environment in :mod:`jupyter_taskvalues.context` only.
@@ -30,6 +39,7 @@ import os
 import re
 import stat
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -79,11 +89,13 @@ class SecretScope(NamedTuple):
     name: str
 
 
+def _portable(name: str) -> str:
+    return _NOT_WORD.sub("_", name).upper()
+
+
 def secret_variable(scope: str, key: str) -> str:
     """Return the portable environment variable name for secret ``key`` of ``scope``."""
-    return (
-        SECRET_ENV_PREFIX + _NOT_WORD.sub("_", scope).upper() + _SEPARATOR + _NOT_WORD.sub("_", key).upper()
-    )
+    return SECRET_ENV_PREFIX + _portable(scope) + _SEPARATOR + _portable(key)
 
 
 _lock = threading.Lock()
@@ -101,6 +113,12 @@ def _remember(value: str) -> None:
         _seen.add(value)
         # Longest first, so a secret that contains another is redacted whole.
         _pattern = re.compile("|".join(re.escape(v) for v in sorted(_seen, key=len, reverse=True)))
+
+
+def _bytes_forms(data: bytes) -> set[str]:
+    """What ``repr`` shows of ``data`` inside a bytes literal: with ``'`` escaped (``b'...'`` around a ``'``) or
+    not (``b"..."``), whichever quote the bytes around it make ``repr`` choose."""
+    return {repr(data + b'"')[2:-2], repr(data)[2:-1]}
 
 
 def redact(obj: Any) -> Any:
@@ -185,11 +203,27 @@ def _env_secrets() -> dict[str, dict[str, str]]:
 
 
 def _lookup(scope: str, key: str) -> str | None:
-    for name in (SECRET_ENV_PREFIX + scope + _SEPARATOR + key, secret_variable(scope, key)):
-        value = os.environ.get(name)
-        if value is not None:
-            return value
+    for found_scope in dict.fromkeys((scope, _portable(scope))):  # as written first
+        for found_key in dict.fromkeys((key, _portable(key))):
+            value = os.environ.get(SECRET_ENV_PREFIX + found_scope + _SEPARATOR + found_key)
+            if value is not None:
+                return value
     return _file_secrets().get(scope, {}).get(key)
+
+
+def _as_named(from_variables: Iterable[str], written: Iterable[str]) -> builtins.list[str]:
+    """The names of ``from_variables`` as a notebook passes them to ``get`` (see the module), sorted.
+
+    ``written`` are the names known as written (the secrets file's); so is a variable's name that is not in
+    portable form.
+    """
+    from_variables = set(from_variables)
+    exact = set(written) | {name for name in from_variables if _portable(name) != name}
+    named = set(exact)
+    for name in from_variables - exact:
+        if not any(_portable(known) == name for known in exact):
+            named.add(name.lower())
+    return sorted(named)
 
 
 class SecretsUtils:
@@ -218,8 +252,12 @@ class SecretsUtils:
         return value
 
     def getBytes(self, scope: str, key: str) -> bytes:
-        """Return the secret ``key`` of ``scope`` as UTF-8 bytes (see :meth:`get`)."""
-        return self.get(scope, key).encode("utf-8")
+        """Return the secret ``key`` of ``scope`` as UTF-8 bytes (see :meth:`get`); their ``repr`` is redacted
+        too."""
+        value = self.get(scope, key).encode("utf-8")
+        for form in _bytes_forms(value):
+            _remember(form)
+        return value
 
     def list(self, scope: str) -> list[SecretMetadata]:
         """Return the keys of ``scope`` (never the values).
@@ -229,23 +267,24 @@ class SecretsUtils:
         SecretNotFoundError
             No secret of ``scope`` exists.
         """
-        keys: dict[str, None] = {}
-        for found_scope, found in _env_secrets().items():
-            if found_scope in (scope, _NOT_WORD.sub("_", scope).upper()):
-                keys.update(dict.fromkeys(found))
-        keys.update(dict.fromkeys(_file_secrets().get(scope, {})))
-        if not keys:
+        from_variables = {
+            key
+            for found_scope, found in _env_secrets().items()
+            if found_scope in (scope, _portable(scope))
+            for key in found
+        }
+        from_file = _file_secrets().get(scope, {})
+        if not from_variables and not from_file:
             raise SecretNotFoundError(
-                f"Scope {scope} does not exist: no {SECRET_ENV_PREFIX}{_NOT_WORD.sub('_', scope).upper()}__<KEY> "
+                f"Scope {scope} does not exist: no {SECRET_ENV_PREFIX}{_portable(scope)}__<KEY> "
                 f"variable and no {scope!r} in the secrets file named by {SECRETS_FILE_ENV}.",
                 scope=scope,
             )
-        return [SecretMetadata(key) for key in sorted(keys)]
+        return [SecretMetadata(key) for key in _as_named(from_variables, from_file)]
 
     def listScopes(self) -> builtins.list[SecretScope]:
-        """Return every scope the environment and the secrets file define."""
-        names = set(_env_secrets()) | set(_file_secrets())
-        return [SecretScope(name) for name in sorted(names)]
+        """Return every scope the environment and the secrets file define, named as ``get`` takes them."""
+        return [SecretScope(name) for name in _as_named(_env_secrets(), _file_secrets())]
 
     def help(self, method: str | None = None) -> None:
         """Print what ``dbutils.secrets`` offers."""

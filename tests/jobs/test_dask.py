@@ -102,8 +102,9 @@ def _control_flow_job(tmp_path: Path) -> Path:
         "a = dbutils.jobs.taskValues.get('double', 'total')\n"
         "b = dbutils.jobs.taskValues.get('triple', 'total')\n"
         "dbutils.jobs.taskValues.set('deployed', {'a': a, 'b': b})\n"
-        "dbutils.notebook.exit(f'deployed {a + b}')",
+        "dbutils.notebook.exit(dbutils.notebook.run('./announce', 60, {'total': str(a + b)}))",
     )
+    notebook(tmp_path / "announce.ipynb", "dbutils.notebook.exit('deployed ' + dbutils.widgets.get('total'))")
     notebook(tmp_path / "alert.ipynb", "dbutils.jobs.taskValues.set('alerted', True)")
     # A Databricks source notebook with a %run: what travels to the workers is the converted notebook.
     databricks_source(tmp_path / "lib" / "helpers.py", "def square(x):\n    return x * x")
@@ -187,6 +188,10 @@ def test_a_job_runs_on_the_cluster_with_the_store_on_s3_as_it_runs_locally(
     tasks = remote["tasks"]
     assert tasks["deploy"]["values"] == {"deployed": {"a": 12, "b": 18}}
     assert tasks["deploy"]["exit_value"] == "deployed 30"
+    # The child run the task made on its worker travels back with the result, kept in the bucket.
+    [child] = tasks["deploy"]["notebook_runs"]
+    assert (child["path"], child["state"], child["exit_value"]) == ("./announce", "SUCCESS", "deployed 30")
+    assert child["output_notebook"] == f"{s3_runs}/{remote['run_id']}/notebooks/deploy.notebook_run.1.ipynb"
     assert tasks["alert"]["state"] == "EXCLUDED"
     assert [it["values"]["square"] for it in tasks["squares"]["iterations"]] == [1, 4, 9]
     # Each iteration was its own submission: they ran in kernels of both workers.

@@ -323,6 +323,10 @@ def test_notebook_run_passes_arguments_as_widgets_and_returns_the_exit_value(
     kept = RunStore(runs_dir).read_notebook(task["run_id"], "t.notebook_run.1")
     record = kept["metadata"]["jupyter_taskvalues"]["notebook_run"]
     assert record["arguments"] == {"n": "4"} and record["exit_value"] == "8" and record["state"] == "SUCCESS"
+    # The task's record lists the child run, and where it was kept.
+    [child] = task["notebook_runs"]
+    assert {**record, "output_notebook": child["output_notebook"]} == {**child, "task_key": "t"}
+    assert json.loads(Path(child["output_notebook"]).read_text()) == kept
 
 
 def test_notebook_run_raises_for_a_failing_missing_or_slow_child(tmp_path: Path, runs_dir: Path) -> None:
@@ -351,6 +355,165 @@ def test_notebook_run_raises_for_a_failing_missing_or_slow_child(tmp_path: Path,
     assert "timed out after 2 seconds" in outcomes["./slow"][2]
 
 
+def _children(tmp_path: Path) -> None:
+    """``doubled`` exits with twice its argument ``n``; ``broken`` fails."""
+    databricks_source(
+        tmp_path / "doubled.py",
+        "dbutils.widgets.text('n', '1')",
+        "dbutils.notebook.exit(str(int(dbutils.widgets.get('n')) * 2))",
+    )
+    databricks_source(tmp_path / "broken.py", "raise ValueError('bad input row 7')")
+
+
+@pytest.mark.slow
+def test_the_child_runs_of_each_task_are_listed_in_the_run_document_and_by_show(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    _children(tmp_path)
+    databricks_source(
+        tmp_path / "caller.py",
+        "doubled = dbutils.notebook.run('./doubled', 60, {'n': '4'})",
+        "try:\n    dbutils.notebook.run('./broken', 60)\nexcept Exception as e:\n    caught = type(e).__name__",
+        "dbutils.jobs.taskValues.set('seen', [doubled, caught])",
+    )
+    databricks_source(tmp_path / "fails.py", "dbutils.notebook.run('./broken', 60, {'why': 'uncaught'})")
+    databricks_source(tmp_path / "plain.py", "x = 1")
+    path = job(
+        tmp_path / "job.json",
+        [nb_task("caller", "caller"), nb_task("fails", "fails"), nb_task("plain", "plain")],
+    )
+
+    shown = cli("run", str(path), "--runs-dir", str(runs_dir))
+    store = RunStore(runs_dir)
+    [run_id] = [run["run_id"] for run in store.list_runs()]
+    tasks = run_document(store, run_id)["tasks"]
+
+    caller = tasks["caller"]
+    assert caller["state"] == "SUCCESS", caller["error"]
+    assert caller["values"] == {"seen": ["8", "WorkflowException"]}
+    first, second = caller["notebook_runs"]
+    assert {k: first[k] for k in ("number", "path", "arguments", "state", "exit_value", "error")} == {
+        "number": 1,
+        "path": "./doubled",
+        "arguments": {"n": "4"},
+        "state": "SUCCESS",
+        "exit_value": "8",
+        "error": None,
+    }
+    assert (second["number"], second["path"], second["state"], second["exit_value"]) == (
+        2,
+        "./broken",
+        "FAILED",
+        None,
+    )
+    assert "ValueError: bad input row 7" in second["error"]
+    for child in (first, second):
+        assert child["start_time"] <= child["end_time"]
+        kept = json.loads(Path(child["output_notebook"]).read_text())
+        assert kept == store.read_notebook(run_id, f"caller.notebook_run.{child['number']}")
+        assert kept["metadata"]["jupyter_taskvalues"]["notebook_run"]["state"] == child["state"]
+    # A task that fails because its child failed still lists the child.
+    fails = tasks["fails"]
+    assert fails["state"] == "FAILED" and "WorkflowException" in fails["error"]
+    [child] = fails["notebook_runs"]
+    assert (child["path"], child["arguments"], child["state"]) == ("./broken", {"why": "uncaught"}, "FAILED")
+    assert Path(child["output_notebook"]).is_file()
+    assert tasks["plain"]["notebook_runs"] == []
+    # `show` prints them under their task: path, state, exit value, where kept.
+    result = cli("show", run_id, "--runs-dir", str(runs_dir))
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"      notebook run 1: ./doubled SUCCESS, exit: 8, kept as {first['output_notebook']}\n"
+        f"      notebook run 2: ./broken FAILED, kept as {second['output_notebook']}\n"
+        "          error: Notebook './broken' (run by dbutils.notebook.run) failed: ValueError: bad input row 7\n"
+    ) in result.stdout
+    assert f"      notebook run 1: ./broken FAILED, kept as {child['output_notebook']}\n" in result.stdout
+    assert shown.returncode != 0  # the run failed: task fails
+
+
+@pytest.mark.slow
+def test_each_for_each_iteration_lists_its_own_child_runs(tmp_path: Path, runs_dir: Path) -> None:
+    _children(tmp_path)
+    databricks_source(
+        tmp_path / "each.py",
+        "n = dbutils.widgets.get('n')\nif n == '3':\n    dbutils.notebook.run('./broken', 60)",
+        "dbutils.notebook.exit(dbutils.notebook.run('./doubled', 60, {'n': n}))",
+    )
+    loop = {
+        "task_key": "loop",
+        "for_each_task": {
+            "inputs": "[1, 3]",
+            "concurrency": 2,
+            "task": nb_task("each_it", "each", base_parameters={"n": "{{input}}"}),
+        },
+    }
+    run = run_job(job(tmp_path / "job.json", [loop]), runs_dir=runs_dir)
+
+    ok, failed = run["tasks"]["loop"]["iterations"]
+    assert ok["state"] == "SUCCESS" and ok["exit_value"] == "2"
+    [child] = ok["notebook_runs"]
+    assert (child["path"], child["arguments"], child["state"], child["exit_value"]) == (
+        "./doubled",
+        {"n": "1"},
+        "SUCCESS",
+        "2",
+    )
+    # Numbered in the iteration's own kernel, kept with the iteration.
+    kept = RunStore(runs_dir).read_notebook(run["run_id"], "loop.notebook_run.1", 0)
+    assert json.loads(Path(child["output_notebook"]).read_text()) == kept
+    assert failed["state"] == "FAILED"
+    assert [(c["path"], c["state"]) for c in failed["notebook_runs"]] == [("./broken", "FAILED")]
+    assert run["tasks"]["loop"]["notebook_runs"] == []
+
+
+@pytest.mark.slow
+def test_a_task_timeout_that_interrupts_a_running_child_lists_it_canceled(
+    tmp_path: Path, runs_dir: Path
+) -> None:
+    databricks_source(tmp_path / "slow.py", "import time\ntime.sleep(120)")
+    task = _task(tmp_path, runs_dir, "dbutils.notebook.run('./slow', 0)", timeout_seconds=8)
+
+    assert task["state"] == "TIMEDOUT"
+    [child] = task["notebook_runs"]
+    assert (child["path"], child["state"]) == ("./slow", "CANCELED")
+    assert child["error"] == "dbutils.notebook.run('./slow') was interrupted."
+    assert Path(child["output_notebook"]).is_file()
+
+
+def test_show_prints_child_runs_escaped_as_data() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from jupyter_taskvalues.cli.render import print_run
+
+    child = {
+        "number": 1,
+        "path": "./child\x1b[2J",
+        "state": "FAILED",
+        "exit_value": "done\x07",
+        "error": "Notebook failed: \x1b]0;title\x07boom\nTraceback...",
+        "output_notebook": "/runs/r/notebooks/t.notebook_run.1\x1b[31m.ipynb",
+    }
+    iteration = {"index": 0, "input": 1, "state": "SUCCESS", "notebook_runs": [{**child, "state": "SUCCESS"}]}
+    task = {"state": "SUCCESS", "values": {}, "notebook_runs": [child], "iterations": [iteration]}
+    out = StringIO()
+
+    print_run(
+        {"run_id": "r", "job_name": "j", "state": "SUCCESS", "tasks": {"t": task}},
+        Console(file=out, width=300),
+    )
+
+    assert out.getvalue().splitlines()[2:] == [
+        "      notebook run 1: ./child\\x1b[2J FAILED, exit: done\\x07, "
+        "kept as /runs/r/notebooks/t.notebook_run.1\\x1b[31m.ipynb",
+        "          error: Notebook failed: \\x1b]0;title\\x07boom",
+        "      [0] 1: SUCCESS",
+        "          notebook run 1: ./child\\x1b[2J SUCCESS, exit: done\\x07, "
+        "kept as /runs/r/notebooks/t.notebook_run.1\\x1b[31m.ipynb",
+    ]
+
+
 # -- secrets -------------------------------------------------------------------------------------------------
 
 
@@ -359,7 +522,9 @@ def test_secret_values_are_redacted_from_the_executed_notebook_and_the_error(
 ) -> None:
     monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_PROD_DB__PASSWORD", "hunter2-very-secret")
     secrets_file = tmp_path / "secrets.json"
-    secrets_file.write_text(json.dumps({"warehouse": {"token": "file-token-0042", "user": "etl"}}))
+    secrets_file.write_text(
+        json.dumps({"warehouse": {"token": "file-token-0042", "user": "etl", "key": "clé-privée-42"}})
+    )
     secrets_file.chmod(0o600)
     monkeypatch.setenv("JUPYTER_TASKVALUES_SECRETS_FILE", str(secrets_file))
     task = _task(
@@ -368,6 +533,7 @@ def test_secret_values_are_redacted_from_the_executed_notebook_and_the_error(
         "password = dbutils.secrets.get('prod-db', 'password')\nprint('password is', password)\n"
         "dbutils.jobs.taskValues.set('length', len(password))",
         "token = dbutils.secrets.getBytes('warehouse', 'token')\nprint('token is', token.decode())\n"
+        "print('key is', dbutils.secrets.getBytes('warehouse', 'key'))\n"
         "dbutils.jobs.taskValues.set('keys', [m.key for m in dbutils.secrets.list('warehouse')])\n"
         "dbutils.jobs.taskValues.set('scopes', [s.name for s in dbutils.secrets.listScopes()])",
         "displayHTML(f'<code>{password}</code>')\npassword",
@@ -377,11 +543,13 @@ def test_secret_values_are_redacted_from_the_executed_notebook_and_the_error(
     assert task["state"] == "FAILED"
     assert task["values"] == {
         "length": len("hunter2-very-secret"),
-        "keys": ["token", "user"],
-        "scopes": ["PROD_DB", "warehouse"],
+        "keys": ["key", "token", "user"],
+        "scopes": ["prod_db", "warehouse"],  # the variable's portable PROD_DB, as get() takes it
     }
     kept = Path(task["output_notebook"]).read_text()
     assert "hunter2-very-secret" not in kept and "file-token-0042" not in kept
+    printed = "".join(_text(output.get("text", "")) for output in _outputs(task))
+    assert "key is b'[REDACTED]'" in printed and "\\xc3\\xa9" not in printed
     assert "password is [REDACTED]" in kept and "<code>[REDACTED]</code>" in kept
     assert "token is [REDACTED]" in kept
     assert "hunter2-very-secret" not in task["error"] and "[REDACTED]" in task["error"]

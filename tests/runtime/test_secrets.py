@@ -65,8 +65,35 @@ def test_secrets_file_is_read_when_only_its_owner_can_read_it(
 
     assert utils.get("ml", "hf-token") == "from-file"
     assert utils.get("ml", "other") == "env-wins"
-    assert utils.list("ml") == [SecretMetadata("OTHER"), SecretMetadata("hf-token"), SecretMetadata("other")]
-    assert SecretScope("ml") in utils.listScopes() and SecretScope("ML") in utils.listScopes()
+    # ML__OTHER is the portable form of the file's ml/other: one secret, listed once, as get() takes it.
+    assert utils.list("ml") == [SecretMetadata("hf-token"), SecretMetadata("other")]
+    assert utils.listScopes() == [SecretScope("ml")]
+
+
+def test_listings_name_each_scope_and_key_as_get_takes_it(
+    utils: SecretsUtils, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_PROD_DB__PASSWORD", "portable-only")
+    monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_prod-db__api.key", "as-written")
+    monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_WAREHOUSE__TOKEN", "portable-too")
+    monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_ANALYTICS__user", "mixed")
+    path = _secrets_file(
+        tmp_path / "secrets.json", {"Warehouse.EU": {"Token": "x-value"}, "CAPS": {"K": "v"}}
+    )
+    monkeypatch.setenv(secrets.SECRETS_FILE_ENV, str(path))
+
+    scopes = [scope.name for scope in utils.listScopes()]
+
+    # PROD_DB is the portable form of prod-db (written out by another variable); WAREHOUSE and ANALYTICS are
+    # the portable form of no name written out, so they are listed lower-cased. The file's names are exact.
+    assert scopes == ["CAPS", "Warehouse.EU", "analytics", "prod-db", "warehouse"]
+    assert [m.key for m in utils.list("prod-db")] == ["api.key", "password"]
+    assert [m.key for m in utils.list("warehouse")] == ["token"]
+    # Every name listed is one get() finds.
+    for scope in scopes:
+        for metadata in utils.list(scope):
+            assert utils.get(scope, metadata.key)
+    assert utils.get("analytics", "user") == utils.get("ANALYTICS", "user") == "mixed"
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
@@ -93,6 +120,19 @@ def test_a_malformed_secrets_file_says_what_shape_it_needs(
 def test_list_of_an_unknown_scope_raises_naming_it(utils: SecretsUtils) -> None:
     with pytest.raises(SecretNotFoundError, match="Scope nowhere does not exist"):
         utils.list("nowhere")
+
+
+@pytest.mark.parametrize("value", ["café-au-lait", "it's-a-secret", "both-'-and-\"-quotes", "tab\there-\\"])
+def test_get_bytes_redacts_the_repr_of_the_bytes_too(
+    utils: SecretsUtils, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_R__BYTES", value)
+
+    data = utils.getBytes("r", "bytes")
+
+    for shown in (repr(data), str([data]), repr(b"'" + data), repr(b'"' + data), repr(b"'\"" + data)):
+        assert redact(shown).count("[REDACTED]") == 1, shown
+    assert redact(data.decode()) == "[REDACTED]"
 
 
 def test_values_read_are_redacted_in_nested_outputs_longest_first(

@@ -6,6 +6,10 @@ make it the task (:mod:`jupyter_taskvalues.ipython.bootstrap`) → run the cells
 
 A cell that calls ``dbutils.notebook.exit(value)`` ends the notebook successfully with ``value`` as its result.
 A timeout or a cancel interrupts the kernel, then kills it (and its child processes) if it does not stop.
+
+When the notebook ends, with the kernel alive, the result gets the child runs of ``dbutils.notebook.run``
+(:mod:`jupyter_taskvalues.runtime.notebook_run`): after the last cell (or an exit) in the reply to the
+end-of-task guard's request, after a failing cell from one silent request of its own.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any, Protocol
 
 from ...context import TaskContext
 from ...exceptions import NotebookFormatError, TaskValuesError
+from ...records import NotebookRunRecord
 from ...store import open_store, url_scheme, utcnow
 from ...task_cell import bootstrap_code
 from ...timestamps import parse_time
@@ -81,6 +86,8 @@ class NotebookResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: What the end-of-task guard could not prove lost, but warns of (:mod:`...runtime.guard`).
     warnings: list[str] = field(default_factory=list)
+    #: The child runs of ``dbutils.notebook.run`` in the task's kernel (:mod:`...runtime.notebook_run`).
+    notebook_runs: list[NotebookRunRecord] = field(default_factory=list)
 
 
 async def execute_notebook(run: NotebookRun, kernels: KernelSource) -> NotebookResult:
@@ -324,6 +331,7 @@ async def _run_cells(
                 result.error = (
                     f"The kernel did not run cell {index + 1}: it aborted the cell after an earlier error."
                 )
+                await _read_notebook_runs(kernel, result)
                 return
     except CellExecutionError as e:
         if e.ename == "NotebookExit":
@@ -333,6 +341,7 @@ async def _run_cells(
             return
         result.ename = e.ename
         result.error = f"{e.ename}: {e.evalue}" + _cell_label(client, e)
+        await _read_notebook_runs(kernel, result)
         return
     except DeadKernelError:
         result.error = "The kernel died while running the notebook (it crashed or was killed)."
@@ -346,12 +355,13 @@ async def _run_cells(
 
 
 async def _check_task_end(kernel: Kernel, result: NotebookResult) -> None:
-    """After the last cell, fail the task if its task values went nowhere; keep the guard's warnings."""
+    """After the last cell, fail the task if its task values went nowhere; keep the guard's warnings and the
+    child runs (one request for all three)."""
     from ...runtime.guard import GUARD_CODE, GUARD_WARNINGS, read_warnings
+    from ...runtime.notebook_run import NOTEBOOK_RUNS, read_notebook_runs
 
-    msg_id = kernel.client.execute(
-        GUARD_CODE, silent=True, store_history=False, user_expressions={"warnings": GUARD_WARNINGS}
-    )
+    expressions = {"warnings": GUARD_WARNINGS, "notebook_runs": NOTEBOOK_RUNS}
+    msg_id = kernel.client.execute(GUARD_CODE, silent=True, store_history=False, user_expressions=expressions)
     try:
         reply = await shell_reply(kernel, msg_id)
     except KernelStartError:
@@ -361,8 +371,24 @@ async def _check_task_end(kernel: Kernel, result: NotebookResult) -> None:
         result.state = "FAILED"
         result.ename = content.get("ename")
         result.error = f"{content.get('ename')}: {content.get('evalue')}"
+        await _read_notebook_runs(kernel, result)  # a kernel evaluates no expression of a failed request
     else:
         result.warnings = read_warnings(content)
+        result.notebook_runs = read_notebook_runs(content)
+
+
+async def _read_notebook_runs(kernel: Kernel, result: NotebookResult) -> None:
+    """Read the child runs of a notebook that failed, with one silent request (the kernel is alive)."""
+    from ...runtime.notebook_run import NOTEBOOK_RUNS, read_notebook_runs
+
+    msg_id = kernel.client.execute(
+        "", silent=True, store_history=False, user_expressions={"notebook_runs": NOTEBOOK_RUNS}
+    )
+    try:
+        reply = await shell_reply(kernel, msg_id)
+    except KernelStartError:
+        return  # the kernel died: its list with it (the kept children stay in the store)
+    result.notebook_runs = read_notebook_runs(reply["content"])
 
 
 def _cell_label(client: Any, error: Any) -> str:
