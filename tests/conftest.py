@@ -27,6 +27,7 @@ SLOW_MODULES = frozenset(
         "tests/hardening/test_hardening_properties.py",
         "tests/hardening/test_hardening_writer_crash.py",
         "tests/cli/test_paths.py",
+        "tests/server/test_s3_runs.py",  # a moto server per test; tests/store covers the fsspec store fast
     }
 )
 #: Single heavy tests, by module (each takes seconds of kernels or subprocesses; a lighter test of the feature
@@ -150,6 +151,22 @@ SLOW_TESTS: dict[str, frozenset[str]] = {
     "tests/runtime/test_seam.py": frozenset(
         {
             "test_sdk_runtime_imported_before_load_ext_is_run_again_and_remote_names_replaced",
+        }
+    ),
+    "tests/server/test_extension.py": frozenset(
+        {
+            "test_help_all_lists_the_extension_and_runner_traits_with_their_help",
+        }
+    ),
+    "tests/server/test_hardening_access.py": frozenset(
+        {
+            "test_three_hundred_hostile_run_ids_and_task_keys_never_reach_outside_the_runs_directory",
+        }
+    ),
+    "tests/server/test_runs.py": frozenset(
+        {
+            "test_a_failed_run_shows_the_failing_cell_and_is_repaired_after_the_notebook_is_fixed",
+            "test_run_again_starts_a_new_run_with_the_same_job_and_changed_parameters",
         }
     ),
 }
