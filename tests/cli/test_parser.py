@@ -259,9 +259,7 @@ def test_a_parser_built_for_one_command_parses_it_as_the_full_parser(tmp_path: P
         build_parser(["runs"]).parse_args(["show", "latest"])
 
 
-def test_runs_json_prints_one_run_per_line(
-    capsys: pytest.CaptureFixture[str], runs_dir: Path
-) -> None:
+def test_runs_json_prints_one_run_per_line(capsys: pytest.CaptureFixture[str], runs_dir: Path) -> None:
     from jupyter_taskvalues.store import open_store
 
     store = open_store(runs_dir)
