@@ -144,6 +144,9 @@ class RunPanel(widgets.VBox):  # type: ignore[misc]
         self._stop = threading.Event()
 
         self.run_picker = widgets.Dropdown(description="Run", layout=widgets.Layout(width="max-content"))
+        self.run_picker.add_class(
+            "jtv-run-picker"
+        )  # the lab extension shows its entries' times in local time
         self.refresh_button = widgets.Button(
             icon="refresh",
             tooltip="Read the run again and update the run list",

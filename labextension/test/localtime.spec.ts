@@ -69,4 +69,44 @@ describe('localtime', () => {
     await settle();
     expect(content.querySelector('time')!.textContent).toBe(UTC);
   });
+  it('rewrites the time that ends a run picker entry, the UTC time on hover, and only there', async () => {
+    const localiser = new TimeLocaliser(root);
+    const nbsp = (text: string): string => text.replace(/ /g, '\u00a0');
+    root.innerHTML =
+      '<div class="jtv-panel"><div class="jtv-run-picker"><select>' +
+      `<option>${nbsp(`zoned · SUCCESS · ${UTC}`)}</option>` +
+      `<option>${nbsp('interactive session')}</option></select></div>` +
+      `<select class="other"><option>${UTC}</option></select></div>`;
+    await settle();
+    const [entry, session] = Array.from(root.querySelectorAll('.jtv-run-picker option'));
+    const local = nbsp(formatTime(STAMP.replace('.123', ''), 'local'));
+    expect(entry.textContent).toBe(nbsp('zoned · SUCCESS · ') + local);
+    expect(entry.getAttribute('title')).toBe(UTC);
+    expect(session.textContent).toBe(nbsp('interactive session'));
+    expect(session.hasAttribute('title')).toBe(false);
+    expect(root.querySelector('.other option')!.textContent).toBe(UTC); // not the run picker's
+
+    localiser.format = 'utc';
+    expect(entry.textContent).toBe(nbsp(`zoned · SUCCESS · ${UTC}`));
+    localiser.format = 'local';
+    expect(entry.textContent).toBe(nbsp('zoned · SUCCESS · ') + local);
+
+    // ipywidgets writes the options again when the run list changes: the new ones are rewritten too.
+    root.querySelector('.jtv-run-picker select')!.innerHTML =
+      `<option>${nbsp(`next · FAILED · ${UTC}`)}</option>`;
+    await settle();
+    expect(root.querySelector('.jtv-run-picker option')!.textContent).toBe(
+      nbsp('next · FAILED · ') + local
+    );
+
+    // ipywidgets may fill the picker first and give it its class after: the class change is followed.
+    const late = document.createElement('div');
+    late.innerHTML = `<select><option>${nbsp(`late · SUCCESS · ${UTC}`)}</option></select>`;
+    root.appendChild(late);
+    await settle();
+    late.className = 'jtv-run-picker';
+    await settle();
+    expect(late.querySelector('option')!.textContent).toBe(nbsp('late · SUCCESS · ') + local);
+    localiser.dispose();
+  });
 });

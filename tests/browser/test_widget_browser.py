@@ -144,7 +144,12 @@ def test_the_widget_shows_times_in_the_browsers_time_zone_and_the_exact_utc_on_h
         timeout=15_000,
     )
     assert str(set_at.get_attribute("title")).endswith(" UTC")
-    # The run picker's labels are a select's text (ipywidgets writes its spaces as no-break spaces): those
-    # stay UTC, and say so.
-    label = panel.locator("select").first.locator("option").first.text_content().replace("\xa0", " ")
-    assert label.endswith(" · 2026-11-29 09:30:00 UTC")
+    # The run picker's labels are a select's text (ipywidgets writes its spaces as no-break spaces): their
+    # time is rewritten too, the exact UTC time on hover.
+    entry = panel.locator(".jtv-run-picker select option", has_text="zoned").first
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jtv-run-picker option')].some(o => o.title.endsWith(' UTC'))",
+        timeout=15_000,
+    )
+    assert entry.text_content().replace("\xa0", " ").endswith(" · SUCCESS · Nov 29, 03:00:00 PM")
+    assert entry.get_attribute("title") == "2026-11-29 09:30:00 UTC"
