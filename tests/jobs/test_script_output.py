@@ -1,7 +1,8 @@
 """A script task's output goes to its output log, as a notebook task's does: shown, capped, kept on a URL store.
 
 Real processes and real files: the scripts run in fresh interpreters, the runs directories are folders in
-``tmp_path`` or ``memory://`` (the runner's own process holds it; the scripts here set no value).
+``tmp_path``, ``memory://`` (the runner's own process holds it; the scripts there set no value) or S3 (moto on
+loopback, reached by every process).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from jupyter_taskvalues.jobs.output_log import LOG_CUT_NOTE
 from jupyter_taskvalues.jobs.scheduler import RunOptions
 from tests.jobhelpers import cli, job
 
+pytest_plugins = ["tests.s3.fixtures"]
+
 #: Prints to both streams, a pause between each line so that the order they reach the runner is the order printed.
 CHATTY = (
     "import sys, time\n"
     "print('to out')\n"
-    "time.sleep(0.3)\n"
+    "time.sleep(0.5)\n"
     "print('to err', file=sys.stderr)\n"
-    "time.sleep(0.3)\n"
+    "time.sleep(0.5)\n"
     "print('out again')\n"
 )
 
@@ -61,6 +64,33 @@ def test_on_a_memory_store_a_script_tasks_log_outlives_the_run_and_is_read_back(
     store = open_store(runs)
     assert not store.output_log_path(document["run_id"], "talk").exists()  # the staging file is gone
     assert "logs" not in document["tasks"]["talk"]  # the record names no local file that is gone
+
+
+@pytest.mark.slow
+def test_on_s3_a_script_tasks_log_is_uploaded_when_it_ends_and_shown_by_another_process(
+    tmp_path: Path, s3_runs: str
+) -> None:
+    source = (
+        "from jupyter_taskvalues import dbutils\nprint('set rows')\ndbutils.jobs.taskValues.set('rows', 3)\n"
+    )
+    path = job(tmp_path / "job.json", [_script(tmp_path, "ingest", source)])
+    done = cli("run", str(path), "--runs-dir", s3_runs, "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    document = json.loads(done.stdout)
+    assert document["tasks"]["ingest"]["values"] == {"rows": 3}
+    assert "logs" not in document["tasks"]["ingest"]
+    for flag in ("--log", "--output"):
+        shown = cli("show", "latest", "--runs-dir", s3_runs, "--task", "ingest", flag)
+        assert (shown.returncode, shown.stdout) == (0, "set rows\n"), shown.stderr
+    assert not open_store(s3_runs).output_log_path(document["run_id"], "ingest").exists()  # staging file gone
+
+
+def test_on_a_memory_store_a_timed_out_script_tasks_log_is_uploaded_too(tmp_path: Path) -> None:
+    runs = f"memory://script-timeout-{tmp_path.name}"
+    slow = _script(tmp_path, "slow", "import time\nprint('started')\ntime.sleep(60)\n", timeout_seconds=2)
+    document = run_job(job(tmp_path / "job.json", [slow]), runs_dir=runs)
+    assert document["tasks"]["slow"]["state"] == "TIMEDOUT"
+    assert _log(runs, document["run_id"], "slow") == "started\n"  # printed before the kill: line-buffered
 
 
 def test_a_script_printing_past_the_log_cap_keeps_its_head_and_ends_with_the_note(tmp_path: Path) -> None:
