@@ -204,8 +204,9 @@ class NotebookRunRecord(TypedDict, total=False):
 
 
 class TaskLogs(TypedDict):
-    """Where a script or wheel task's output went (local files, in :meth:`RunStore.logs_dir
-    <jupyter_taskvalues.store.RunStore.logs_dir>`)."""
+    """Where a script or wheel task's output went in older runs (local files). No longer written: it goes to
+    the task's output log, as a notebook task's does (:meth:`RunStore.open_output_log
+    <jupyter_taskvalues.store.RunStore.open_output_log>`)."""
 
     stdout: str
     stderr: str
@@ -241,7 +242,7 @@ class _Outcome(TypedDict, total=False):
     killed (a timeout or cancel the interrupt did not stop, a crash) or canceled leaves it empty; the children it
     kept stay in the store."""
     logs: TaskLogs
-    """A script or wheel task's stdout and stderr files."""
+    """A script or wheel task's stdout and stderr files, in older runs only (see :class:`TaskLogs`)."""
     stubbed: bool
     """``True`` when ``--stub`` set its values instead of running it."""
 

@@ -134,10 +134,16 @@ def show(args: argparse.Namespace) -> int:
 
 
 def _print_output(store: Any, document: dict[str, Any], task_key: str) -> int:
-    """Print what the task printed, from its executed notebook(s): stdout on stdout, stderr on stderr."""
+    """Print what the task printed, from its executed notebook(s): stdout on stdout, stderr on stderr.
+
+    A task with no executed notebook but an output log (a script or wheel task, or its iterations) prints
+    its log instead, on stdout: it holds both streams, in the order they came.
+    """
     task = document["tasks"][task_key]
     iterations = task.get("iterations") or []
     sources = [(None, "")] if not iterations else [(it["index"], f"[{it['index']}] ") for it in iterations]
+    if not any(t.get("output_notebook") for t in (task, *iterations)) and _has_log(store, document, task_key):
+        return _print_log(store, document, task_key)
     if not task.get("output_notebook") and not iterations:
         raise UsageError(
             f"Task {task_key!r} of run {document['run_id']!r} has no executed notebook "
@@ -153,6 +159,18 @@ def _print_output(store: Any, document: dict[str, Any], task_key: str) -> int:
             out = sys.stderr if stream == "stderr" else sys.stdout
             out.write("".join(f"{label}{safe(line)}\n" for line in text.splitlines()))
     return EXIT_OK
+
+
+def _has_log(store: Any, document: dict[str, Any], task_key: str) -> bool:
+    """Whether the task, or one of its iterations, has an output log."""
+    indexes = [it["index"] for it in document["tasks"][task_key].get("iterations") or []] or [None]
+    for index in indexes:
+        try:
+            store.open_output_log(document["run_id"], task_key, index).close()
+        except FileNotFoundError:
+            continue
+        return True
+    return False
 
 
 def _print_log(store: Any, document: dict[str, Any], task_key: str) -> int:

@@ -566,14 +566,17 @@ class JobRun:
                 max_log_bytes=self.options.max_output_log_bytes,
             )
             return await self._executor.run(request)
-        folder = self.store.logs_dir(self.run_id)
+        cap = self.options.max_output_log_bytes
         if task.script is not None:
             cwd = task.script.path.parent
-            return await run_script(task.script, argv, TaskRequest(context, folder, cwd, timeout))
+            return await run_script(task.script, argv, TaskRequest(context, cwd, timeout, cap))
         assert task.wheel is not None
         cwd = Path(self.spec.source or ".").resolve().parent
         return await run_wheel(
-            task.wheel, argv, TaskRequest(context, folder, cwd, timeout), folder / "wheels"
+            task.wheel,
+            argv,
+            TaskRequest(context, cwd, timeout, cap),
+            self.store.logs_dir(self.run_id) / "wheels",
         )
 
     def _argv(self, task: Task, execution_count: int, element: Any) -> list[str]:
@@ -643,8 +646,6 @@ def _settle(record: TaskRecord | IterationRecord, result: NotebookResult | TaskR
     record["error"] = result.error
     record["exit_value"] = result.exit_value
     if isinstance(result, TaskResult):
-        if result.logs is not None:
-            record["logs"] = result.logs
         if result.stubbed:
             record["stubbed"] = True
     else:

@@ -170,16 +170,16 @@ class OutputHandler(TaskValuesHandler):
         # The output log holds everything the task printed (the notebook only each output's head and tail).
         logged = await self.call(_output_log_tail, self, run_id, task_key, tail) if stored else None
         notebook: dict[str, Any] | None = None
-        if stored and (logged is None or state in _FAILED):
+        if stored and (logged is None or _cut(logged) or state in _FAILED):
             notebook = await self.call(_executed_notebook, self, run_id, task_key)
         if live is not None and state not in FINAL_STATES:
             lines, truncated = live
-        elif logged is not None:
+        elif logged is not None and not _cut(logged):
             lines, truncated = logged
         elif notebook is not None:
             lines, truncated = notebook_lines(notebook, tail)
-        else:
-            lines, truncated = live or ([], False)
+        else:  # a script or wheel task: no notebook keeps the end of a log cut at its cap
+            lines, truncated = live or logged or ([], False)
         error = None
         if state in _FAILED:
             error = (notebook_error(notebook) if notebook is not None else None) or (
@@ -209,15 +209,18 @@ class OutputHandler(TaskValuesHandler):
 def _output_log_tail(
     handler: TaskValuesHandler, run_id: str, task_key: str, tail: int
 ) -> tuple[list[str], bool] | None:
-    """The last ``tail`` lines of the task's output log; ``None`` when it has none or it lost the task's end."""
+    """The last ``tail`` lines of the task's output log; ``None`` when it has none."""
     try:
         with handler.store.open_output_log(run_id, task_key) as log:
-            lines, truncated = log_lines(log, tail)
+            return log_lines(log, tail)
     except (FileNotFoundError, NotADirectoryError):  # it printed nothing, or it is not uploaded yet
         return None
-    if lines and lines[-1].startswith(LOG_CUT_NOTE):  # cut at its cap: the notebook keeps each output's end
-        return None
-    return lines, truncated
+
+
+def _cut(logged: tuple[list[str], bool]) -> bool:
+    """Whether an output log's last lines end with the note of its cap: they are not the task's end."""
+    lines = logged[0]
+    return bool(lines) and lines[-1].startswith(LOG_CUT_NOTE)
 
 
 def _executed_notebook(handler: TaskValuesHandler, run_id: str, task_key: str) -> dict[str, Any] | None:

@@ -20,7 +20,8 @@ What every backend provides:
   :meth:`~RunStore.write_notebook`, :meth:`~RunStore.read_notebook`, :meth:`~RunStore.kept_notebook`; the output
   log next to it: :meth:`~RunStore.write_output_log`, :meth:`~RunStore.open_output_log`.
 - **Watching**: :meth:`~RunStore.fingerprint` changes whenever anything in the run does, without reading values.
-- **Script and wheel task logs**: :meth:`~RunStore.logs_dir`, the local folder their stdout and stderr go to.
+- **Wheel task files**: :meth:`~RunStore.logs_dir`, the local folder a wheel task's wheels are built and
+  installed in. What a script or wheel task prints goes to its output log, as a notebook task's does.
 - **Requests to the runner**: :meth:`~RunStore.request_cancel` lets any process (the CLI, a server that did not
   start the run) ask a live run's runner to cancel it or one task; the runner reads them with
   :meth:`~RunStore.cancel_requests`.
@@ -705,7 +706,7 @@ class RunStore(abc.ABC):
 
     @abc.abstractmethod
     def logs_dir(self, run_id: str) -> Path:
-        """Return the local folder a script or wheel task of the run writes its stdout and stderr files to.
+        """Return the local folder a wheel task of the run builds and installs its wheels in.
 
         For a local store it is a folder of the run; a store on a URL returns a staging folder on this machine,
         removed when the run ends (see :meth:`sweep`).

@@ -536,7 +536,7 @@ class FsspecRunStore(RunStore):
         return path
 
     def logs_dir(self, run_id: str) -> Path:
-        """Return a staging folder on this machine for script and wheel task logs (removed when the run ends)."""
+        """Return a staging folder on this machine for wheel tasks' wheels (removed when the run ends)."""
         return self._dir / self.check_run_id(run_id) / LOGS_DIR
 
     def notebook_url(self, run_id: str, task_key: str, iteration: int | None = None) -> str:

@@ -546,7 +546,7 @@ class LocalRunStore(RunStore):
         return directory / notebook_name(task_key, iteration)
 
     def logs_dir(self, run_id: str) -> Path:
-        """Return the run's ``logs`` folder, where script and wheel tasks write their stdout and stderr."""
+        """Return the run's ``logs`` folder, where wheel tasks build and install their wheels."""
         return self.run_dir(run_id) / LOGS_DIR
 
     def write_notebook(

@@ -66,10 +66,12 @@ def test_mixed_bundle_runs_to_success_with_every_value_in_place(
 
 
 @pytest.mark.slow
-def test_script_output_is_kept_with_the_task(mixed: tuple[Path, Path, dict[str, Any]]) -> None:
-    logs = mixed[2]["tasks"]["count"]["logs"]
-    assert "argv ['--rows', '3']" in Path(logs["stdout"]).read_text()
-    assert "counted" in Path(logs["stderr"]).read_text()
+def test_script_output_goes_to_the_tasks_output_log(mixed: tuple[Path, Path, dict[str, Any]]) -> None:
+    _, runs, document = mixed
+    with open_store(runs).open_output_log(document["run_id"], "count") as log:
+        printed = log.read().decode()
+    assert "argv ['--rows', '3']" in printed and "counted" in printed  # its stdout and its stderr
+    assert "logs" not in document["tasks"]["count"]  # no separate files to name
 
 
 @pytest.mark.slow
@@ -341,7 +343,8 @@ def test_script_output_streams_to_a_watching_observer_and_is_kept(tmp_path: Path
         for name in ("stdout", "stderr")
     }
     assert streams == {"stdout": "to out\n", "stderr": "to err\n"}
-    assert Path(document["tasks"]["talk"]["logs"]["stdout"]).read_text() == "to out\n"
+    with open_store(tmp_path / "runs").open_output_log(document["run_id"], "talk") as log:
+        assert sorted(log.read().decode().splitlines()) == ["to err", "to out"]
 
 
 def _bundle_of_run_jobs(tmp_path: Path, calls: dict[str, str]) -> Path:

@@ -28,11 +28,12 @@ from typing import Any, Protocol
 from ...context import TaskContext
 from ...exceptions import NotebookFormatError, TaskValuesError
 from ...records import NotebookRunRecord
-from ...store import open_store, url_scheme, utcnow
+from ...store import open_store, utcnow
 from ...task_cell import bootstrap_code
 from ...timestamps import parse_time
 from ..hooks import output_wanted, report_output
 from ..kernels.pool import Kernel, KernelStartError, shell_reply
+from ..output_log import keep_output_log
 
 __all__ = ["KernelSource", "NotebookResult", "NotebookRun", "execute_notebook"]
 
@@ -175,18 +176,8 @@ async def _keep_output_log(run: NotebookRun, streamed: Any, result: NotebookResu
     cancel reach this too), in a thread so that the other tasks' kernels go on being served meanwhile.
     """
     streamed.close()
-    path: Path | None = streamed.log_path
-    if path is None or url_scheme(run.task.runs_dir) is None or not path.is_file():
-        return None
-    task = run.task
-
-    def upload() -> str:
-        url = open_store(task.runs_dir).write_output_log(task.run_id, task.task_key, task.iteration, path)
-        path.unlink(missing_ok=True)
-        return url
-
     try:
-        return await asyncio.to_thread(upload)
+        return await keep_output_log(run.task, streamed.log_path)
     except (OSError, TaskValuesError) as e:
         result.error = (result.error + "\n" if result.error else "") + f"Could not keep the output log: {e}"
         return None

@@ -5,12 +5,10 @@ make the runner hold 100 MB (and more, in copies) until the notebook was capped 
 :class:`OutputStream` sits in front of nbclient's output handler (:meth:`OutputStream.wrap`) and, for each
 ``stream`` message (``stdout``/``stderr``):
 
-- appends its text to the task's **output log**, ``notebooks/<task>.output.log`` next to the executed notebook
-  (everything the task printed, in order, flushed per message: readable while the task runs), up to the log's
-  own cap: past ``max_log_bytes`` (``--max-output-log-bytes``, ``c.RunnerManager.max_output_log_bytes``; default
-  :data:`MAX_LOG_BYTES`, 256 MiB) nothing more is appended, and when the task ends one last line says how many
-  bytes were dropped and why. The log keeps the head, the notebook keeps the tail, so a task printing without
-  end cannot fill the disk;
+- appends its text to the task's **output log** (:class:`~jupyter_taskvalues.jobs.output_log.OutputLog`),
+  ``notebooks/<task>.output.log`` next to the executed notebook (everything the task printed, in order, flushed
+  per message: readable while the task runs), up to the log's own cap (``--max-output-log-bytes``): the log
+  keeps the head, the notebook keeps the tail, so a task printing without end cannot fill the disk;
 - keeps the first half of the cap per cell and stream in the notebook as usual, and only a rolling **tail** of
   the second half in memory, dropping the middle as it arrives.
 
@@ -20,31 +18,26 @@ was cut and where the whole output is. The cap is the run's ``max_output_bytes``
 the same limit the kept notebook's other outputs get; rich outputs (images, HTML) and errors are not streams and
 are capped when the notebook is kept. Each attempt of a task starts its log afresh.
 
-The log is a file on this machine. For a runs directory on a URL it is the store's staging file, which the
-executor uploads when the task ends, whatever its state (:meth:`~jupyter_taskvalues.store.RunStore.write_output_log`);
-the note then names the log's URL (``where`` of :meth:`OutputStream.finish`).
+For a runs directory on a URL the log is uploaded when the task ends
+(:func:`~jupyter_taskvalues.jobs.output_log.keep_output_log`); the note then names the log's URL (``where`` of
+:meth:`OutputStream.finish`).
 """
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOG_CUT_NOTE", "MAX_LOG_BYTES", "OutputStream"]
+from ..output_log import LOG_CUT_NOTE, MAX_LOG_BYTES, OutputLog
+from ..output_log import utf8_size as _size
 
-#: Default cap of a task's output log: past it the log keeps its first bytes and a line saying how many were dropped.
-MAX_LOG_BYTES = 256 * 1024 * 1024
-#: How the last line of an output log cut at its cap begins (readers that want the task's end look for it).
-LOG_CUT_NOTE = "[... output log truncated: "
+__all__ = ["LOG_CUT_NOTE", "MAX_LOG_BYTES", "OutputStream"]
 
 #: Bytes of each cut stream's budget left for the note, so that head + note + tail stays within the cap.
 _NOTE_ROOM = 1024
-#: Characters of a message encoded at a time when it is appended to the log.
-_SLICE = 1 << 20
 
 
 @dataclass
@@ -75,20 +68,34 @@ class OutputStream:
     def __init__(self, log_path: Path | None, max_bytes: int, max_log_bytes: int = MAX_LOG_BYTES) -> None:
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive, not {max_bytes!r}.")
-        if max_log_bytes <= 0:
-            raise ValueError(f"max_log_bytes must be positive, not {max_log_bytes!r}.")
-        self.log_path = log_path
+        self.log = OutputLog(
+            log_path, max_log_bytes, "The executed notebook keeps the end of each cell's output"
+        )
         self.max_bytes = max_bytes
-        self.max_log_bytes = max_log_bytes
         self._half = (
             max(1, (max_bytes - _NOTE_ROOM) // 2) if max_bytes > 2 * _NOTE_ROOM else max(1, max_bytes // 2)
         )
         self._streams: dict[tuple[int, str], _Stream] = {}
-        self._fd: int | None = None
-        self.log_error: OSError | None = None
-        #: Bytes of output appended to the log, and bytes dropped past ``max_log_bytes``.
-        self.written = 0
-        self.dropped = 0
+
+    @property
+    def log_path(self) -> Path | None:
+        """The output log's file (``None``: no log)."""
+        return self.log.path
+
+    @property
+    def log_error(self) -> OSError | None:
+        """Why the output log could not be written, if it could not."""
+        return self.log.error
+
+    @property
+    def written(self) -> int:
+        """Bytes of output appended to the log."""
+        return self.log.written
+
+    @property
+    def dropped(self) -> int:
+        """Bytes of output dropped past the log's cap."""
+        return self.log.dropped
 
     def wrap(self, client: Any) -> None:
         """Put this stream in front of ``client.output`` (an nbclient ``NotebookClient``)."""
@@ -99,7 +106,7 @@ class OutputStream:
                 return record(outs, msg, display_id, cell_index)
             content = msg.get("content") or {}
             text = str(content.get("text", ""))
-            self._log(text)
+            self.log.write(text)
             keep = self._keep(cell_index, str(content.get("name", "stdout")), text)
             if not keep:
                 return None
@@ -108,35 +115,6 @@ class OutputStream:
             return record(outs, msg, display_id, cell_index)
 
         client.output = output
-
-    def _log(self, text: str) -> None:
-        """Append ``text`` to the output log, encoded a slice at a time (a 100 MB message is not copied whole)."""
-        if self.log_path is None or self.log_error is not None or not text:
-            return
-        if self.dropped:  # past the cap: count, never encode or write
-            self.dropped += _size(text)
-            return
-        try:
-            if self._fd is None:
-                self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                # A new attempt (a retry, a repair) starts the log afresh, as it does the notebook.
-                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-                self._fd = os.open(self.log_path, flags, 0o644)
-            for start in range(0, len(text), _SLICE):
-                data = text[start : start + _SLICE].encode("utf-8", "surrogatepass")
-                room = self.max_log_bytes - self.written
-                if len(data) > room:
-                    kept = data[:room].decode("utf-8", "ignore").encode("utf-8", "surrogatepass")
-                    self.dropped = len(data) - len(kept) + _size(text[start + _SLICE :])
-                    data = kept
-                view = memoryview(data)
-                self.written += len(view)
-                while view:
-                    view = view[os.write(self._fd, view) :]
-                if self.dropped:
-                    return
-        except OSError as e:  # a full disk: the notebook still keeps the head and tail; the note says so
-            self.log_error = e
 
     def _keep(self, cell_index: int, name: str, text: str) -> str:
         """Return the part of ``text`` the notebook keeps now (maybe ``""``); the rest feeds the rolling tail."""
@@ -194,29 +172,7 @@ class OutputStream:
 
     def close(self) -> None:
         """Close the output log (idempotent), after a line saying how much was dropped past its cap, if any."""
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        try:
-            if self.dropped and self.log_error is None:
-                note = (
-                    f"\n{LOG_CUT_NOTE}{self.dropped:,} more bytes were printed after the first "
-                    f"{self.written:,}, over the {self.max_log_bytes:,}-byte limit of the output log "
-                    "(--max-output-log-bytes); they were dropped. The executed notebook keeps the end of "
-                    "each cell's output ...]\n"
-                )
-                view = memoryview(note.encode("utf-8"))
-                while view:
-                    view = view[os.write(fd, view) :]
-        except OSError as e:
-            self.log_error = e
-        finally:
-            os.close(fd)
-
-
-def _size(text: str) -> int:
-    """UTF-8 bytes of ``text`` (no copy for ASCII text, the common case of a flood)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        self.log.close()
 
 
 def _byte_prefix(text: str, limit: int) -> str:

@@ -6,29 +6,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...context import TaskContext
-from ...records import TaskLogs
 
 __all__ = ["TaskRequest", "TaskResult"]
 
 
 @dataclass(frozen=True)
 class TaskRequest:
-    """One attempt of a task: who it is (``context``), where its files go, and its time limit.
-
-    ``log_dir`` is a local folder of the run where the task keeps its stdout/stderr (and built wheels).
-    """
+    """One attempt of a task: who it is (``context``), its working directory, its time limit, and the cap of
+    its output log (``max_log_bytes``, ``--max-output-log-bytes``; ``None``: the default)."""
 
     context: TaskContext
-    log_dir: Path
     cwd: Path
     timeout: float | None = None
+    max_log_bytes: int | None = None
 
 
 @dataclass
 class TaskResult:
     """A result state as the Jobs API names it (``SUCCESS``, ``FAILED``, ``TIMEDOUT``, ``CANCELED``).
 
-    ``logs`` and ``stubbed`` are kept in the task record when set (:class:`~jupyter_taskvalues.records.TaskRecord`).
+    ``stubbed`` is kept in the task record when set (:class:`~jupyter_taskvalues.records.TaskRecord`). What the
+    task printed is in its output log (:mod:`..output_log`), which the record does not need to name.
     """
 
     state: str
@@ -36,7 +34,5 @@ class TaskResult:
     end_time: str = ""
     error: str | None = None
     exit_value: str | None = None
-    #: A script or wheel task's stdout and stderr files.
-    logs: TaskLogs | None = None
     #: Whether ``--stub`` stood in for the task.
     stubbed: bool = False

@@ -8,13 +8,16 @@ returns.
 
 Before that the runtime seam is installed (as ``%load_ext jupyter_taskvalues`` does in a task's kernel), so
 ``from databricks.sdk.runtime import dbutils`` and ``from jupyter_taskvalues import dbutils`` both reach the
-run's store. The task context itself comes from the environment (:mod:`jupyter_taskvalues.context`).
+run's store. The task context itself comes from the environment (:mod:`jupyter_taskvalues.context`). stdout is
+line-buffered, as on a terminal: the runner reads stdout and stderr from two pipes into one output log, and a
+line printed before a traceback must reach it first.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import io
 import os
 import runpy
 import sys
@@ -40,6 +43,8 @@ def main(argv: list[str]) -> int:
     from ...runtime import seam
 
     seam.install()
+    if isinstance(sys.stdout, io.TextIOWrapper):  # a pipe is block-buffered otherwise (see the docstring)
+        sys.stdout.reconfigure(line_buffering=True)
     mode, target, *rest = argv
     if mode == "script":
         sys.argv = [target, *rest]

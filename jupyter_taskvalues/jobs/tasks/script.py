@@ -2,7 +2,8 @@
 
 A fresh interpreter (this Python), its own process group, ``parameters`` as ``sys.argv[1:]``, the script's
 folder as its working directory and first on ``sys.path``, the task context in its environment so
-``dbutils.jobs.taskValues`` reads and writes the run. stdout/stderr are kept with the task.
+``dbutils.jobs.taskValues`` reads and writes the run. stdout and stderr go to the task's output log
+(:mod:`.process`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,4 @@ async def run_script(script: ScriptTask, parameters: list[str], request: TaskReq
             now,
             f"Script {str(script.path)!r} does not exist; fix python_file in the job file.",
         )
-    name = request.context.task_key + (
-        f".{request.context.iteration}" if request.context.iteration is not None else ""
-    )
-    return await run_python(
-        request, ["script", str(script.path), *parameters], name=f"{name}.attempt{request.context.attempt}"
-    )
+    return await run_python(request, ["script", str(script.path), *parameters])

@@ -137,12 +137,4 @@ async def run_wheel(wheel: WheelTask, argv: list[str], request: TaskRequest, fol
     env = {}
     if site is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])
-    name = request.context.task_key + (
-        f".{request.context.iteration}" if request.context.iteration is not None else ""
-    )
-    return await run_python(
-        request,
-        ["entry", wheel.package_name, wheel.entry_point, *argv],
-        name=f"{name}.attempt{request.context.attempt}",
-        extra_env=env,
-    )
+    return await run_python(request, ["entry", wheel.package_name, wheel.entry_point, *argv], extra_env=env)
