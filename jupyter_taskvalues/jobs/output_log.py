@@ -75,6 +75,16 @@ class OutputLog:
         except OSError as e:
             self.error = e
 
+    def replace_previous(self) -> None:
+        """Empty the log now if an earlier attempt left one; else leave it to be created on the first output.
+
+        A notebook task's log is created on its first output (most tasks print nothing), so a retry or a repair
+        that prints nothing must still not show the last attempt's log as its own. On a runs directory on a URL
+        the earlier log is the uploaded one, which stays until an attempt prints.
+        """
+        if self.path is not None and self.path.exists():
+            self.start()
+
     def write(self, text: str) -> None:
         """Append ``text``, encoded a slice at a time; past the cap only count its bytes."""
         if self.path is None or self.error is not None or not text:

@@ -168,3 +168,29 @@ def test_a_run_with_max_output_log_bytes_caps_the_log_and_show_log_prints_it(
     assert shown.stdout == text  # the log, line for line
     refused = cli("run", str(path), "--max-output-log-bytes", "100")
     assert refused.returncode == 2 and "--max-output-log-bytes must be at least 4096." in refused.stderr
+
+
+@pytest.mark.slow
+def test_a_retried_notebook_tasks_log_is_its_last_attempts_even_when_that_one_prints_nothing(
+    tmp_path: Path,
+) -> None:
+    from jupyter_taskvalues.jobs.api import run_job
+    from jupyter_taskvalues.store import open_store
+
+    flag = tmp_path / "tried"
+    notebook(
+        tmp_path / "flaky.ipynb",
+        "import pathlib\n"
+        f"flag = pathlib.Path({str(flag)!r})\n"
+        "if not flag.exists():\n"
+        "    flag.touch()\n"
+        "    print('first attempt')\n"
+        "    raise RuntimeError('once')",
+    )
+    runs = tmp_path / "runs"
+    document = run_job(
+        job(tmp_path / "job.json", [nb_task("flaky", "flaky.ipynb", max_retries=1)]), runs_dir=runs
+    )
+    assert [a["state"] for a in document["tasks"]["flaky"]["attempts"]] == ["FAILED", "SUCCESS"]
+    with open_store(runs).open_output_log(document["run_id"], "flaky") as log:
+        assert log.read() == b""  # not the first attempt's "first attempt"

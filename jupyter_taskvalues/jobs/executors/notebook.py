@@ -161,11 +161,13 @@ def _output_stream(run: NotebookRun) -> Any:
     from ..notebooks.streaming import MAX_LOG_BYTES, OutputStream
 
     task = run.task
-    return OutputStream(
+    stream = OutputStream(
         open_store(task.runs_dir).output_log_path(task.run_id, task.task_key, task.iteration),
         run.max_output_bytes or MAX_OUTPUT_BYTES,
         run.max_log_bytes or MAX_LOG_BYTES,
     )
+    stream.log.replace_previous()  # a retry that prints nothing must not keep the last attempt's log
+    return stream
 
 
 async def _keep_output_log(run: NotebookRun, streamed: Any, result: NotebookResult) -> str | None:
