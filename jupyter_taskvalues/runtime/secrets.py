@@ -22,9 +22,10 @@ listed once.
 
 **Redaction**: every value ``get``/``getBytes`` returned in this process is replaced by ``[REDACTED]`` in what
 the kernel sends (streams, rich outputs, results and errors), as Databricks does, so the executed notebook a
-run keeps never holds it; for ``getBytes`` the ``repr`` of the bytes too (what ``print(b)`` shows of a secret
-that is not plain ASCII: ``b'caf\\xc3\\xa9'``). Values shorter than :data:`MIN_REDACTED_LENGTH` characters
-are not redacted: they would match everywhere. A value is still yours in Python:
+run keeps never holds it; the forms ``repr`` and JSON give it too (``print([secret])``, a dict shown as JSON,
+where quotes, backslashes, newlines and non-ASCII characters are escaped), and for ``getBytes`` the ``repr`` of
+the bytes (what ``print(b)`` shows of a secret that is not plain ASCII: ``b'caf\\xc3\\xa9'``). Values shorter
+than :data:`MIN_REDACTED_LENGTH` characters are not redacted: they would match everywhere. A value is still yours in Python:
 ``len(dbutils.secrets.get(...))`` is its length.
 
 Deliberately, this module reads ``os.environ`` itself (the variables *are* the backend), unlike the rest of
@@ -113,6 +114,18 @@ def _remember(value: str) -> None:
         _seen.add(value)
         # Longest first, so a secret that contains another is redacted whole.
         _pattern = re.compile("|".join(re.escape(v) for v in sorted(_seen, key=len, reverse=True)))
+
+
+def _text_forms(value: str) -> set[str]:
+    """What ``repr`` and JSON show of ``value`` inside a string literal: ``str([secret])``, an error's repr or a
+    dict printed as JSON escape quotes, backslashes, newlines and (JSON) non-ASCII characters."""
+    return {
+        value,
+        repr(value + '"')[1:-2],  # in '...' (a ' is escaped)
+        repr(value + "'")[1:-2],  # in "..." (when the text around it has a ' and no ")
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
 
 
 def _bytes_forms(data: bytes) -> set[str]:
@@ -248,7 +261,8 @@ class SecretsUtils:
                 scope=scope,
                 key=key,
             )
-        _remember(value)
+        for form in _text_forms(value):
+            _remember(form)
         return value
 
     def getBytes(self, scope: str, key: str) -> bytes:

@@ -147,3 +147,25 @@ def test_values_read_are_redacted_in_nested_outputs_longest_first(
     shown = redact({"text": ["abc s3cr3t-and-more", "s3cr3t"], "n": 1, "t": ("s3cr3t",)})
 
     assert shown == {"text": ["abc [REDACTED]", "[REDACTED]"], "n": 1, "t": ("[REDACTED]",)}
+
+
+@pytest.mark.parametrize("value", ["it's-a-secret", 'say "hi"-token', "line\nbreak-token", "café-token\\x"])
+def test_get_redacts_the_forms_repr_and_json_give_the_value(
+    utils: SecretsUtils, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("JUPYTER_TASKVALUES_SECRET_R__TEXT", value)
+
+    secret = utils.get("r", "text")
+
+    shown = (
+        str([secret]),
+        repr("'" + secret),
+        repr('"' + secret),
+        repr("'\"" + secret),
+        json.dumps({"password": secret}),
+        json.dumps({"password": secret}, ensure_ascii=False),
+    )
+    for text in shown:
+        assert redact(text).count("[REDACTED]") == 1, text
+        assert value not in redact(text)
+    assert redact(secret) == "[REDACTED]"
