@@ -290,13 +290,46 @@ class FsspecRunStore(RunStore):
         return sorted((name for name in names if RUN_ID_RE.match(name)), reverse=True)
 
     def delete_run(self, run_id: str) -> None:
-        """Delete a run and everything it stored."""
-        if not self._exists(self._path(run_id, RUN_RECORD_NAME)):
+        """Delete a run and everything it stored, its record first.
+
+        An object store renames nothing atomically, so the run's record goes first, in one request: a run
+        without one is no run to any reader (:meth:`list_runs`, :meth:`read_run`), and a deletion killed
+        half-way leaves debris that :meth:`sweep_removed` finishes, never a half-deleted run that lists.
+        """
+        record = self._path(run_id, RUN_RECORD_NAME)
+        if not self._exists(record):
             raise RunNotFoundError(f"No run {run_id!r} in {self.root}.", run_id=run_id)
-        paths = list(self._find(self._path(run_id)))
-        if paths:
-            self.fs.rm(paths)
+        self._rm([record])
+        self._rm(list(self._find(self._path(run_id))))
         shutil.rmtree(self._dir / run_id, ignore_errors=True)
+
+    def sweep_removed(self) -> int:
+        """Finish the deletions a killed :meth:`delete_run` left: the objects of a run id that has no record.
+
+        A run's record is the first object it writes and the first its deletion removes, so a run id with
+        objects and no record is debris. Costs one request per run id; ``gc``
+        (:mod:`jupyter_taskvalues.jobs.retention`) calls it once per pass.
+        """
+        swept = 0
+        for run_id in self.run_ids():
+            if self._exists(self._path(run_id, RUN_RECORD_NAME)):
+                continue
+            debris = list(self._find(self._path(run_id)))
+            if debris:
+                self._rm(debris)
+                swept += 1
+            shutil.rmtree(self._dir / run_id, ignore_errors=True)
+        return swept
+
+    def _rm(self, paths: list[str]) -> None:
+        if not paths:
+            return
+        try:
+            self.fs.rm(paths)
+        except FileNotFoundError:  # removed meanwhile (another gc pass): what was asked is done
+            pass
+        except Exception as e:  # each file system raises its own errors; all mean "cannot delete"
+            raise StoreError(f"Cannot delete {self._url(paths[0])}: {e}") from e
 
     # -- heartbeat ----------------------------------------------------------------------------------------
 

@@ -552,3 +552,36 @@ def test_an_object_store_reads_a_finished_tasks_values_from_its_index(
     values = store.list_values(run_id, "ingest")
     assert {k: r.value for k, r in values.items()} == {f"k{i}": i for i in range(20)}
     assert reads == [".index.json"]
+
+
+@pytest.mark.parametrize("backend", ["memory", "s3"])
+def test_a_url_run_whose_deletion_was_cut_short_is_not_listed_and_sweep_removed_finishes_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    root = f"memory://runs-{tmp_path.name}" if backend == "memory" else request.getfixturevalue("s3_runs")
+    store = RunStore(root)
+    kept = _run(store, run_id="20260101-000000-000-aaaaaa")
+    cut = _run(store, run_id="20260102-000000-000-bbbbbb")
+    store.set_value(cut, "ingest", "rows", 1)
+    deleted: list[list[str]] = []
+    real_rm = store._rm  # type: ignore[attr-defined]
+
+    def killed_after_the_record(paths: list[str]) -> None:
+        real_rm(paths)
+        deleted.append(paths)
+        if len(deleted) == 1:
+            raise KeyboardInterrupt  # the process dies after its first request, the record's
+
+    store._rm = killed_after_the_record  # type: ignore[attr-defined]
+    with pytest.raises(KeyboardInterrupt):
+        store.delete_run(cut)
+    del store._rm  # type: ignore[attr-defined]
+    assert [path.rsplit("/", 1)[-1] for path in deleted[0]] == ["run.json"]
+
+    assert [run["run_id"] for run in store.list_runs()] == [kept]  # no half-deleted run listed
+    with pytest.raises(RunNotFoundError):
+        store.read_run(cut)
+    assert store.sweep_removed() == 1
+    assert store.sweep_removed() == 0
+    assert store.read_run(kept)["state"] == "PENDING"
+    assert not any(cut in path for path in store.fs.find(store._base))  # type: ignore[attr-defined]
