@@ -69,12 +69,27 @@ def one_worker() -> Iterator[Any]:
         yield local_cluster
 
 
-def _worker_pid(cluster: Any) -> int:
+@pytest.fixture
+def two_workers() -> Iterator[Any]:
+    """A fresh cluster of two worker processes: no kernel started on either yet."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
+    ) as local_cluster:
+        yield local_cluster
+
+
+def _worker_pids(cluster: Any) -> list[int]:
     from distributed import Client
 
     with Client(cluster.scheduler_address, set_as_default=False) as client:
         pids: dict[str, int] = client.run(os.getpid)
-    (pid,) = pids.values()
+    return list(pids.values())
+
+
+def _worker_pid(cluster: Any) -> int:
+    (pid,) = _worker_pids(cluster)
     return pid
 
 
@@ -445,6 +460,18 @@ def test_a_worker_keeps_warm_kernels_for_the_next_run_and_each_runs_one_notebook
     # ... and each kernel ran one notebook only.
     kernels = [first["tasks"]["a"]["values"]["kernel"], *(v["kernel"] for v in values)]
     assert len(set(kernels)) == 3
+
+
+@pytest.mark.slow
+def test_a_run_starts_kernels_on_every_worker_also_one_its_notebooks_do_not_reach(
+    tmp_path: Path, two_workers: Any
+) -> None:
+    workers = _worker_pids(two_workers)
+    assert not _processes_of(workers)
+    run = run_job(_who_job(tmp_path, ["a"]), runs_dir=tmp_path / "runs", options=_dask(two_workers))
+    assert run["state"] == "SUCCESS", run["tasks"]["a"]["error"]
+    # One notebook ran, on one worker; both have kernels ready for what comes next.
+    _wait_for(lambda: all(_processes_of([pid]) for pid in workers), 30, "both workers' kernels to start")
 
 
 @pytest.mark.slow

@@ -20,10 +20,11 @@ For each notebook run:
 3. **Executed notebook.** For a store on a URL the worker uploads it
    (:meth:`~jupyter_taskvalues.store.RunStore.write_notebook`); for a local store it writes it in place.
 
-**Warm kernels.** A worker's pool outlives the run that made it: its ready kernels and its :mod:`fork server
-<..kernels.forkserver>` wait for the next notebook, of this run or a later one, so that a task does not wait
-for a kernel to start (what a run on a cluster used to pay per task, more than the notebook itself). Each
-kernel still runs one task only. The pool is stopped when its worker has run none of its notebooks for
+**Warm kernels.** When a run starts, the runner asks every worker (``Client.run``, without waiting) to start
+kernels for the run's settings. A worker's pool outlives the run that made it: its ready kernels and its
+:mod:`fork server <..kernels.forkserver>` wait for the next notebook, of this run or a later one, so that a
+task does not wait for a kernel to start (what a run on a cluster used to pay per task, more than the notebook
+itself). Each kernel still runs one task only. The pool is stopped when its worker has run none of its notebooks for
 ``keep_warm`` seconds, when the worker closes (a worker plugin), or, with ``keep_warm=0``, when the run ends.
 A worker keeps at most a few pools (one per kernelspec and settings); the least recently used goes first.
 
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
     from ..kernels.pool import KernelPool
     from ..scheduler import RunOptions
 
-__all__ = ["DaskExecutor", "WorkerJob", "run_notebook_task"]
+__all__ = ["DaskExecutor", "WorkerJob", "WorkerKernels", "run_notebook_task"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,20 @@ LOST = "WorkerLost"
 
 
 @dataclass(frozen=True)
+class WorkerKernels:
+    """How a worker starts and keeps the kernels of a run's notebooks."""
+
+    kernel_name: str
+    startup_timeout: float
+    #: Ready kernels kept per worker process; ``None``: two per worker thread.
+    warm_kernels: int | None = None
+    #: Seconds the worker keeps them after its last notebook (0: the runner stops them when the run ends).
+    keep_warm: float = _KEEP_WARM
+    #: Fork kernels from a fork server (``RunOptions.fork_kernels``); ``None``: the worker's environment decides.
+    fork: bool | None = None
+
+
+@dataclass(frozen=True)
 class WorkerJob:
     """What a worker receives: the notebook run, the notebook itself (or ``None``) and the run's settings."""
 
@@ -91,14 +106,7 @@ class WorkerJob:
     token: str
     notebook_json: str | None
     mode: str
-    kernel_name: str
-    startup_timeout: float
-    #: Ready kernels kept per worker process; ``None``: two per worker thread.
-    warm_kernels: int | None
-    #: Seconds the worker keeps them after its last notebook (0: the runner stops them when the run ends).
-    keep_warm: float = _KEEP_WARM
-    #: Fork kernels from a fork server (``RunOptions.fork_kernels``); ``None``: the worker's environment decides.
-    fork: bool | None = None
+    kernels: WorkerKernels
 
 
 class DaskExecutor:
@@ -132,20 +140,34 @@ class DaskExecutor:
         # Per worker process; RunOptions.warm_kernels (the CLI's --warm-kernels) when not set here, else the
         # worker's choice: two per thread, as the local executor keeps two per task slot.
         warm = settings.get("warm_kernels", options.warm_kernels)
-        self.warm_kernels = None if warm is None else max(0, int(warm))
-        self.keep_warm = max(0.0, float(settings.get("keep_warm", _KEEP_WARM)))
+        self.kernels = WorkerKernels(
+            kernel_name=options.kernel_name,
+            startup_timeout=options.startup_timeout,
+            warm_kernels=None if warm is None else max(0, int(warm)),
+            keep_warm=max(0.0, float(settings.get("keep_warm", _KEEP_WARM))),
+            fork=options.fork_kernels,
+        )
         self.connect_timeout = float(settings.get("connect_timeout", 30))
-        self.kernel_name = options.kernel_name
-        self.startup_timeout = options.startup_timeout
-        self.fork = options.fork_kernels
         self._client: Any = None
         self._connecting: asyncio.Future[Any] | None = None
+        self._warming: asyncio.Future[None] | None = None
 
     def expect(self, count: int) -> None:
-        """Nothing to prepare on the runner: workers keep their own warm kernels."""
+        """The run's first notebooks are coming: have every worker start its kernels now, if not warm yet."""
+        if count > 0 and self._warming is None:
+            self._warming = asyncio.ensure_future(self._warm_workers())
 
     def forget(self, count: int) -> None:
-        """Nothing was prepared for them."""
+        """Nothing to undo: the workers' kernels wait for later notebooks, or stop when idle."""
+
+    async def _warm_workers(self) -> None:
+        """Ask every worker, without waiting for its answer, to start the kernels of this run's settings."""
+        try:
+            client = await self._connect()
+        except _NoCluster:
+            return  # each notebook run reports it
+        with contextlib.suppress(Exception):  # a speed-up only: the notebooks start their kernels anyway
+            await client.run(_warm_kernels, self.kernels, wait=False)
 
     # -- connecting ---------------------------------------------------------------------------------------
 
@@ -210,11 +232,7 @@ class DaskExecutor:
             token=f"taskvalues-{secrets.token_hex(8)}",
             notebook_json=notebook_json,
             mode=self.mode,
-            kernel_name=self.kernel_name,
-            startup_timeout=self.startup_timeout,
-            warm_kernels=self.warm_kernels,
-            keep_warm=self.keep_warm,
-            fork=self.fork,
+            kernels=self.kernels,
         )
         label = request.task.task_key + (
             f"[{request.task.iteration}]" if request.task.iteration is not None else ""
@@ -248,12 +266,14 @@ class DaskExecutor:
 
     async def close(self) -> None:
         """Disconnect from the cluster; with ``keep_warm=0``, stop the workers' idle warm kernels first."""
+        if self._warming is not None:
+            await asyncio.gather(self._warming, return_exceptions=True)
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()
         client, self._client = self._client, None
         if client is None:
             return
-        if not self.keep_warm:
+        if not self.kernels.keep_warm:
             with contextlib.suppress(Exception):  # workers or scheduler gone or slow: kernels die with them
                 await asyncio.wait_for(client.run(_release_kernels, on_error="ignore"), 30)
         with contextlib.suppress(Exception):  # closing a client whose cluster is gone may raise anything
@@ -360,17 +380,18 @@ class _WorkerRuntime:
         self.thread.start()
         self.pools: collections.OrderedDict[_PoolKey, _Kept] = collections.OrderedDict()
 
-    def take(self, job: WorkerJob) -> KernelPool:
-        """The pool for ``job``'s settings, made or kept warm; :meth:`done` gives it back."""
+    def take(self, kernels: WorkerKernels) -> KernelPool:
+        """The pool for these settings, made or kept warm, its kernels starting; :meth:`done` gives it back."""
         from ..kernels.pool import KernelPool
 
-        warm = 2 * self.threads if job.warm_kernels is None else job.warm_kernels
-        key = (job.kernel_name, job.startup_timeout, warm, job.fork)
+        warm = 2 * self.threads if kernels.warm_kernels is None else kernels.warm_kernels
+        key = (kernels.kernel_name, kernels.startup_timeout, warm, kernels.fork)
         kept = self.pools.get(key)
         if kept is None:
-            kept = self.pools[key] = _Kept(
-                KernelPool(warm, job.kernel_name, startup_timeout=job.startup_timeout, fork=job.fork)
+            pool = KernelPool(
+                warm, kernels.kernel_name, startup_timeout=kernels.startup_timeout, fork=kernels.fork
             )
+            kept = self.pools[key] = _Kept(pool)
         self.pools.move_to_end(key)
         if kept.expiry is not None:
             kept.expiry.cancel()
@@ -382,16 +403,21 @@ class _WorkerRuntime:
         # next notebooks, and the pool starts its fork server: a forked kernel costs a fifth of a spawned one's
         # CPU (jobs/kernels/pool.py).
         kept.pool.demand = max(kept.pool.demand, kept.pool.size + 2)
+        kept.pool.expect(0)  # start what is missing
         return kept.pool
 
-    def done(self, job: WorkerJob, pool: KernelPool) -> None:
-        """A notebook of ``pool`` ended: once none runs, stop the pool after ``job.keep_warm`` seconds."""
+    def done(self, kernels: WorkerKernels, pool: KernelPool) -> None:
+        """A notebook of ``pool`` ended: once none runs, stop the pool after ``keep_warm`` seconds."""
         for key, kept in self.pools.items():
             if kept.pool is pool:
                 kept.running -= 1
-                if not kept.running and job.keep_warm:
-                    kept.expiry = self.loop.call_later(job.keep_warm, self._expire, key)
+                if not kept.running and kernels.keep_warm:
+                    kept.expiry = self.loop.call_later(kernels.keep_warm, self._expire, key)
                 return
+
+    def warm(self, kernels: WorkerKernels) -> None:
+        """Start the kernels of these settings ahead of the notebooks (:meth:`DaskExecutor.expect`)."""
+        self.done(kernels, self.take(kernels))
 
     def _evict(self) -> None:
         idle = [key for key, kept in self.pools.items() if not kept.running]
@@ -423,7 +449,7 @@ class _WorkerRuntime:
         except (OSError, TaskValuesError) as e:
             return _failed(start, f"Cannot prepare the notebook on worker {address}: {e}")
         run = dataclasses.replace(request, notebook=notebook, output_path=output)
-        pool = self.take(job)
+        pool = self.take(job.kernels)
         try:
             task = asyncio.ensure_future(execute_notebook(run, pool))
             stopped = asyncio.ensure_future(stop.wait())
@@ -438,7 +464,7 @@ class _WorkerRuntime:
                 )
             result = task.result()
         finally:
-            self.done(job, pool)
+            self.done(job.kernels, pool)
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
         if not store.is_local and result.output_notebook:
@@ -507,6 +533,15 @@ def _stop_with(worker: Any, runtime: _WorkerRuntime) -> None:
                 await _release_kernels()
 
     worker.loop.add_callback(worker.plugin_add, StopKernels(), name=_PLUGIN)
+
+
+async def _warm_kernels(kernels: WorkerKernels, dask_worker: Any) -> None:
+    """Start this worker's kernels for a run's settings (run on every worker by :meth:`DaskExecutor.expect`).
+
+    A coroutine function: ``Client.run(..., wait=False)`` takes no other.
+    """
+    runtime = _runtime(dask_worker)
+    runtime.loop.call_soon_threadsafe(runtime.warm, kernels)
 
 
 async def _release_kernels() -> None:
