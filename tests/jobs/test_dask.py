@@ -39,18 +39,44 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-@pytest.fixture(scope="module")
-def cluster(s3_endpoint: str) -> Iterator[Any]:
+@contextlib.contextmanager
+def _local_cluster(workers: int) -> Iterator[Any]:
+    """A ``LocalCluster`` of ``workers`` worker processes of one thread each, on loopback."""
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
+        n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
     ) as local_cluster:
+        yield local_cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(s3_endpoint: str) -> Iterator[Any]:
+    with _local_cluster(2) as local_cluster:
+        yield local_cluster
+
+
+@pytest.fixture
+def one_worker() -> Iterator[Any]:
+    """A cluster of its own, one worker process of one thread: where each notebook runs is known."""
+    with _local_cluster(1) as local_cluster:
+        yield local_cluster
+
+
+@pytest.fixture
+def two_workers() -> Iterator[Any]:
+    """A fresh cluster of two worker processes: no kernel started on either yet."""
+    with _local_cluster(2) as local_cluster:
         yield local_cluster
 
 
 @pytest.fixture
 def worker_pids(cluster: Any) -> dict[str, int]:
+    return _pids_of_workers(cluster)
+
+
+def _pids_of_workers(cluster: Any) -> dict[str, int]:
+    """Each worker's process id, by the worker's address."""
     from distributed import Client
 
     with Client(cluster.scheduler_address, set_as_default=False) as client:
@@ -58,34 +84,8 @@ def worker_pids(cluster: Any) -> dict[str, int]:
     return pids
 
 
-@pytest.fixture
-def one_worker() -> Iterator[Any]:
-    """A cluster of its own, one worker process of one thread: where each notebook runs is known."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
-    ) as local_cluster:
-        yield local_cluster
-
-
-@pytest.fixture
-def two_workers() -> Iterator[Any]:
-    """A fresh cluster of two worker processes: no kernel started on either yet."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
-    ) as local_cluster:
-        yield local_cluster
-
-
 def _worker_pids(cluster: Any) -> list[int]:
-    from distributed import Client
-
-    with Client(cluster.scheduler_address, set_as_default=False) as client:
-        pids: dict[str, int] = client.run(os.getpid)
-    return list(pids.values())
+    return list(_pids_of_workers(cluster).values())
 
 
 def _worker_pid(cluster: Any) -> int:
