@@ -125,12 +125,15 @@ def timed_run(job: Path, runs: str | Path, options: Any) -> float:
     return seconds
 
 
-def dask_vs_local(folder: Path, tasks: int = 8, repeat: int = 1) -> dict[str, Any]:
+def dask_vs_local(folder: Path, tasks: int = 20, repeat: int = 1) -> dict[str, Any]:
     """Wall time of one job, ``tasks`` one-cell notebooks 2 at a time, by the local and the Dask executor.
 
     The same machine, the same local runs directory; Dask on a ``LocalCluster`` of 2 worker processes with 1
-    thread each. Each executor runs the job once unmeasured first (imports, caches, the workers' first
-    kernels), then ``repeat`` times, alternating. Also the floor: a Dask ``submit`` of a no-op and its result.
+    thread each, twice: with ``keep_warm=0`` (``dask-per-run``: each run starts its workers' kernels and fork
+    servers, as each local run starts its own), then as it is by default (``dask``: the workers keep their warm
+    kernels for the next run). Each is measured in turns with the local executor, ``repeat`` times, after one
+    run of each that is not (imports, caches, the workers' first kernels: ``first``). Also the floor: a Dask
+    ``submit`` of a no-op and its result.
     """
     from distributed import Client, LocalCluster
 
@@ -138,20 +141,29 @@ def dask_vs_local(folder: Path, tasks: int = 8, repeat: int = 1) -> dict[str, An
 
     job = one_cell_job(folder, tasks)
     runs = folder / "runs"
-    local = RunOptions(max_parallel=2)
-    walls: dict[str, list[float]] = {"local": [], "dask": []}
+    walls: dict[str, list[float]] = {"local": [], "dask": [], "dask-per-run": []}
+    first: dict[str, float] = {}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster, set_as_default=False) as client:
             client.submit(int, 0, pure=False).result()  # workers up
             floor = _median_ms(lambda: client.submit(int, 0, pure=False).result(), 20) / 1000
-        on_dask = RunOptions(max_parallel=2, executor="dask", executor_options={"scheduler": cluster})
-        contenders = [("local", local), ("dask", on_dask)]
-        for _, options in contenders:
-            timed_run(job, runs, options)  # warm-up, not measured
-        for rep in range(repeat):
-            for name, options in contenders if rep % 2 == 0 else contenders[::-1]:
-                walls[name].append(timed_run(job, runs, options))
-    return {"tasks": tasks, "walls": walls, "floor": floor}
+
+        def on_dask(**options: Any) -> Any:
+            return RunOptions(
+                max_parallel=2, executor="dask", executor_options={"scheduler": cluster, **options}
+            )
+
+        local = ("local", RunOptions(max_parallel=2))
+        # Per run first: its runs end by stopping the workers' kernels, so the default's first run is cold too.
+        for dask in (("dask-per-run", on_dask(keep_warm=0)), ("dask", on_dask())):
+            contenders = [local, dask]
+            for name, options in contenders:
+                if name not in first:
+                    first[name] = timed_run(job, runs, options)  # warm-up, not in the medians
+            for rep in range(repeat):
+                for name, options in contenders if rep % 2 == 0 else contenders[::-1]:
+                    walls[name].append(timed_run(job, runs, options))
+    return {"tasks": tasks, "walls": walls, "first": first, "floor": floor}
 
 
 def bench_dask(url: str, tasks: int) -> None:

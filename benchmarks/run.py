@@ -354,6 +354,13 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these workloads (chain, fanout, independent, throughput, fanout64, micro, outputs, "
         "dask, store); repeatable",
     )
+    parser.add_argument(
+        "--dask-tasks",
+        type=int,
+        default=20,
+        metavar="N",
+        help="one-cell tasks in the dask row's job (default: 20)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (its path is printed)")
@@ -389,7 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     try:
-        rows, raw = _run_all(tmp, repeat, only, extra, quick=args.quick, cpu_work=args.cpu_work)
+        rows, raw = _run_all(
+            tmp, repeat, only, extra, quick=args.quick, cpu_work=args.cpu_work, dask_tasks=args.dask_tasks
+        )
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -411,7 +420,14 @@ def _progress(text: str) -> None:
 
 
 def _run_all(
-    tmp: Path, repeat: int, only: set[str], extra: list[str], *, quick: bool, cpu_work: bool
+    tmp: Path,
+    repeat: int,
+    only: set[str],
+    extra: list[str],
+    *,
+    quick: bool,
+    cpu_work: bool,
+    dask_tasks: int = 20,
 ) -> tuple[list[Row], dict[str, Any]]:
     jobs = {
         "chain": workloads.chain(tmp / "chain"),
@@ -676,7 +692,7 @@ def _run_all(
         rows.append(row)
     if "dask" in only:
         _progress("the same job by the local and the Dask executor")
-        row, raw["dask"] = scale.dask_row(tmp, repeat)
+        row, raw["dask"] = scale.dask_row(tmp, repeat, dask_tasks)
         rows.append(row)
     if "store" in only:
         _progress("10,000 overwrites of 100 keys, compacted or not; 5,000 runs listed")

@@ -1,13 +1,18 @@
 """The dask executor on a real ``LocalCluster`` (two worker processes), with the run store on S3 (moto on loopback).
 
 The cluster is started once for the module; its workers inherit the S3 endpoint and dummy credentials from the
-environment, as workers of a real cluster would get them from theirs.
+environment, as workers of a real cluster would get them from theirs. The tests of the workers' warm kernels
+(kept across runs, stopped when idle or when the cluster closes) start a one-worker cluster each.
+
+A worker's kernels may be forked from its fork server: a kernel's parent is then the server, whose parent is the
+worker. The notebooks find their worker with :data:`WORKER_PID`, the tests with :func:`_processes_of`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import threading
@@ -16,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from jupyter_taskvalues import run_job
@@ -33,18 +39,44 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-@pytest.fixture(scope="module")
-def cluster(s3_endpoint: str) -> Iterator[Any]:
+@contextlib.contextmanager
+def _local_cluster(workers: int) -> Iterator[Any]:
+    """A ``LocalCluster`` of ``workers`` worker processes of one thread each, on loopback."""
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
+        n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
     ) as local_cluster:
+        yield local_cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(s3_endpoint: str) -> Iterator[Any]:
+    with _local_cluster(2) as local_cluster:
+        yield local_cluster
+
+
+@pytest.fixture
+def one_worker() -> Iterator[Any]:
+    """A cluster of its own, one worker process of one thread: where each notebook runs is known."""
+    with _local_cluster(1) as local_cluster:
+        yield local_cluster
+
+
+@pytest.fixture
+def two_workers() -> Iterator[Any]:
+    """A fresh cluster of two worker processes: no kernel started on either yet."""
+    with _local_cluster(2) as local_cluster:
         yield local_cluster
 
 
 @pytest.fixture
 def worker_pids(cluster: Any) -> dict[str, int]:
+    return _pids_of_workers(cluster)
+
+
+def _pids_of_workers(cluster: Any) -> dict[str, int]:
+    """Each worker's process id, by the worker's address."""
     from distributed import Client
 
     with Client(cluster.scheduler_address, set_as_default=False) as client:
@@ -52,26 +84,42 @@ def worker_pids(cluster: Any) -> dict[str, int]:
     return pids
 
 
+def _worker_pids(cluster: Any) -> list[int]:
+    return list(_pids_of_workers(cluster).values())
+
+
+def _worker_pid(cluster: Any) -> int:
+    (pid,) = _worker_pids(cluster)
+    return pid
+
+
 def _dask(cluster: Any, **options: Any) -> RunOptions:
     return RunOptions(max_parallel=4, executor="dask", executor_options={"scheduler": cluster, **options})
 
 
-def _kernels_of(pids: Iterator[int] | list[int]) -> list[int]:
-    """Kernel processes whose parent is one of ``pids`` (the Dask workers)."""
-    parents = set(pids)
+#: Notebook code: ``worker_pid``, the Dask worker this kernel runs for (its parent, or its fork server's).
+WORKER_PID = (
+    "import os\n"
+    "worker_pid = os.getppid()\n"
+    "if b'kernels.forkserver' in open(f'/proc/{worker_pid}/cmdline', 'rb').read():\n"
+    "    worker_pid = int(open(f'/proc/{worker_pid}/stat').read().rsplit(')', 1)[1].split()[1])"
+)
+
+
+def _processes_of(pids: Iterator[int] | list[int]) -> list[int]:
+    """The live processes the Dask workers ``pids`` started, and theirs: kernels and fork servers."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid in parents and b"ipykernel" in cmdline:
-            found.append(int(entry))
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):  # a worker that is gone has none left
+            found += [p.pid for p in psutil.Process(pid).children(recursive=True) if _alive(p.pid)]
     return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _wait_for(condition: Any, timeout: float, what: str) -> Any:
@@ -111,9 +159,11 @@ def _control_flow_job(tmp_path: Path) -> Path:
     databricks_source(
         tmp_path / "square.py",
         "# MAGIC %run ./lib/helpers",
-        "import os\nx = int(dbutils.widgets.get('x'))\n"
+        WORKER_PID,
+        "x = int(dbutils.widgets.get('x'))\n"
         "dbutils.jobs.taskValues.set('square', square(x))\n"
-        "dbutils.jobs.taskValues.set('worker', os.getppid())",
+        "dbutils.jobs.taskValues.set('worker', worker_pid)\n"
+        "dbutils.jobs.taskValues.set('kernel', os.getpid())",
         # The first two iterations wait for each other: they must run at the same time, on both workers.
         "import time\nfrom jupyter_taskvalues.context import current_context\n"
         "from jupyter_taskvalues.store import RunStore\n"
@@ -168,7 +218,7 @@ def _shape(data: Any) -> Any:
     """The document's structure and values, without what differs from one run to the next."""
     varying = {"run_id", "created", "start_time", "end_time", "duration_seconds", "set_at", "output_notebook"}
     if isinstance(data, dict):
-        return {k: _shape(v) for k, v in data.items() if k not in varying and k != "worker"}
+        return {k: _shape(v) for k, v in data.items() if k not in varying and k not in ("worker", "kernel")}
     if isinstance(data, list):
         return [_shape(v) for v in data]
     return data
@@ -203,8 +253,10 @@ def test_a_job_runs_on_the_cluster_with_the_store_on_s3_as_it_runs_locally(
     executed = store.read_notebook(remote["run_id"], "squares", 2)
     assert any("square" in "".join(c["source"]) for c in executed["cells"])
     assert store.read_run(remote["run_id"])["state"] == "SUCCESS"
-    # The runner stopped the warm kernels it left on the workers.
-    _wait_for(lambda: not _kernels_of(list(worker_pids.values())), 15, "the workers' kernels to stop")
+    # Each kernel ran one notebook and was stopped after it (the workers keep only unused ones warm).
+    kernels = [it["values"]["kernel"] for it in tasks["squares"]["iterations"]]
+    assert len(set(kernels)) == 3
+    _wait_for(lambda: not any(_alive(pid) for pid in kernels), 15, "the used kernels to stop")
 
 
 @pytest.mark.slow
@@ -235,9 +287,10 @@ def test_a_worker_killed_mid_task_fails_the_attempt_and_the_retry_runs_elsewhere
 ) -> None:
     notebook(
         tmp_path / "victim.ipynb",
-        "import os, time\n"
+        WORKER_PID,
+        "import time\n"
         "if dbutils.widgets.get('attempt') == '1':\n"
-        "    dbutils.jobs.taskValues.set('worker', os.getppid())\n"
+        "    dbutils.jobs.taskValues.set('worker', worker_pid)\n"
         "    time.sleep(120)\n"
         "dbutils.jobs.taskValues.set('done', dbutils.widgets.get('attempt'))",
     )
@@ -247,6 +300,7 @@ def test_a_worker_killed_mid_task_fails_the_attempt_and_the_retry_runs_elsewhere
     )
     store = RunStore(s3_runs)
     killed: list[int] = []
+    orphans: list[int] = []
 
     def kill_the_worker() -> None:
         def worker_pid() -> int | None:
@@ -256,6 +310,7 @@ def test_a_worker_killed_mid_task_fails_the_attempt_and_the_retry_runs_elsewhere
             return None
 
         pid = _wait_for(worker_pid, 120, "the notebook to start on a worker")
+        orphans.extend(_processes_of([pid]))  # the running kernel, the warm ones and the fork server
         os.kill(pid, signal.SIGKILL)
         killed.append(pid)
 
@@ -272,8 +327,9 @@ def test_a_worker_killed_mid_task_fails_the_attempt_and_the_retry_runs_elsewhere
     assert first["error"].startswith("Worker tcp://127.0.0.1:")
     assert "was lost while running task 'victim' (attempt 1)" in first["error"]
     assert second["state"] == "SUCCESS" and task["values"] == {"done": "2"}
-    # The kernel of the dead worker did not outlive it.
-    _wait_for(lambda: not _kernels_of(killed), 20, "the orphaned kernel to exit")
+    # The kernels of the dead worker did not outlive it.
+    assert orphans
+    _wait_for(lambda: not any(_alive(pid) for pid in orphans), 20, "the orphaned kernels to exit")
     _wait_for(lambda: len(cluster.scheduler_info["workers"]) == 2, 60, "the nanny to restart the worker")
 
 
@@ -283,7 +339,8 @@ def test_a_lost_worker_fails_a_task_without_retries_with_a_clear_message(
 ) -> None:
     notebook(
         tmp_path / "victim.ipynb",
-        "import os, signal\ndbutils.jobs.taskValues.set('about_to', 'die')\nos.kill(os.getppid(), signal.SIGKILL)",
+        WORKER_PID,
+        "import signal\ndbutils.jobs.taskValues.set('about_to', 'die')\nos.kill(worker_pid, signal.SIGKILL)",
     )
     notebook(tmp_path / "after.ipynb", "dbutils.jobs.taskValues.set('ran', True)")
     path = job(
@@ -301,11 +358,10 @@ def test_a_lost_worker_fails_a_task_without_retries_with_a_clear_message(
 
 
 @pytest.mark.slow
-def test_cancel_stops_the_kernel_on_the_worker(
-    tmp_path: Path, cluster: Any, s3_runs: str, worker_pids: dict[str, int]
-) -> None:
+def test_cancel_stops_the_kernel_on_the_worker(tmp_path: Path, cluster: Any, s3_runs: str) -> None:
     notebook(
-        tmp_path / "slow.ipynb", "import time\ndbutils.jobs.taskValues.set('started', True)\ntime.sleep(300)"
+        tmp_path / "slow.ipynb",
+        "import os, time\ndbutils.jobs.taskValues.set('kernel', os.getpid())\ntime.sleep(300)",
     )
     notebook(tmp_path / "after.ipynb", "dbutils.jobs.taskValues.set('ran', True)")
     path = job(
@@ -334,7 +390,8 @@ def test_cancel_stops_the_kernel_on_the_worker(
     assert run["state"] == "CANCELED"
     assert run["tasks"]["slow"]["state"] == "CANCELED"
     assert run["tasks"]["after"]["state"] == "UPSTREAM_CANCELED"
-    assert _kernels_of(list(worker_pids.values())) == []  # the sleeping kernel was stopped on its worker
+    kernel = run["tasks"]["slow"]["values"]["kernel"]
+    _wait_for(lambda: not _alive(kernel), 15, "the sleeping kernel to stop on its worker")
 
 
 def test_an_unreachable_scheduler_fails_each_task_with_a_message_naming_it(tmp_path: Path) -> None:
@@ -379,3 +436,81 @@ def test_the_cli_refuses_a_scheduler_without_the_dask_executor(tmp_path: Path) -
     result = cli("run", str(path), "--scheduler", "tcp://127.0.0.1:8786")
     assert result.returncode == 2
     assert "add --executor dask" in result.stderr
+
+
+def _who_job(tmp_path: Path, keys: list[str]) -> Path:
+    """A chain of tasks, each recording its kernel's pid and the time that kernel's process started."""
+    notebook(
+        tmp_path / "who.ipynb",
+        "import os, psutil\ndbutils.jobs.taskValues.set('kernel', os.getpid())\n"
+        "dbutils.jobs.taskValues.set('started', psutil.Process().create_time())",
+    )
+    tasks = [nb_task(key, "who", depends_on=keys[:i][-1:]) for i, key in enumerate(keys)]
+    return job(tmp_path / f"job-{len(keys)}.json", tasks)
+
+
+@pytest.mark.slow
+def test_a_worker_keeps_warm_kernels_for_the_next_run_and_each_runs_one_notebook(
+    tmp_path: Path, one_worker: Any
+) -> None:
+    runs = tmp_path / "runs"
+    first = run_job(_who_job(tmp_path, ["a"]), runs_dir=runs, options=_dask(one_worker))
+    assert first["state"] == "SUCCESS", first["tasks"]["a"]["error"]
+    submitted = time.time()
+    second = run_job(_who_job(tmp_path, ["b", "c"]), runs_dir=runs, options=_dask(one_worker))
+    assert second["state"] == "SUCCESS", {k: t["error"] for k, t in second["tasks"].items()}
+    values = [second["tasks"][key]["values"] for key in ("b", "c")]
+    # Both notebooks of the second run found a kernel started before the run was submitted ...
+    assert all(v["started"] < submitted for v in values), (values, submitted)
+    # ... and each kernel ran one notebook only.
+    kernels = [first["tasks"]["a"]["values"]["kernel"], *(v["kernel"] for v in values)]
+    assert len(set(kernels)) == 3
+
+
+@pytest.mark.slow
+def test_a_run_starts_kernels_on_every_worker_also_one_its_notebooks_do_not_reach(
+    tmp_path: Path, two_workers: Any
+) -> None:
+    workers = _worker_pids(two_workers)
+    assert not _processes_of(workers)
+    run = run_job(_who_job(tmp_path, ["a"]), runs_dir=tmp_path / "runs", options=_dask(two_workers))
+    assert run["state"] == "SUCCESS", run["tasks"]["a"]["error"]
+    # One notebook ran, on one worker; both have kernels ready for what comes next.
+    _wait_for(lambda: all(_processes_of([pid]) for pid in workers), 30, "both workers' kernels to start")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keep_warm", [0, 3])
+def test_a_workers_warm_kernels_stop_when_the_run_ends_or_after_keep_warm_idle_seconds(
+    tmp_path: Path, one_worker: Any, keep_warm: float
+) -> None:
+    worker = _worker_pid(one_worker)
+    options = _dask(one_worker, keep_warm=keep_warm)
+    run = run_job(_who_job(tmp_path, ["a"]), runs_dir=tmp_path / "runs", options=options)
+    assert run["state"] == "SUCCESS", run["tasks"]["a"]["error"]
+    if keep_warm:
+        assert _processes_of([worker])  # ready for the next run, for a while
+    _wait_for(lambda: not _processes_of([worker]), keep_warm + 15, "the warm kernels to stop")
+    assert _alive(worker)
+
+
+@pytest.mark.slow
+def test_closing_the_cluster_stops_its_workers_warm_kernels(tmp_path: Path, one_worker: Any) -> None:
+    worker = _worker_pid(one_worker)
+    run = run_job(_who_job(tmp_path, ["a"]), runs_dir=tmp_path / "runs", options=_dask(one_worker))
+    assert run["state"] == "SUCCESS", run["tasks"]["a"]["error"]
+    warm = _processes_of([worker])
+    assert warm
+    one_worker.close()
+    _wait_for(lambda: not any(_alive(pid) for pid in warm), 15, "the warm kernels to stop")
+
+
+def test_a_run_on_the_cluster_logs_no_error_on_the_scheduler(
+    tmp_path: Path, cluster: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    notebook(tmp_path / "a.ipynb", "dbutils.jobs.taskValues.set('x', 1)")
+    path = job(tmp_path / "job.json", [nb_task("a", "a")])
+    with caplog.at_level(logging.WARNING, logger="distributed"):
+        run = run_job(path, runs_dir=tmp_path / "runs", options=_dask(cluster))
+    assert run["state"] == "SUCCESS", run["tasks"]["a"]["error"]
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("distributed")] == []
