@@ -12,6 +12,7 @@ import pytest
 
 from jupyter_taskvalues.exceptions import JobSpecError
 from jupyter_taskvalues.jobs.spec.loader import list_jobs, load_job
+from jupyter_taskvalues.jobs.spec.python_venv import find_interpreter
 from jupyter_taskvalues.jobs.spec.sources import read_jobs
 from tests.cli.inprocess import run_main
 from tests.jobhelpers import notebook
@@ -229,3 +230,29 @@ def test_the_venv_runs_again_only_when_the_bundle_folder_changes(tmp_path: Path,
     assert [raw.settings["name"] for raw in read_jobs(path)] == ["yaml-job", "second"]
     assert [raw.settings["name"] for raw in read_jobs(path, target="prod")] == ["yaml-job", "second"]
     assert calls.read_text().split() == ["first", "second", "second"]  # the file changed, then the target
+
+
+@pytest.mark.parametrize(
+    ("layout", "windows"),
+    [("bin/python", False), ("bin/python3", False), ("Scripts/python.exe", True), ("bin/python.exe", True)],
+)
+def test_the_interpreter_is_found_in_the_posix_and_the_windows_venv_layouts(
+    tmp_path: Path, layout: str, windows: bool
+) -> None:
+    venv = tmp_path / "venv"
+    (venv / layout).parent.mkdir(parents=True)
+    (venv / layout).write_text("")
+
+    assert find_interpreter(venv, windows=windows) == venv / layout
+    assert find_interpreter(venv, windows=not windows) is None  # the other platform's layout is not this one
+
+
+def test_a_windows_venv_prefers_scripts_and_a_posix_one_bin_python(tmp_path: Path) -> None:
+    for layout in ("Scripts/python.exe", "bin/python.exe", "bin/python3", "bin/python"):
+        (tmp_path / layout).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / layout).write_text("")
+    (tmp_path / "Scripts" / "python").mkdir()  # a folder is not an interpreter
+
+    assert find_interpreter(tmp_path, windows=True) == tmp_path / "Scripts" / "python.exe"
+    assert find_interpreter(tmp_path, windows=False) == tmp_path / "bin" / "python"
+    assert find_interpreter(tmp_path / "missing", windows=False) is None

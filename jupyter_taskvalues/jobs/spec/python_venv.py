@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from .documents import fail, untagged
 
-__all__ = ["run_build_phase", "venv_interpreter"]
+__all__ = ["find_interpreter", "run_build_phase", "venv_interpreter"]
 
 #: What a phase wrote, by its input and :func:`_fingerprint`: a bundle read twice (``validate`` lists its
 #: jobs, then loads each) starts the venv's interpreter once, which takes a second or more.
@@ -44,6 +44,31 @@ _DONE: dict[tuple[Any, ...], dict[str, Any]] = {}
 _MOST_KEPT: Final = 32
 #: The most files of a bundle folder looked at to tell whether a phase would read the same; past it, none kept.
 _MOST_FILES: Final = 10_000
+
+
+#: Where a venv keeps its interpreter, first choice first, on Windows (``True``: ``python -m venv`` writes
+#: ``Scripts/python.exe``, an MSYS2 Python ``bin/python.exe``) and elsewhere (``bin/python``).
+_INTERPRETERS: Final = {
+    True: ("Scripts/python.exe", "bin/python.exe"),
+    False: ("bin/python", "bin/python3"),
+}
+
+
+def find_interpreter(venv: Path, *, windows: bool = sys.platform == "win32") -> Path | None:
+    """Return the interpreter of the virtual environment in the folder ``venv``, or ``None`` if it has none.
+
+    Parameters
+    ----------
+    venv
+        The venv's folder.
+    windows
+        Look for the Windows layout (``Scripts/python.exe``) rather than the POSIX one (``bin/python``);
+        default: whether this platform is Windows.
+    """
+    for relative in _INTERPRETERS[windows]:
+        if (venv / relative).is_file():
+            return venv / relative
+    return None
 
 
 def venv_interpreter(root: Path, venv_path: Any) -> Path:
@@ -57,7 +82,6 @@ def venv_interpreter(root: Path, venv_path: Any) -> Path:
     if not isinstance(venv_path, str) or not venv_path.strip():
         raise fail(root, "python.venv_path must be the path of a virtual environment, e.g. .venv.")
     venv = (root.parent / venv_path).resolve()
-    python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     if not venv.is_dir():
         raise fail(
             root,
@@ -65,11 +89,13 @@ def venv_interpreter(root: Path, venv_path: Any) -> Path:
             f"(python -m venv {venv_path}, then install databricks-bundles and the bundle's imports into it), "
             "or remove venv_path to load the Python resources with this Python.",
         )
-    if not python.is_file():
+    python = find_interpreter(venv)
+    if python is None:
+        expected = Path(_INTERPRETERS[sys.platform == "win32"][0])
         raise fail(
             root,
-            f"python.venv_path: {str(venv)!r} is not a virtual environment: it has no {python.name} in "
-            f"{python.parent.name}/. Recreate it with python -m venv {venv_path}.",
+            f"python.venv_path: {str(venv)!r} is not a virtual environment: it has no {expected.name} in "
+            f"{expected.parent.name}/. Recreate it with python -m venv {venv_path}.",
         )
     return python
 
