@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import databricks.bundles
@@ -256,3 +257,65 @@ def test_a_windows_venv_prefers_scripts_and_a_posix_one_bin_python(tmp_path: Pat
     assert find_interpreter(tmp_path, windows=True) == tmp_path / "Scripts" / "python.exe"
     assert find_interpreter(tmp_path, windows=False) == tmp_path / "bin" / "python"
     assert find_interpreter(tmp_path / "missing", windows=False) is None
+
+
+@pytest.mark.slow  # it waits the 4 s the venv's interpreter needs to start the loader and its child
+def test_a_loader_that_hangs_in_the_venv_is_stopped_at_the_timeout_with_what_it_started(
+    tmp_path: Path, bundles_venv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = tmp_path / "started.pid"  # outside the bundle folder
+    loader = f"""\
+        import pathlib, subprocess, sys, time
+
+
+        def load_resources(bundle):
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+            pathlib.Path({str(started)!r}).write_text(str(child.pid))
+            time.sleep(120)
+        """
+    path = _bundle(tmp_path / "bundle", str(bundles_venv), loader)
+    monkeypatch.setenv("JUPYTER_TASKVALUES_PYTHON_TIMEOUT", "4")
+
+    began = time.monotonic()
+    with pytest.raises(JobSpecError) as info:
+        list_jobs(path)
+
+    assert time.monotonic() - began < 15
+    (problem,) = info.value.problems
+    assert str(path) in str(info.value)
+    assert problem == (
+        f"python (in the venv '{bundles_venv}'): the load_resources phase of the bundle's Python code did not "
+        "finish within 4 s and was stopped; a resource function or mutator may loop or wait on the network. "
+        "Fix it, or allow more time with JUPYTER_TASKVALUES_PYTHON_TIMEOUT=SECONDS (default 300)."
+    )
+    child = int(started.read_text())  # the loader's own child went with it
+    assert _gone(child), f"process {child} the loader started outlived the timeout"
+
+
+def _gone(pid: int, wait: float = 5) -> bool:
+    """Whether ``pid`` ends (or is a zombie) within ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan"])
+def test_a_python_timeout_that_is_not_a_positive_number_is_an_error_naming_the_variable(
+    tmp_path: Path, bundles_venv: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    path = _bundle(tmp_path, str(bundles_venv), _RECORDING_LOADER)
+    monkeypatch.setenv("JUPYTER_TASKVALUES_PYTHON_TIMEOUT", value)
+
+    with pytest.raises(JobSpecError) as info:
+        list_jobs(path)
+
+    assert info.value.problems == [
+        f"JUPYTER_TASKVALUES_PYTHON_TIMEOUT is {value!r}; it must be a number of seconds greater than 0, e.g. "
+        "300. Set it so, or unset it for the default."
+    ]

@@ -16,6 +16,14 @@ Without ``venv_path`` (**ours**) the functions run in this process with the bund
 the package (the optional extra ``jupyter-taskvalues[bundles]``) and the bundle's own imports must be importable
 here. With ``venv_path`` they run in that venv's interpreter, as the Databricks CLI runs them (see
 :mod:`.python_venv`), and this environment needs neither.
+
+**Only the venv has a time limit.** In the venv a phase that runs past ``$JUPYTER_TASKVALUES_PYTHON_TIMEOUT``
+seconds (default 300) is killed with what it started, and the load fails saying so. In this process a function
+that loops or waits on the network hangs the load: a thread cannot be stopped, and a timeout that gave up
+waiting would leave the function running (in the Jupyter Server, for as long as the server lives) with the
+bundle folder on ``sys.path``, a limit in name only. Running these functions in a child of this interpreter
+instead would cost a second or more per load and change what they see (this process's ``sys.path`` and
+imports); whoever wants the limit sets ``venv_path``, and this environment's own venv will do.
 """
 
 from __future__ import annotations

@@ -13,6 +13,12 @@ runs ``python -m databricks.bundles.build`` in the bundle folder, once per phase
 with a diagnostics file. So the bundle's imports and its ``databricks-bundles`` version are the venv's, and this
 environment needs neither. A relative ``venv_path`` is relative to the bundle folder.
 
+A phase may take ``$JUPYTER_TASKVALUES_PYTHON_TIMEOUT`` seconds (default 300, read by
+:func:`~jupyter_taskvalues.context.python_timeout`); past it the phase's process group is killed (a resource
+function that loops or waits on the network, and what it started) and the load fails naming the bundle, the
+phase, the limit and the variable. The interpreter is ``bin/python`` in the venv, ``Scripts/python.exe`` on
+Windows (:func:`find_interpreter`).
+
 Starting the venv's interpreter and importing the package takes a second or more, so what a phase wrote is
 kept in this process and used again while its input, the files of the bundle folder (size and modification
 time) and the venv's packages folder are the same; any change runs the phase again.
@@ -26,6 +32,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +40,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from ...context import DEFAULT_PYTHON_TIMEOUT, PYTHON_TIMEOUT_ENV, python_timeout
 from .documents import fail, untagged
 
 __all__ = ["find_interpreter", "run_build_phase", "venv_interpreter"]
@@ -197,9 +205,62 @@ def _fingerprint(root: Path, python: Path) -> tuple[Any, ...] | None:
     return tuple(seen)
 
 
+def _run_bounded(
+    root: Path, python: Path, phase: str, command: list[str], environment: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in the bundle folder; past ``timeout`` seconds it, and what it started, is killed."""
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=root.parent,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group: a timeout kills what the bundle's code started too
+        )
+    except OSError as e:
+        raise fail(root, f"python.venv_path: {str(python)!r} cannot be started ({e}).") from None
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise fail(
+            root,
+            f"python (in the venv {str(python.parent.parent)!r}): the {phase} phase of the bundle's Python code "
+            f"did not finish within {timeout:g} s and was stopped; a resource function or mutator may loop or "
+            f"wait on the network. Fix it, or allow more time with {PYTHON_TIMEOUT_ENV}=SECONDS "
+            f"(default {DEFAULT_PYTHON_TIMEOUT:g}).",
+        ) from None
+    except BaseException:  # Ctrl-C: its own session does not get the signal, and it must not outlive the load
+        _kill_group(process)
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, "", stderr)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """Kill ``process`` and its process group, and reap it."""
+    try:
+        if sys.platform == "win32":
+            process.kill()
+        else:
+            os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:  # expected: it ended between the timeout and the kill
+        pass
+    try:
+        process.communicate(timeout=5)
+    except subprocess.TimeoutExpired:  # a process it started left the group and holds the pipe: stop reading
+        process.kill()
+        process.wait()
+
+
 def _run_phase(root: Path, python: Path, phase: str, text: str) -> dict[str, Any]:
     """Run the phase over the bundle JSON ``text`` in a fresh process of ``python``; the resources written."""
     venv = str(python.parent.parent)
+    try:
+        timeout = python_timeout()
+    except ValueError as e:
+        raise fail(root, str(e)) from None
     with tempfile.TemporaryDirectory(prefix="taskvalues-bundle-") as folder:
         files = {name: Path(folder, f"{name}.json") for name in ("input", "output", "diagnostics")}
         files["input"].write_text(text, encoding="utf-8")
@@ -208,13 +269,8 @@ def _run_phase(root: Path, python: Path, phase: str, text: str) -> dict[str, Any
             command += [f"--{name}", str(file)]
         environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
         environment["VIRTUAL_ENV"] = venv
-        try:
-            # the bundle's own venv runs the bundle's own code, as the Databricks CLI does
-            done = subprocess.run(
-                command, cwd=root.parent, env=environment, capture_output=True, text=True, check=False
-            )
-        except OSError as e:
-            raise fail(root, f"python.venv_path: {str(python)!r} cannot be started ({e}).") from None
+        # the bundle's own venv runs the bundle's own code, as the Databricks CLI does
+        done = _run_bounded(root, python, phase, command, environment, timeout)
         diagnostics = _diagnostics(
             files["diagnostics"].read_text(encoding="utf-8") if files["diagnostics"].exists() else ""
         )
