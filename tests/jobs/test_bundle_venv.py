@@ -17,6 +17,7 @@ from jupyter_taskvalues.jobs.spec.python_venv import find_interpreter
 from jupyter_taskvalues.jobs.spec.sources import read_jobs
 from tests.cli.inprocess import run_main
 from tests.jobhelpers import notebook
+from tests.jobs.test_bundles import _WARNING_LOADER  # the loader the in-process test uses
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the venv layout written here is POSIX's")
 
@@ -319,3 +320,23 @@ def test_a_python_timeout_that_is_not_a_positive_number_is_an_error_naming_the_v
         f"JUPYTER_TASKVALUES_PYTHON_TIMEOUT is {value!r}; it must be a number of seconds greater than 0, e.g. "
         "300. Set it so, or unset it for the default."
     ]
+
+
+def test_warnings_the_package_reports_in_the_venv_join_the_jobs_warnings(
+    tmp_path: Path, bundles_venv: Path
+) -> None:
+    # the loader of the in-process test, as the venv's build module calls it
+    loader = _WARNING_LOADER.replace("load(", "load_resources(").replace("(load)", "(load_resources)")
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    path = _bundle(folder, str(bundles_venv), textwrap.indent(loader, "    "))
+    label = f"python (in the venv '{bundles_venv}')"
+    about_py = (
+        f"{folder / 'venv_loader.py'}: line 5: {label}: warning: max_retries is ignored (at "
+        "resources.jobs.py_job): Set it on the task instead."
+    )
+    everywhere = f"{path}: {label}: warning: this bundle is old."
+
+    assert load_job(path, job="yaml_job").warnings == (everywhere,)
+    # read again from what the phase wrote the first time: the warnings come with it
+    assert load_job(path, job="py_job").warnings == (about_py, everywhere)

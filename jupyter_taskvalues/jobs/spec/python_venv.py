@@ -23,8 +23,9 @@ Starting the venv's interpreter and importing the package takes a second or more
 kept in this process and used again while its input, the files of the bundle folder (size and modification
 time) and the venv's packages folder are the same; any change runs the phase again.
 
-**Ours**: the mutators see the bundle's jobs only (as in this process, :mod:`.python_resources`); a warning the
-package reports is dropped, an error refuses the bundle with its summary and the exception's last line.
+**Ours**: the mutators see the bundle's jobs only (as in this process, :mod:`.python_resources`). What the
+package reports goes through :mod:`.python_diagnostics`: an error refuses the bundle with its summary and the
+exception's last line, a warning joins the jobs' warnings.
 """
 
 from __future__ import annotations
@@ -42,12 +43,13 @@ from typing import Any, Final
 
 from ...context import DEFAULT_PYTHON_TIMEOUT, PYTHON_TIMEOUT_ENV, python_timeout
 from .documents import fail, untagged
+from .python_diagnostics import BundleWarning, read_diagnostics
 
 __all__ = ["find_interpreter", "run_build_phase", "venv_interpreter"]
 
 #: What a phase wrote, by its input and :func:`_fingerprint`: a bundle read twice (``validate`` lists its
 #: jobs, then loads each) starts the venv's interpreter once, which takes a second or more.
-_DONE: dict[tuple[Any, ...], dict[str, Any]] = {}
+_DONE: dict[tuple[Any, ...], tuple[dict[str, Any], list[BundleWarning]]] = {}
 #: The most phase results kept.
 _MOST_KEPT: Final = 32
 #: The most files of a bundle folder looked at to tell whether a phase would read the same; past it, none kept.
@@ -120,19 +122,6 @@ def _diagnostics(text: str) -> list[dict[str, Any]]:
     return found
 
 
-def _problem(venv: str, diagnostic: Mapping[str, Any]) -> str:
-    """One error diagnostic as a sentence: its summary, where, and the exception's last line."""
-    summary = str(diagnostic.get("summary") or "an error").rstrip(".")
-    location = diagnostic.get("location")
-    where = ""
-    if isinstance(location, dict) and location.get("file"):
-        where = f" ({location['file']}" + (f", line {location['line']}" if location.get("line") else "") + ")"
-    path = f" at {diagnostic['path']}" if diagnostic.get("path") else ""
-    detail = [line for line in str(diagnostic.get("detail") or "").strip().splitlines() if line.strip()]
-    last = f": {detail[-1].strip()}" if detail else ""
-    return f"python (in the venv {venv!r}): {summary}{path}{where}{last}. Fix the function and run again."
-
-
 def run_build_phase(
     root: Path,
     python: Path,
@@ -141,8 +130,10 @@ def run_build_phase(
     target: str,
     variables: Mapping[str, Any],
     resources: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Run one phase of ``databricks.bundles.build`` with ``python`` and return the resources it writes.
+) -> tuple[dict[str, Any], list[BundleWarning]]:
+    """Run one phase of ``databricks.bundles.build`` with ``python``; the resources it writes, and its warnings.
+
+    The warnings are the package's warning diagnostics (:func:`~.python_diagnostics.read_diagnostics`).
 
     Parameters
     ----------
@@ -159,8 +150,8 @@ def run_build_phase(
     Raises
     ------
     JobSpecError
-        The venv has no ``databricks-bundles``, a function cannot be loaded or raises, or the phase writes no
-        output: each error names the venv and the fix.
+        The venv has no ``databricks-bundles``, a function cannot be loaded or raises, the package reports an
+        error, the phase runs past its time limit or writes no output: each error names the venv and the fix.
     """
     bundle = {
         "bundle": {"target": target},
@@ -254,8 +245,9 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
-def _run_phase(root: Path, python: Path, phase: str, text: str) -> dict[str, Any]:
-    """Run the phase over the bundle JSON ``text`` in a fresh process of ``python``; the resources written."""
+def _run_phase(root: Path, python: Path, phase: str, text: str) -> tuple[dict[str, Any], list[BundleWarning]]:
+    """Run the phase over the bundle JSON ``text`` in a fresh process of ``python``; the resources written,
+    and the warnings the package reported."""
     venv = str(python.parent.parent)
     try:
         timeout = python_timeout()
@@ -274,9 +266,7 @@ def _run_phase(root: Path, python: Path, phase: str, text: str) -> dict[str, Any
         diagnostics = _diagnostics(
             files["diagnostics"].read_text(encoding="utf-8") if files["diagnostics"].exists() else ""
         )
-        errors = [d for d in diagnostics if d.get("severity") == "error"]
-        if errors:
-            raise fail(root, _problem(venv, errors[0]))
+        warnings = read_diagnostics(root, diagnostics, f"python (in the venv {venv!r})")
         if (
             "No module named databricks.bundles" in done.stderr
             or "No module named 'databricks" in done.stderr
@@ -295,4 +285,4 @@ def _run_phase(root: Path, python: Path, phase: str, text: str) -> dict[str, Any
             )
         written = json.loads(files["output"].read_text(encoding="utf-8"))
     found = written.get("resources") if isinstance(written, dict) else None
-    return found if isinstance(found, dict) else {}
+    return (found if isinstance(found, dict) else {}), warnings
