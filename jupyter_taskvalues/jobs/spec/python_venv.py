@@ -199,7 +199,10 @@ def _fingerprint(root: Path, python: Path) -> tuple[Any, ...] | None:
 def _run_bounded(
     root: Path, python: Path, phase: str, command: list[str], environment: dict[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` in the bundle folder; past ``timeout`` seconds it, and what it started, is killed."""
+    """Run ``command`` in the bundle folder; past ``timeout`` seconds it, and what it started, is killed.
+
+    On Windows, which has no process groups here, only the phase's own process is killed.
+    """
     try:
         process = subprocess.Popen(
             command,
