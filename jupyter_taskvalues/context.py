@@ -11,6 +11,7 @@ The executor tells a task's kernel who it is through environment variables that 
     JUPYTER_TASKVALUES_PARAMETERS   the task's resolved parameters, a JSON object of strings
     JUPYTER_TASKVALUES_MAX_VALUES   the most values the run may hold (default 250)
     JUPYTER_TASKVALUES_USER         the local identity bundles see as ``${workspace.current_user.userName}``
+    JUPYTER_TASKVALUES_PYTHON_TIMEOUT  seconds a bundle's Python code may take in its venv (default 300)
     BUNDLE_VAR_<name>               a bundle variable's value, as the Databricks CLI reads it
 
 With no ``RUN_ID`` and ``TASK_KEY`` the process is not in a job run. The runs directory travels as a string,
@@ -32,6 +33,7 @@ __all__ = [
     "current_context",
     "default_runs_dir",
     "environment_for",
+    "python_timeout",
 ]
 
 ENV_PREFIX = "JUPYTER_TASKVALUES_"
@@ -42,6 +44,9 @@ _ITERATION = ENV_PREFIX + "ITERATION"
 _ATTEMPT = ENV_PREFIX + "ATTEMPT"
 _PARAMETERS = ENV_PREFIX + "PARAMETERS"
 _MAX_VALUES = ENV_PREFIX + "MAX_VALUES"
+PYTHON_TIMEOUT_ENV = ENV_PREFIX + "PYTHON_TIMEOUT"
+#: Seconds a bundle's Python code may take in its venv when ``$JUPYTER_TASKVALUES_PYTHON_TIMEOUT`` is not set.
+DEFAULT_PYTHON_TIMEOUT = 300.0
 
 
 _FIELDS = ("run_id", "task_key", "runs_dir", "iteration", "attempt", "parameters", "max_values")
@@ -141,6 +146,32 @@ def configured_user(environ: Mapping[str, str] | None = None) -> str | None:
     """Return ``$JUPYTER_TASKVALUES_USER`` (the user name a bundle sees), or ``None`` when it is not set."""
     env = os.environ if environ is None else environ
     return env.get(ENV_PREFIX + "USER") or None
+
+
+def python_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """Return the seconds one phase of a bundle's Python code may take in the bundle's venv.
+
+    ``$JUPYTER_TASKVALUES_PYTHON_TIMEOUT``, else :data:`DEFAULT_PYTHON_TIMEOUT` (300).
+
+    Raises
+    ------
+    ValueError
+        The variable is set to something other than a number of seconds greater than 0 (the message names it).
+    """
+    env = os.environ if environ is None else environ
+    raw = env.get(PYTHON_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PYTHON_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(
+            f"{PYTHON_TIMEOUT_ENV} is {raw!r}; it must be a number of seconds greater than 0, e.g. "
+            f"{DEFAULT_PYTHON_TIMEOUT:g}. Set it so, or unset it for the default."
+        )
+    return seconds
 
 
 # What the task context is read from: when none of these changed, the parsed context is reused.

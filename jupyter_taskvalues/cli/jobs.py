@@ -430,7 +430,7 @@ def validate(args: argparse.Namespace) -> int:
     if lines:
         print(render_plan(lines))
     sys.stdout.flush()  # the warnings follow the plan, also when both streams go to one terminal
-    print_warnings(warnings, console_for(sys.stderr))
+    print_warnings(list(dict.fromkeys(warnings)), console_for(sys.stderr))  # a bundle-wide one once
     if invalid:
         raise UsageError(
             f"{len(invalid)} of the {len(names)} jobs of {args.job_file} are invalid (see above)."

@@ -33,6 +33,7 @@ __all__ = [
     "async_run_job",
     "list_runs",
     "open_store",
+    "plan_repair",
     "read_run",
     "repair_run",
     "run_job",
@@ -186,25 +187,7 @@ async def async_repair_run(
             f"Run {run_id!r} is still running; wait for it to finish (or cancel it) before repairing it.",
             run_id=run_id,
         )
-    source = run.get("source")
-    if not source or not Path(source).exists():
-        raise JobSpecError(
-            f"Run {run_id!r} cannot be repaired: its job file {source!r} no longer exists.", run_id=run_id
-        )
-    spec = load_job(source, job=run.get("job"), **_repair_settings(run, target, variables, user))
-    states = {key: (store.read_task(run_id, key) or {}).get("state", "PENDING") for key in spec.task_keys}
-    if tasks:
-        unknown = [t for t in tasks if t not in states]
-        if unknown:
-            raise JobSpecError(
-                f"Cannot repair task(s) {', '.join(map(repr, unknown))}: not part of job {spec.name!r} "
-                f"(tasks: {', '.join(spec.task_keys)}).",
-                run_id=run_id,
-            )
-        roots = set(tasks)
-    else:
-        roots = repairable(states)
-    rerun = downstream_of(spec, roots)
+    spec, rerun = plan_repair(store, run, tasks=tasks, target=target, variables=variables, user=user)
     repair_count = int(run.get("repair_count", 0)) + 1
     store.update_run(
         run_id,
@@ -229,6 +212,48 @@ async def async_repair_run(
     with store.heartbeat(run_id):  # readers on other machines tell a live run from a dead runner by it
         await runner.run()
     return run_document(store, run_id)
+
+
+def plan_repair(
+    store: RunStore,
+    run: RunRecord,
+    *,
+    tasks: Sequence[str] | None = None,
+    target: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    user: str | None = None,
+) -> tuple[JobSpec, set[str]]:
+    """Read the job of ``run`` again as a repair does and return it with the task keys the repair re-runs.
+
+    The job file is read with the run's recorded target, variables and user, overridden by ``target``,
+    ``variables`` and ``user`` as :func:`async_repair_run` describes; nothing is written.
+
+    Raises
+    ------
+    JobSpecError
+        The job file no longer exists or no longer validates (an unknown target or variable among them), or a
+        task of ``tasks`` is not part of the job.
+    """
+    run_id = run["run_id"]
+    source = run.get("source")
+    if not source or not Path(source).exists():
+        raise JobSpecError(
+            f"Run {run_id!r} cannot be repaired: its job file {source!r} no longer exists.", run_id=run_id
+        )
+    spec = load_job(source, job=run.get("job"), **_repair_settings(run, target, variables, user))
+    states = {key: (store.read_task(run_id, key) or {}).get("state", "PENDING") for key in spec.task_keys}
+    if tasks:
+        unknown = [t for t in tasks if t not in states]
+        if unknown:
+            raise JobSpecError(
+                f"Cannot repair task(s) {', '.join(map(repr, unknown))}: not part of job {spec.name!r} "
+                f"(tasks: {', '.join(spec.task_keys)}).",
+                run_id=run_id,
+            )
+        roots = set(tasks)
+    else:
+        roots = repairable(states)
+    return spec, downstream_of(spec, roots)
 
 
 def _repair_settings(

@@ -205,7 +205,8 @@ class JobSpec:
     #: The local identity a bundle's ``${workspace.current_user.userName}`` resolved to (``None``: not a bundle).
     user: str | None = None
     #: What the loader ignored, each a sentence naming the file, the line where known and the field
-    #: (``unknown field 'depend_on' is ignored; did you mean 'depends_on'?``). Warnings never refuse a job.
+    #: (``unknown field 'depend_on' is ignored; did you mean 'depends_on'?``), after the warnings
+    #: ``databricks-bundles`` reported for a bundle's Python code. Warnings never refuse a job.
     warnings: tuple[str, ...] = ()
 
     def task(self, task_key: str) -> Task:

@@ -7,6 +7,7 @@ checked here (a 400 that names what is wrong) before the manager is asked. The s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,26 @@ def _parameters(data: dict[str, Any]) -> dict[str, str] | None:
             )
         parameters[str(name)] = value if isinstance(value, str) else str(value)
     return parameters
+
+
+def _variables(data: dict[str, Any]) -> dict[str, str] | None:
+    """Return the ``variables`` of a request body: bundle variable names to string values, as ``--var`` gives."""
+    raw = data.get("variables")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise web.HTTPError(
+            400, "%s", "'variables' must be an object of bundle variable names to string values."
+        )
+    for name, value in raw.items():
+        if not isinstance(value, str):
+            raise web.HTTPError(
+                400,
+                "%s",
+                f"Variable {name!r} must be a string, not {json.dumps(value)}: give it as --var gives it (a "
+                "complex variable as its JSON text).",
+            )
+    return dict(raw) or None
 
 
 def _job_path(handler: TaskValuesHandler, path: Any) -> Path:
@@ -141,17 +162,27 @@ class RerunHandler(TaskValuesHandler):
 
 
 class RepairHandler(TaskValuesHandler):
-    """``POST runs/<id>/repair``: re-run failed tasks (or ``tasks``) and their dependants of a finished run."""
+    """``POST runs/<id>/repair``: re-run failed tasks (or ``tasks``) and their dependants of a finished run.
+
+    ``target``, ``variables`` and ``user`` override what the run recorded, as ``repair --target/--var/--user``.
+    """
 
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        tasks = self.json_body().get("tasks")
+        data = self.json_body()
+        tasks = data.get("tasks")
         if tasks is not None and (
             not isinstance(tasks, list) or not all(isinstance(t, str) and t for t in tasks)
         ):
             raise web.HTTPError(400, "%s", "'tasks' must be a list of task keys.")
-        rerun = await self.act(self.manager.repair(run_id, tasks or None))
+        target, variables, user = (
+            _optional_string(data, "target"),
+            _variables(data),
+            _optional_string(data, "user"),
+        )
+        repair = self.manager.repair(run_id, tasks or None, target=target, variables=variables, user=user)
+        rerun = await self.act(repair)
         await _reply_state(self, 202, run_id, tasks=rerun)
 
 

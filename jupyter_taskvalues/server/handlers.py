@@ -14,8 +14,11 @@ Routes, under ``{base_url}taskvalues/api/`` (``docs/rest-api.md`` has every shap
         store, see jobs.cancel); 409 when it has finished
     POST runs/<run_id>/rerun  {"parameters"?}
         201 {"run_id", "state"}: a new run of the same job file, job and target
-    POST runs/<run_id>/repair  {"tasks"?: [task_key...]}
-        202 {"run_id", "state", "tasks": [rerun task keys]}; 409 when the run is not finished
+    POST runs/<run_id>/repair  {"tasks"?: [task_key...], "target"?, "variables"?: {name: str}, "user"?}
+        202 {"run_id", "state", "tasks": [rerun task keys]}; a bundle is read with the run's recorded target,
+        variables and user, which these override (as ``repair --target/--var/--user``); 400 for an unknown
+        task, target or variable, or a variable that is not a string (the run is left as it was); 409 when
+        the run is not finished
     GET runs/<run_id>/values
         {"run_id", "values": {task: {key: {"value", "size", "set_at", "attempt", "iteration"}}}}
     GET runs/<run_id>/tasks/<task_key>

@@ -36,11 +36,11 @@ from traitlets import Float, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..exceptions import TaskValuesError
-from ..jobs.api import async_repair_run, async_run_job, open_store
+from ..jobs.api import async_repair_run, async_run_job, open_store, plan_repair
 from ..jobs.cancel import cancel_refusal
 from ..jobs.hooks import streaming_output
 from ..jobs.retention import GcResult, collect_garbage
-from ..jobs.scheduler import JobRun, RunOptions, downstream_of, repairable
+from ..jobs.scheduler import JobRun, RunOptions
 from ..jobs.spec.loader import load_job, merge_parameters
 from ..records import RunRecord
 from ..states import ACTIVE_STATES
@@ -242,22 +242,34 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
         target = run.get("target") if isinstance(run.get("target"), str) else None
         return await self.start(Path(source), job=job, target=target, parameters=overrides)
 
-    async def repair(self, run_id: str, tasks: Sequence[str] | None = None) -> list[str]:
+    async def repair(
+        self,
+        run_id: str,
+        tasks: Sequence[str] | None = None,
+        *,
+        target: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        user: str | None = None,
+    ) -> list[str]:
         """Repair the finished run ``run_id``: re-run ``tasks`` (default: the failed ones) and their dependants.
 
-        Returns the task keys that run again.
+        A bundle is read again with the run's recorded target, variables and user; ``target``, ``variables``
+        and ``user`` override them, as ``jupyter-taskvalues repair --target/--var/--user`` do
+        (:func:`~jupyter_taskvalues.jobs.api.async_repair_run`). Returns the task keys that run again.
 
         Raises
         ------
         ConflictError
-            The run is still running.
+            The run is still running, or its job file no longer exists.
         JobSpecError
-            A task is not part of the job, or the job file no longer validates.
+            A task is not part of the job, or the job file no longer validates with these settings (an unknown
+            target or variable among them); the run is left as it was.
         """
         store = self.store
         run = await asyncio.to_thread(store.read_run, run_id)
         self._check_finished(run_id, run.get("state"))
-        rerun = await asyncio.to_thread(_repair_plan, store, run, list(tasks or []))
+        settings: dict[str, Any] = {"target": target, "variables": variables, "user": user}
+        rerun = await asyncio.to_thread(_repair_plan, store, run, list(tasks or []), settings)
         # Checked again with no await until the repair is registered: two requests cannot both start one.
         self._check_finished(run_id, run.get("state"))
         self._check_capacity()
@@ -270,6 +282,7 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
             options=self.options(),
             hooks=managed.output,
             on_created=lambda runner: self._created(managed, runner),
+            **settings,
         )
         await self._launch(managed, coroutine)
         return rerun
@@ -479,18 +492,13 @@ async def _observed(output: OutputBuffer, coroutine: Awaitable[Any]) -> Any:
         return await coroutine
 
 
-def _repair_plan(store: RunStore, run: RunRecord, tasks: list[str]) -> list[str]:
-    """Return the task keys a repair of ``run`` re-runs (the same plan as ``async_repair_run`` makes)."""
+def _repair_plan(store: RunStore, run: RunRecord, tasks: list[str], settings: dict[str, Any]) -> list[str]:
+    """Return the task keys a repair of ``run`` re-runs, in the job's order (``async_repair_run``'s plan)."""
     source = run.get("source")
     if not isinstance(source, str) or not Path(source).exists():
         raise ConflictError(
             f"Run {run['run_id']!r} cannot be repaired: its job file {source!r} no longer exists.",
             run_id=run["run_id"],
         )
-    spec = load_job(source, job=run.get("job"), target=run.get("target"))
-    states = {
-        key: (store.read_task(run["run_id"], key) or {}).get("state", "PENDING") for key in spec.task_keys
-    }
-    roots = set(tasks) if tasks else repairable(states)
-    chosen = downstream_of(spec, roots & set(states) if tasks else roots)
+    spec, chosen = plan_repair(store, run, tasks=tasks, **settings)
     return [key for key in spec.task_keys if key in chosen]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import databricks.bundles
@@ -12,9 +13,11 @@ import pytest
 
 from jupyter_taskvalues.exceptions import JobSpecError
 from jupyter_taskvalues.jobs.spec.loader import list_jobs, load_job
+from jupyter_taskvalues.jobs.spec.python_venv import find_interpreter
 from jupyter_taskvalues.jobs.spec.sources import read_jobs
 from tests.cli.inprocess import run_main
 from tests.jobhelpers import notebook
+from tests.jobs.test_bundles import _WARNING_LOADER  # the loader the in-process test uses
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the venv layout written here is POSIX's")
 
@@ -229,3 +232,111 @@ def test_the_venv_runs_again_only_when_the_bundle_folder_changes(tmp_path: Path,
     assert [raw.settings["name"] for raw in read_jobs(path)] == ["yaml-job", "second"]
     assert [raw.settings["name"] for raw in read_jobs(path, target="prod")] == ["yaml-job", "second"]
     assert calls.read_text().split() == ["first", "second", "second"]  # the file changed, then the target
+
+
+@pytest.mark.parametrize(
+    ("layout", "windows"),
+    [("bin/python", False), ("bin/python3", False), ("Scripts/python.exe", True), ("bin/python.exe", True)],
+)
+def test_the_interpreter_is_found_in_the_posix_and_the_windows_venv_layouts(
+    tmp_path: Path, layout: str, windows: bool
+) -> None:
+    venv = tmp_path / "venv"
+    (venv / layout).parent.mkdir(parents=True)
+    (venv / layout).write_text("")
+
+    assert find_interpreter(venv, windows=windows) == venv / layout
+    assert find_interpreter(venv, windows=not windows) is None  # the other platform's layout is not this one
+
+
+def test_a_windows_venv_prefers_scripts_and_a_posix_one_bin_python(tmp_path: Path) -> None:
+    for layout in ("Scripts/python.exe", "bin/python.exe", "bin/python3", "bin/python"):
+        (tmp_path / layout).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / layout).write_text("")
+    (tmp_path / "Scripts" / "python").mkdir()  # a folder is not an interpreter
+
+    assert find_interpreter(tmp_path, windows=True) == tmp_path / "Scripts" / "python.exe"
+    assert find_interpreter(tmp_path, windows=False) == tmp_path / "bin" / "python"
+    assert find_interpreter(tmp_path / "missing", windows=False) is None
+
+
+@pytest.mark.slow  # it waits the 4 s the venv's interpreter needs to start the loader and its child
+def test_a_loader_that_hangs_in_the_venv_is_stopped_at_the_timeout_with_what_it_started(
+    tmp_path: Path, bundles_venv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = tmp_path / "started.pid"  # outside the bundle folder
+    loader = f"""\
+        import pathlib, subprocess, sys, time
+
+
+        def load_resources(bundle):
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+            pathlib.Path({str(started)!r}).write_text(str(child.pid))
+            time.sleep(120)
+        """
+    path = _bundle(tmp_path / "bundle", str(bundles_venv), loader)
+    monkeypatch.setenv("JUPYTER_TASKVALUES_PYTHON_TIMEOUT", "4")
+
+    began = time.monotonic()
+    with pytest.raises(JobSpecError) as info:
+        list_jobs(path)
+
+    assert time.monotonic() - began < 15
+    (problem,) = info.value.problems
+    assert str(path) in str(info.value)
+    assert problem == (
+        f"python (in the venv '{bundles_venv}'): the load_resources phase of the bundle's Python code did not "
+        "finish within 4 s and was stopped; a resource function or mutator may loop or wait on the network. "
+        "Fix it, or allow more time with JUPYTER_TASKVALUES_PYTHON_TIMEOUT=SECONDS (default 300)."
+    )
+    child = int(started.read_text())  # the loader's own child went with it
+    assert _gone(child), f"process {child} the loader started outlived the timeout"
+
+
+def _gone(pid: int, wait: float = 5) -> bool:
+    """Whether ``pid`` ends (or is a zombie) within ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan"])
+def test_a_python_timeout_that_is_not_a_positive_number_is_an_error_naming_the_variable(
+    tmp_path: Path, bundles_venv: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    path = _bundle(tmp_path, str(bundles_venv), _RECORDING_LOADER)
+    monkeypatch.setenv("JUPYTER_TASKVALUES_PYTHON_TIMEOUT", value)
+
+    with pytest.raises(JobSpecError) as info:
+        list_jobs(path)
+
+    assert info.value.problems == [
+        f"JUPYTER_TASKVALUES_PYTHON_TIMEOUT is {value!r}; it must be a number of seconds greater than 0, e.g. "
+        "300. Set it so, or unset it for the default."
+    ]
+
+
+def test_warnings_the_package_reports_in_the_venv_join_the_jobs_warnings(
+    tmp_path: Path, bundles_venv: Path
+) -> None:
+    # the loader of the in-process test, as the venv's build module calls it
+    loader = _WARNING_LOADER.replace("load(", "load_resources(").replace("(load)", "(load_resources)")
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    path = _bundle(folder, str(bundles_venv), textwrap.indent(loader, "    "))
+    label = f"python (in the venv '{bundles_venv}')"
+    about_py = (
+        f"{folder / 'venv_loader.py'}: line 5: {label}: warning: max_retries is ignored (at "
+        "resources.jobs.py_job): Set it on the task instead."
+    )
+    everywhere = f"{path}: {label}: warning: this bundle is old."
+
+    assert load_job(path, job="yaml_job").warnings == (everywhere,)
+    # read again from what the phase wrote the first time: the warnings come with it
+    assert load_job(path, job="py_job").warnings == (about_py, everywhere)

@@ -278,3 +278,74 @@ def test_python_loader_that_raises_names_the_function_and_the_exception(tmp_path
     )
     with pytest.raises(JobSpecError, match=r"broken_loader_mod:load raised KeyError: 'catalog'"):
         read_jobs(tmp_path)
+
+
+_WARNING_LOADER = """\
+from databricks.bundles.core import Location, Resources
+from databricks.bundles.jobs import Job
+
+
+def load(bundle):
+    resources = Resources()
+    task = {"task_key": "t", "notebook_task": {"notebook_path": "a.ipynb"}}
+    resources.add_job("py_job", Job.from_dict({"name": "py", "tasks": [task]}))
+    resources.add_diagnostic_warning(
+        "max_retries is ignored",
+        detail="Set it on the task\\n  instead.",
+        path=("resources", "jobs", "py_job"),
+        location=Location.from_callable(load),
+    )
+    resources.add_diagnostic_warning("\\x1b[1mthis bundle is old\\x1b[0m.")
+    return resources
+"""
+
+
+def _warning_bundle(folder: Path, module: str, loader: str) -> Path:
+    """A bundle with a YAML job (one unknown field) and the Python loader ``loader`` as module ``module``."""
+    folder.mkdir(exist_ok=True)
+    (folder / "a.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    (folder / f"{module}.py").write_text(loader)
+    (folder / "databricks.yml").write_text(
+        f"bundle: {{name: b}}\npython: {{resources: ['{module}:load']}}\n"
+        "resources: {jobs: {yaml_job: {tasks: [{task_key: y, notebook_task: {notebook_path: a.ipynb}, "
+        "max_retrys: 1}]}}}\n"
+    )
+    return folder / "databricks.yml"
+
+
+def test_python_loader_warnings_join_the_jobs_warnings_with_their_file_line_and_detail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.cli.inprocess import run_main
+
+    path = _warning_bundle(tmp_path, "warning_loader_mod", _WARNING_LOADER)
+    module = tmp_path / "warning_loader_mod.py"
+
+    py_job = load_job(path, "py_job")
+    yaml_job = load_job(path, "yaml_job")
+
+    about_py = (
+        f"{module}: line 5: python: warning: max_retries is ignored (at resources.jobs.py_job): Set it on the "
+        "task instead."
+    )
+    everywhere = f"{path}: python: warning: this bundle is old."
+    assert py_job.warnings == (about_py, everywhere)
+    assert yaml_job.warnings[0] == everywhere  # then the loader's own: the unknown field
+    assert len(yaml_job.warnings) == 2 and "unknown field 'max_retrys'" in yaml_job.warnings[1]
+    code, _, err = run_main(capsys, "validate", str(path))
+    assert code == 0, err
+    assert err.count("this bundle is old") == 1 and err.count("max_retries is ignored") == 1
+
+
+def test_python_loader_error_diagnostic_refuses_the_bundle_in_this_process(tmp_path: Path) -> None:
+    loader = _WARNING_LOADER.replace("add_diagnostic_warning(\n", "add_diagnostic_error(\n", 1)
+    path = _warning_bundle(tmp_path, "error_loader_mod", loader)
+
+    with pytest.raises(JobSpecError) as info:
+        list_jobs(path)
+
+    (problem,) = info.value.problems
+    assert problem == (
+        f"python: max_retries is ignored at resources.jobs.py_job ({tmp_path / 'error_loader_mod.py'}, line 5): "
+        "instead. Fix the function and run again."
+    )

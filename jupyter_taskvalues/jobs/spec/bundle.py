@@ -428,10 +428,13 @@ def read_bundle(
 
     resolver = Resolver(tree, _explanations(), keep)
     resolved_values = _resolved_values(resolver, values)
+    python_warnings: list[tuple[str | None, str]] = []
     if found.python is not None:
         from .python_resources import load_python_resources  # only bundles with Python resources need it
 
-        load_python_resources(root, found.python, target_name, resolved_values, resources, found.defined_in)
+        python_warnings = load_python_resources(
+            root, found.python, target_name, resolved_values, resources, found.defined_in
+        )
     written = {k: v.get("name") for k, v in jobs.items()}
     if overrides.get("mode") == "development":
         prefix = f"[dev {identity['short_name']}] "
@@ -462,6 +465,7 @@ def read_bundle(
                 written_name=str(written[key]) if isinstance(written.get(key), str) else None,
                 user=identity["userName"],
                 path_in_file=f"resources.jobs.{key}",
+                warnings=tuple(text for about, text in python_warnings if about in (None, key)),
             )
         )
     if errors:

@@ -83,6 +83,9 @@ class RawJob:
     path_in_file
         Where ``file`` writes the settings (``resources.jobs.<key>``, ``settings`` in an export, ``""`` for bare
         settings): warnings find the line of a field with it.
+    warnings
+        Warnings found while reading, each naming its file: those ``databricks-bundles`` reported loading the
+        bundle's Python code. They lead the job's :attr:`~..model.JobSpec.warnings`.
     """
 
     key: str
@@ -96,6 +99,7 @@ class RawJob:
     written_name: str | None = None
     user: str | None = None
     path_in_file: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 def fail(path: Path, problem: str) -> JobSpecError:

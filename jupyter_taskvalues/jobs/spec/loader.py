@@ -17,7 +17,8 @@ Choices (**ours**, where Databricks' behaviour is unknown or cannot apply locall
   refused, so exports carrying settings newer than this loader still load: the warning names the file, the
   line where the file says it, the field and the closest known one (``unknown field 'depend_on' is ignored;
   did you mean 'depends_on'?``). The known Databricks settings that mean nothing locally (clusters,
-  notifications, schedules, tags...) are ignored silently.
+  notifications, schedules, tags...) are ignored silently. The warnings ``databricks-bundles`` reports while
+  it loads a bundle's Python code come first (:mod:`.python_diagnostics`).
 - ``base_parameters``, parameter defaults and condition operands must be strings on Databricks; numbers and
   booleans are accepted and written as a reference renders them (``true``, ``3``); lists and maps are
   problems.
@@ -669,7 +670,10 @@ def load_job(
         for alias in (raw.job_id, raw.settings.get("name"), raw.key):
             if isinstance(alias, str) and alias:
                 siblings[alias] = raw.key
-    warnings = _located(chosen, sorted(problems.warnings, key=lambda w: task_order(w[0])))
+    warnings = (
+        *chosen.warnings,  # databricks-bundles' own, from the bundle's Python code
+        *_located(chosen, sorted(problems.warnings, key=lambda w: task_order(w[0]))),
+    )
     spec = dataclasses.replace(
         spec,
         bundle_jobs=siblings,

@@ -16,6 +16,14 @@ Without ``venv_path`` (**ours**) the functions run in this process with the bund
 the package (the optional extra ``jupyter-taskvalues[bundles]``) and the bundle's own imports must be importable
 here. With ``venv_path`` they run in that venv's interpreter, as the Databricks CLI runs them (see
 :mod:`.python_venv`), and this environment needs neither.
+
+**Only the venv has a time limit.** In the venv a phase that runs past ``$JUPYTER_TASKVALUES_PYTHON_TIMEOUT``
+seconds (default 300) is killed with what it started, and the load fails saying so. In this process a function
+that loops or waits on the network hangs the load: a thread cannot be stopped, and a timeout that gave up
+waiting would leave the function running (in the Jupyter Server, for as long as the server lives) with the
+bundle folder on ``sys.path``, a limit in name only. Running these functions in a child of this interpreter
+instead would cost a second or more per load and change what they see (this process's ``sys.path`` and
+imports); whoever wants the limit sets ``venv_path``, and this environment's own venv will do.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .documents import fail, tag_notebook_dirs, untagged
+from .python_diagnostics import BundleWarning, read_diagnostics
 
 __all__ = ["load_python_resources"]
 
@@ -81,8 +90,10 @@ def load_python_resources(
     variables: Mapping[str, Any],
     resources: dict[str, dict[str, Any]],
     defined_in: dict[tuple[str, str], Path],
-) -> None:
+) -> list[BundleWarning]:
     """Add the resources the bundle's Python functions define to ``resources``, then apply its mutators.
+
+    Returns the warnings ``databricks-bundles`` reported, each with the job it is about (``None``: every job).
 
     Parameters
     ----------
@@ -99,13 +110,13 @@ def load_python_resources(
     ------
     JobSpecError
         ``databricks-bundles`` is not installed (the error names the extra), a function cannot be loaded or
-        raises (the error names it and the exception), or it does not return ``Resources``.
+        raises (the error names it and the exception), it does not return ``Resources``, or the package
+        reports an error (:mod:`.python_diagnostics`).
     """
     if not isinstance(section, Mapping):
         raise fail(root, "python: must be a mapping (resources: [...], mutators: [...]).")
     if section.get("venv_path") is not None:
-        _load_in_venv(root, section, target, variables, resources, defined_in)
-        return
+        return _load_in_venv(root, section, target, variables, resources, defined_in)
     try:
         from databricks.bundles.core import Bundle, Resources
     except ImportError:
@@ -127,12 +138,15 @@ def load_python_resources(
         mutators = _functions(root, section, "mutators")
     finally:
         sys.path.remove(folder)
+    reported = [d.as_dict() for d in loaded.diagnostics.items]
+    warnings = read_diagnostics(root, reported, "python", base=Path.cwd())
     defined = {
         kind: {k: r.as_dict() for k, r in (getattr(loaded, kind, None) or {}).items()} for kind in _KINDS
     }
     _merge(root, defined, resources, defined_in)
     if mutators:
         _mutate_jobs(root, resources.get("jobs", {}), defined_in, bundle, mutators)
+    return warnings
 
 
 def _merge(
@@ -163,22 +177,25 @@ def _load_in_venv(
     variables: Mapping[str, Any],
     resources: dict[str, dict[str, Any]],
     defined_in: dict[tuple[str, str], Path],
-) -> None:
+) -> list[BundleWarning]:
     """:func:`load_python_resources` in the interpreter of the bundle's ``python.venv_path``."""
     from .python_venv import run_build_phase, venv_interpreter
 
     python = venv_interpreter(root, section["venv_path"])
     _names(root, section, "resources")
-    loaded = run_build_phase(root, python, "load_resources", section, target, variables, {})
+    loaded, warnings = run_build_phase(root, python, "load_resources", section, target, variables, {})
     _merge(root, loaded, resources, defined_in)
     if not _names(root, section, "mutators"):
-        return
+        return warnings
     jobs = resources.get("jobs", {})
-    mutated = run_build_phase(root, python, "apply_mutators", section, target, variables, {"jobs": jobs})
+    mutated, more = run_build_phase(
+        root, python, "apply_mutators", section, target, variables, {"jobs": jobs}
+    )
     for key, settings in (mutated.get("jobs") or {}).items():
         if key in jobs and isinstance(settings, dict):
             tag_notebook_dirs({key: settings}, defined_in[("jobs", key)].parent)
             jobs[key] = settings
+    return warnings + more
 
 
 def _mutate_jobs(
