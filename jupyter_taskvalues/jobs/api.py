@@ -35,6 +35,7 @@ __all__ = [
     "open_store",
     "plan_repair",
     "read_run",
+    "recorded_settings",
     "repair_run",
     "run_job",
 ]
@@ -240,7 +241,7 @@ def plan_repair(
         raise JobSpecError(
             f"Run {run_id!r} cannot be repaired: its job file {source!r} no longer exists.", run_id=run_id
         )
-    spec = load_job(source, job=run.get("job"), **_repair_settings(run, target, variables, user))
+    spec = load_job(source, job=run.get("job"), **recorded_settings(run, target, variables, user))
     states = {key: (store.read_task(run_id, key) or {}).get("state", "PENDING") for key in spec.task_keys}
     if tasks:
         unknown = [t for t in tasks if t not in states]
@@ -256,10 +257,14 @@ def plan_repair(
     return spec, downstream_of(spec, roots)
 
 
-def _repair_settings(
-    run: Mapping[str, Any], target: str | None, variables: Mapping[str, str] | None, user: str | None
+def recorded_settings(
+    run: Mapping[str, Any],
+    target: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    user: str | None = None,
 ) -> dict[str, Any]:
-    """The ``target``, ``variables`` and ``user`` a repair reads the bundle with: the run's, overridden."""
+    """The ``target``, ``variables`` and ``user`` to read a run's bundle with again (a repair, a rerun): the
+    run's recorded ones, overridden by those given (the recorded variables only for the recorded target)."""
     recorded = run.get("target")
     reused = (run.get("variables") or {}) if target in (None, recorded) else {}
     return {

@@ -95,15 +95,23 @@ def _job_path(handler: TaskValuesHandler, path: Any) -> Path:
 
 
 async def start_run(handler: TaskValuesHandler) -> None:
-    """``POST runs``: validate the job file and start a run of it (201 ``{"run_id", "state"}``)."""
+    """``POST runs``: validate the job file and start a run of it (201 ``{"run_id", "state"}``).
+
+    ``target``, ``variables`` and ``user`` are what ``run --target/--var/--user`` give.
+    """
     data = handler.json_body()
-    job, target, parameters = (
+    job, target, parameters, variables, user = (
         _optional_string(data, "job"),
         _optional_string(data, "target"),
         _parameters(data),
+        _variables(data),
+        _optional_string(data, "user"),
     )
     path = _job_path(handler, data.get("path"))
-    run_id = await handler.act(handler.manager.start(path, job=job, target=target, parameters=parameters))
+    start = handler.manager.start(
+        path, job=job, target=target, parameters=parameters, variables=variables, user=user
+    )
+    run_id = await handler.act(start)
     await _reply_state(handler, 201, run_id)
 
 

@@ -5,7 +5,7 @@ Routes, under ``{base_url}taskvalues/api/`` (``docs/rest-api.md`` has every shap
     GET runs?limit=50&offset=0
         {"runs": [run summary...], "total": n, "limit": 50, "offset": 0, "runs_dir": "...",
          "server_runs": [ids of the runs executing in this server]}, newest first
-    POST runs  {"path", "job"?, "target"?, "parameters"?: {name: str}}
+    POST runs  {"path", "job"?, "target"?, "parameters"?: {name: str}, "variables"?: {name: str}, "user"?}
         201 {"run_id", "state"}; 400 {"message", "problems"} when the job does not validate (nothing starts)
     GET runs/<run_id>
         the run document (ETag; If-None-Match gives 304 while the run is unchanged)

@@ -23,7 +23,7 @@ is set: then the manager removes old runs from the runs directory when the serve
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Mapping, Sequence
@@ -36,7 +36,7 @@ from traitlets import Float, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..exceptions import TaskValuesError
-from ..jobs.api import async_repair_run, async_run_job, open_store, plan_repair
+from ..jobs.api import async_repair_run, async_run_job, open_store, plan_repair, recorded_settings
 from ..jobs.cancel import cancel_refusal
 from ..jobs.hooks import streaming_output
 from ..jobs.retention import GcResult, collect_garbage
@@ -190,8 +190,12 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
         job: str | None = None,
         target: str | None = None,
         parameters: Mapping[str, str] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        user: str | None = None,
     ) -> str:
         """Validate the job in ``path`` and start a run of it; return the run id once the run is recorded.
+
+        ``target``, ``variables`` and ``user`` read a bundle as ``run --target/--var/--user`` do.
 
         Raises
         ------
@@ -201,16 +205,12 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
             :attr:`max_concurrent_runs` runs are already running.
         """
         overrides = {str(k): str(v) for k, v in (parameters or {}).items()}
-        spec = await asyncio.to_thread(load_job, path, job=job, target=target)
+        load = functools.partial(load_job, path, job=job, target=target, variables=variables, user=user)
+        spec = await asyncio.to_thread(load)
         merge_parameters(spec, overrides)  # refuses an unknown parameter before anything is created
         self._check_capacity()
         run_id = new_run_id()
         managed = ManagedRun(run_id, OutputBuffer(self.output_lines))
-
-        def created(runner: JobRun) -> None:
-            with contextlib.suppress(TaskValuesError):  # only the rerun route reads it; the run goes on
-                runner.store.update_run(run_id, target=target)
-            self._created(managed, runner)
 
         coroutine = async_run_job(
             spec,
@@ -220,15 +220,16 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
             options=self.options(),
             hooks=managed.output,
             run_id=run_id,
-            on_created=created,
+            on_created=functools.partial(self._created, managed),  # the run records its target itself
         )
         await self._launch(managed, coroutine)
         return run_id
 
     async def rerun(self, run_id: str, parameters: Mapping[str, str] | None = None) -> str:
-        """Start a new run of the job file, job and target of ``run_id``, with its parameters or ``parameters``.
+        """Start a new run of the job file and job of ``run_id``, with its parameters or ``parameters``.
 
-        ``parameters`` are laid over the overrides the earlier run was started with.
+        ``parameters`` are laid over the overrides the earlier run was started with. A bundle is read with the
+        run's recorded target, variables and user, as a repair reads it.
         """
         run = await asyncio.to_thread(self.store.read_run, run_id)
         source = run.get("source")
@@ -239,8 +240,8 @@ class RunnerManager(LoggingConfigurable):  # type: ignore[misc]
             )
         overrides = dict(run.get("overrides") or {}) | dict(parameters or {})
         job = run.get("job") if isinstance(run.get("job"), str) else None
-        target = run.get("target") if isinstance(run.get("target"), str) else None
-        return await self.start(Path(source), job=job, target=target, parameters=overrides)
+        settings = recorded_settings(run)
+        return await self.start(Path(source), job=job, parameters=overrides, **settings)
 
     async def repair(
         self,

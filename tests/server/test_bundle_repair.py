@@ -81,3 +81,23 @@ async def test_repair_with_an_unknown_target_or_a_variable_that_is_not_a_string_
     assert "'user'" in body(empty_user)["message"]
     assert store.read_run(run_id) == recorded  # the record is unchanged
     assert recorded.get("repair_count", 0) == 0 and done["state"] == "SUCCESS"
+
+
+async def test_a_run_started_with_variables_and_a_user_is_run_again_with_them(
+    api: Fetch, jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch, store: RunStore
+) -> None:
+    _repair_bundle(jp_root_dir)
+    data = {"path": "databricks.yml", "variables": {"suffix": "!"}, "user": "ada@example.com"}
+    first = await until(api, body(await post(api, "runs", data=data))["run_id"], finished)
+    expected = {"greeting": "hello!", "where": "dev", "owner": "ada@example.com"}
+    assert first["tasks"]["a"]["parameters"] == expected
+    assert store.read_run(first["run_id"])["target"] == "dev"  # the default target, as the run resolved it
+
+    monkeypatch.setenv("JUPYTER_TASKVALUES_USER", "someone.else@example.com")  # the recorded user wins
+    again = await post(api, "runs", first["run_id"], "rerun")
+    assert again.code == 201, body(again)
+    second = await until(api, body(again)["run_id"], finished)
+    assert second["tasks"]["a"]["parameters"] == expected
+
+    bad = await post(api, "runs", data={"path": "databricks.yml", "variables": {"suffix": 1}})
+    assert bad.code == 400 and "suffix" in body(bad)["message"]
