@@ -88,16 +88,29 @@ def _is_foreign(name: str, obj: object, ours: object) -> bool:
 # -- the notebook's own modules ------------------------------------------------------------------------------
 
 
-def _installed_paths() -> list[str]:
+def _installed_paths() -> tuple[str, ...]:
     found = [*sysconfig.get_paths().values(), *site.getsitepackages(), site.getusersitepackages()]
     paths = {str(Path(path).resolve()) for path in found if path} | {
         str(Path(path)) for path in found if path
     }
-    return sorted(paths)
+    return tuple(sorted(paths))
 
 
-def _under(path: str, roots: Iterable[str]) -> bool:
-    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+#: The installation folders (the standard library, site-packages), found once per process: at import, which
+#: the fork server does before it forks the kernels (``jobs/kernels/forkserver.py`` preloads this module), so
+#: that the check at each task's end does not pay for it (about 1 ms of ``stat`` calls).
+_INSTALLED_PATHS = _installed_paths()
+
+
+class _Roots:
+    """Folders to test paths against: one ``str.startswith`` over all of them (the guard tests every module)."""
+
+    def __init__(self, roots: Iterable[str]) -> None:
+        self.exact = frozenset(roots)
+        self.prefixes = tuple(root.rstrip(os.sep) + os.sep for root in self.exact)
+
+    def holds(self, path: str) -> bool:
+        return path in self.exact or path.startswith(self.prefixes)
 
 
 def helper_modules(modules: Mapping[str, object] | None = None) -> dict[str, Path]:
@@ -106,21 +119,22 @@ def helper_modules(modules: Mapping[str, object] | None = None) -> dict[str, Pat
     That is a ``.py`` file under a :data:`sys.path` folder (or the working directory) that is not an
     installation folder (the standard library, site-packages), and not an installed package's file.
     """
-    installed = _installed_paths()
-    roots = []
+    installed = _Roots(_INSTALLED_PATHS)
+    folders = []
     for entry in sys.path:
         folder = str(Path(entry or os.getcwd()).resolve())
-        if os.path.isdir(folder) and not _under(folder, installed):
-            roots.append(folder)
+        if os.path.isdir(folder) and not installed.holds(folder):
+            folders.append(folder)
+    roots = _Roots(folders)
     found: dict[str, Path] = {}
     for name, module in list((sys.modules if modules is None else modules).items()):
         file = getattr(module, "__file__", None)
         if not isinstance(module, types.ModuleType) or not isinstance(file, str) or not file.endswith(".py"):
             continue
-        if name == "__main__" or name.split(".")[0] in _NOT_HELPERS or _under(file, installed):
+        if name == "__main__" or name.split(".")[0] in _NOT_HELPERS or installed.holds(file):
             continue  # most modules end here, before any file system call
         path = Path(file).resolve()
-        if _under(str(path), roots) and not _under(str(path), installed):
+        if roots.holds(str(path)) and not installed.holds(str(path)):
             found[name] = path
     return found
 
