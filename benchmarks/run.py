@@ -473,6 +473,13 @@ def _run_all(
         return median(s.cpu for s in samples[name][who])
 
     ours_label = "jupyter-taskvalues"
+
+    def runner_cpu(name: str) -> float:
+        """The runner's own CPU-s in a run of ``name`` (its pool's record at the run's end), median."""
+        return median(
+            t["cpu"] for s in samples[name][ours_label] for t in s.timings if t.get("event") == "pool_close"
+        )
+
     if "chain" in samples:
         a, b = wall("chain", ours_label), wall("chain", "papermill loop")
         rows.append(
@@ -502,18 +509,13 @@ def _run_all(
     if "independent" in samples:
         a, b = wall("independent", ours_label), wall("independent", "xargs -P2 papermill")
         count = jobs["independent"].tasks
-        runner_cpu = median(
-            t["cpu"]
-            for s in samples["independent"][ours_label]
-            for t in s.timings
-            if t.get("event") == "pool_close"
-        )
+        runner = runner_cpu("independent")
         rows.append(
             Row(
                 f"{count} independent trivial tasks",
                 f"{secs(a)} = {count / a:.1f} tasks/s",
                 f"{secs(b)} = {count / b:.1f} tasks/s (xargs -P2 papermill)",
-                f"{cpu('independent', ours_label) / count:.2f} CPU-s per task, runner {runner_cpu / count:.3f}; "
+                f"{cpu('independent', ours_label) / count:.2f} CPU-s per task, runner {runner / count:.3f}; "
                 f"papermill {cpu('independent', 'xargs -P2 papermill') / count:.2f}",
                 "≥ 4 tasks/s",
                 count / a >= 4,
@@ -521,18 +523,13 @@ def _run_all(
         )
 
     if "throughput" in samples:
-        runner_cpu = median(
-            t["cpu"]
-            for s in samples["throughput"][ours_label]
-            for t in s.timings
-            if t.get("event") == "pool_close"
-        )
+        runner = runner_cpu("throughput")
         rows.append(
             scale.throughput_row(
                 jobs["throughput"].tasks,
                 wall("throughput", ours_label),
                 cpu("throughput", ours_label),
-                runner_cpu,
+                runner,
             )
         )
     if "fanout64" in samples:
