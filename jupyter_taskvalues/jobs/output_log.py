@@ -21,9 +21,10 @@ import os
 from pathlib import Path
 
 from ..context import TaskContext
+from ..exceptions import TaskValuesError
 from ..store import open_store, url_scheme
 
-__all__ = ["LOG_CUT_NOTE", "MAX_LOG_BYTES", "OutputLog", "keep_output_log", "utf8_size"]
+__all__ = ["LOG_CUT_NOTE", "MAX_LOG_BYTES", "OutputLog", "close_and_keep", "keep_output_log", "utf8_size"]
 
 #: Default cap of a task's output log: past it the log keeps its first bytes and a line saying how many were dropped.
 MAX_LOG_BYTES = 256 * 1024 * 1024
@@ -148,6 +149,19 @@ async def keep_output_log(task: TaskContext, path: Path | None) -> str | None:
         return url
 
     return await asyncio.to_thread(upload)
+
+
+async def close_and_keep(log: OutputLog, task: TaskContext) -> tuple[str | None, str | None]:
+    """Close ``log`` and keep it (:func:`keep_output_log`), whatever the task's state.
+
+    Returns where it was uploaded (``None`` for a local store), and a sentence for the task's error when it
+    could not be kept (``None`` when it was): a task whose log is lost says so.
+    """
+    log.close()
+    try:
+        return await keep_output_log(task, log.path), None
+    except (OSError, TaskValuesError) as e:
+        return None, f"Could not keep the output log: {e}"
 
 
 def _write_all(fd: int, data: bytes) -> None:

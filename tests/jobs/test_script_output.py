@@ -141,3 +141,21 @@ def test_each_for_each_iteration_of_a_script_keeps_its_own_log(tmp_path: Path) -
     assert document["tasks"]["each"]["state"] == "SUCCESS"
     runs, run_id = tmp_path / "runs", document["run_id"]
     assert [_log(runs, run_id, "each", i) for i in (0, 1)] == ["item a\n", "item b\n"]
+
+
+def test_a_log_that_cannot_be_uploaded_is_said_in_the_error_of_a_script_and_of_a_notebook_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_taskvalues.store._fsspec import FsspecRunStore
+    from tests.jobhelpers import nb_task, notebook
+
+    def refused(self: Any, *args: Any) -> str:  # the object store's answer, at the upload seam
+        raise OSError("quota exceeded")
+
+    monkeypatch.setattr(FsspecRunStore, "write_output_log", refused)
+    notebook(tmp_path / "says.ipynb", "print('from the notebook')")
+    tasks = [_script(tmp_path, "talk", "print('from the script')\n"), nb_task("says", "says.ipynb")]
+    document = run_job(job(tmp_path / "job.json", tasks), runs_dir=f"memory://unkept-{tmp_path.name}")
+    for key in ("talk", "says"):
+        task = document["tasks"][key]
+        assert "Could not keep the output log: quota exceeded" in (task["error"] or ""), key

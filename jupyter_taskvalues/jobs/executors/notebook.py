@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ...context import TaskContext
-from ...exceptions import NotebookFormatError, TaskValuesError
+from ...exceptions import NotebookFormatError
 from ...records import NotebookRunRecord
 from ...store import open_store, utcnow
 from ...task_cell import bootstrap_code
 from ...timestamps import parse_time
 from ..hooks import output_wanted, report_output
 from ..kernels.pool import Kernel, KernelStartError, shell_reply
-from ..output_log import keep_output_log
+from ..output_log import close_and_keep
 
 __all__ = ["KernelSource", "NotebookResult", "NotebookRun", "execute_notebook"]
 
@@ -171,18 +171,12 @@ def _output_stream(run: NotebookRun) -> Any:
 
 
 async def _keep_output_log(run: NotebookRun, streamed: Any, result: NotebookResult) -> str | None:
-    """Close the output log; for a runs directory on a URL, upload it and return its URL.
-
-    A local store's log is already where it is kept (next to the notebook). On a URL the log is the store's
-    staging file on this machine: it is uploaded here, whatever the task's state (a failure, a timeout and a
-    cancel reach this too), in a thread so that the other tasks' kernels go on being served meanwhile.
-    """
-    streamed.close()
-    try:
-        return await keep_output_log(run.task, streamed.log_path)
-    except (OSError, TaskValuesError) as e:
-        result.error = (result.error + "\n" if result.error else "") + f"Could not keep the output log: {e}"
-        return None
+    """Close the output log and keep it (on a URL: upload it, in a thread, whatever the task's state); return
+    its URL on a URL store. A log that cannot be kept is said in the task's error."""
+    where, problem = await close_and_keep(streamed.log, run.task)
+    if problem is not None:
+        result.error = (result.error + "\n" if result.error else "") + problem
+    return where
 
 
 def _prepared_inline(notebook: Path) -> bool:

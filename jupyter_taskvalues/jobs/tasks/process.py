@@ -26,10 +26,9 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 
 from ...context import TaskContext, environment_for
-from ...exceptions import TaskValuesError
 from ...store import open_store, utcnow
 from ..hooks import output_wanted, report_output
-from ..output_log import MAX_LOG_BYTES, OutputLog, keep_output_log
+from ..output_log import MAX_LOG_BYTES, OutputLog, close_and_keep
 from .base import TaskRequest, TaskResult
 
 __all__ = ["STDERR_TAIL_LINES", "run_python"]
@@ -129,18 +128,13 @@ async def _pump(
 
 
 async def _keep_log(log: OutputLog, task: TaskContext, result: TaskResult) -> None:
-    """Close the output log and keep it (upload it, on a URL); a log that cannot be kept is said in the error."""
-    log.close()
-    problem: Exception | None = log.error
-    if problem is None:
-        try:
-            await keep_output_log(task, log.path)
-        except (OSError, TaskValuesError) as e:
-            problem = e
+    """Close the output log and keep it (upload it, on a URL); a log that cannot be written or kept is said in
+    the task's error (a notebook's says so in the executed notebook instead)."""
+    _, problem = await close_and_keep(log, task)
+    if log.error is not None:
+        problem = f"Could not keep the output log: {log.error}"
     if problem is not None:
-        result.error = (
-            result.error + "\n" if result.error else ""
-        ) + f"Could not keep the output log: {problem}"
+        result.error = (result.error + "\n" if result.error else "") + problem
 
 
 async def _kill(process: asyncio.subprocess.Process) -> None:
