@@ -25,8 +25,8 @@ the kernel sends (streams, rich outputs, results and errors), as Databricks does
 run keeps never holds it; the forms ``repr`` and JSON give it too (``print([secret])``, a dict shown as JSON,
 where quotes, backslashes, newlines and non-ASCII characters are escaped), and for ``getBytes`` the ``repr`` of
 the bytes (what ``print(b)`` shows of a secret that is not plain ASCII: ``b'caf\\xc3\\xa9'``). Values shorter
-than :data:`MIN_REDACTED_LENGTH` characters are not redacted: they would match everywhere. A value is still yours in Python:
-``len(dbutils.secrets.get(...))`` is its length.
+than :data:`MIN_REDACTED_LENGTH` characters are not redacted: they would match everywhere. A value is still
+yours in Python: ``len(dbutils.secrets.get(...))`` is its length.
 
 Deliberately, this module reads ``os.environ`` itself (the variables *are* the backend), unlike the rest of
 the package, which reads its environment in :mod:`jupyter_taskvalues.context` only.
@@ -104,14 +104,14 @@ _seen: set[str] = set()
 _pattern: re.Pattern[str] | None = None
 
 
-def _remember(value: str) -> None:
+def _remember(forms: Iterable[str]) -> None:
+    """Redact ``forms`` (the ways one secret can be shown) from now on: the pattern is built again once."""
     global _pattern
-    if len(value) < MIN_REDACTED_LENGTH:
-        return
     with _lock:
-        if value in _seen:
+        new = {form for form in forms if len(form) >= MIN_REDACTED_LENGTH} - _seen
+        if not new:
             return
-        _seen.add(value)
+        _seen.update(new)
         # Longest first, so a secret that contains another is redacted whole.
         _pattern = re.compile("|".join(re.escape(v) for v in sorted(_seen, key=len, reverse=True)))
 
@@ -261,16 +261,14 @@ class SecretsUtils:
                 scope=scope,
                 key=key,
             )
-        for form in _text_forms(value):
-            _remember(form)
+        _remember(_text_forms(value))
         return value
 
     def getBytes(self, scope: str, key: str) -> bytes:
         """Return the secret ``key`` of ``scope`` as UTF-8 bytes (see :meth:`get`); their ``repr`` is redacted
         too."""
         value = self.get(scope, key).encode("utf-8")
-        for form in _bytes_forms(value):
-            _remember(form)
+        _remember(_bytes_forms(value))
         return value
 
     def list(self, scope: str) -> list[SecretMetadata]:
