@@ -389,11 +389,7 @@ def last_warnings() -> list[str]:
 def read_warnings(reply_content: Mapping[str, Any]) -> list[str]:
     """Return the warnings from the ``execute_reply`` content of :data:`GUARD_CODE` sent with
     ``user_expressions={"warnings": GUARD_WARNINGS}`` (the kernel shows them as the ``repr`` of a list)."""
-    expression = (reply_content.get("user_expressions") or {}).get("warnings") or {}
-    if expression.get("status") != "ok":
-        return []
-    try:
-        shown = ast.literal_eval(str((expression.get("data") or {}).get("text/plain", "[]")))
-    except (ValueError, SyntaxError):
-        return []
+    from ..task_cell import user_expression
+
+    shown = user_expression(reply_content, "warnings")
     return [str(warning) for warning in shown] if isinstance(shown, list) else []

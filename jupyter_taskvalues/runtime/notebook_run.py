@@ -32,7 +32,6 @@ worker thread, because a kernel's own loop is already running the calling cell.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import contextlib
 import itertools
@@ -202,13 +201,12 @@ def notebook_runs_json() -> str:
 def read_notebook_runs(reply_content: Mapping[str, Any]) -> list[NotebookRunRecord]:
     """Return the child runs from the ``execute_reply`` content of a request sent with
     ``user_expressions={"notebook_runs": NOTEBOOK_RUNS}`` (``[]`` when the kernel could not answer)."""
-    expression = (reply_content.get("user_expressions") or {}).get("notebook_runs") or {}
-    if expression.get("status") != "ok":
-        return []
+    from ..task_cell import user_expression
+
+    text = user_expression(reply_content, "notebook_runs")  # the JSON text, shown as the repr of a str
     try:
-        # The kernel shows the JSON text as the repr of a str.
-        runs = json.loads(ast.literal_eval(str((expression.get("data") or {}).get("text/plain", "''"))))
-    except (ValueError, SyntaxError, TypeError):
+        runs = json.loads(text) if isinstance(text, str) else []
+    except ValueError:
         return []
     return (
         [cast("NotebookRunRecord", run) for run in runs if isinstance(run, dict)]
