@@ -258,9 +258,8 @@ class DaskExecutor:
         stopped = future.done()
         with contextlib.suppress(Exception):  # a lost connection or finished future: nothing left to cancel
             await client.cancel([future], force=True)
-        if (
-            stopped
-        ):  # else the event stays set: a force-cancel does not stop a worker's thread, the event does
+        # Only a stopped notebook's event is cleared: a force-cancel does not stop a worker's thread, a set event does.
+        if stopped:
             with contextlib.suppress(Exception):  # a lost scheduler forgot the event anyway
                 await event.clear()  # which deletes it on the scheduler
 
